@@ -1,0 +1,122 @@
+//! Batches: encoded events, back to back in one buffer, handed to sinks
+//! together so a sink writes many lines per syscall or request.
+
+use crate::encode::{self, Format, TraceName};
+use crate::envelope::Event;
+use crate::level::Level;
+
+/// When the worker hands a batch to the sinks: whichever limit is reached first.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct BatchLimits {
+    /// Events per batch (`FAPILOG_CORE__BATCH_MAX_SIZE`, default 256).
+    pub max_events: usize,
+    /// Encoded bytes per batch (default 1 MiB).
+    pub max_bytes: usize,
+    /// Longest an event waits in a batch (`FAPILOG_CORE__BATCH_TIMEOUT_SECONDS`, default 250 ms).
+    pub max_age: std::time::Duration,
+}
+
+impl Default for BatchLimits {
+    fn default() -> Self {
+        BatchLimits {
+            max_events: 256,
+            max_bytes: 1 << 20,
+            max_age: std::time::Duration::from_millis(250),
+        }
+    }
+}
+
+/// Encoded events in one format, each line ending in `\n`.
+///
+/// ```
+/// use fapilog::{Batch, Event, Format, Level};
+/// let mut batch = Batch::new(Format::Json);
+/// batch.push(&Event::new(Level::INFO, "one"));
+/// batch.push(&Event::new(Level::ERROR, "two"));
+/// assert_eq!(batch.len(), 2);
+/// let levels: Vec<_> = batch.lines().map(|l| l.level).collect();
+/// assert_eq!(levels, [Level::INFO, Level::ERROR]);
+/// ```
+#[derive(Clone, Debug)]
+pub struct Batch {
+    format: Format,
+    trace_name: TraceName,
+    bytes: Vec<u8>,
+    ends: Vec<(usize, Level)>,
+}
+
+/// One line of a batch.
+#[derive(Clone, Copy, Debug)]
+pub struct BatchLine<'a> {
+    /// The event's level.
+    pub level: Level,
+    /// The encoded event, without its newline.
+    pub bytes: &'a [u8],
+}
+
+impl Batch {
+    /// An empty batch for `format`.
+    pub fn new(format: Format) -> Batch {
+        Batch::with_trace_name(format, TraceName::default())
+    }
+
+    pub(crate) fn with_trace_name(format: Format, trace_name: TraceName) -> Batch {
+        Batch {
+            format,
+            trace_name,
+            bytes: Vec::with_capacity(64 * 1024),
+            ends: Vec::with_capacity(256),
+        }
+    }
+
+    /// Encodes and appends one event.
+    pub fn push(&mut self, event: &Event<'_>) {
+        encode::write_event(&mut self.bytes, event, self.format, self.trace_name);
+        self.ends.push((self.bytes.len(), event.level));
+    }
+
+    /// The format of every line.
+    pub fn format(&self) -> Format {
+        self.format
+    }
+
+    /// All lines, newline-terminated, back to back.
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.bytes
+    }
+
+    /// Number of events.
+    pub fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    /// `true` when there are no events.
+    pub fn is_empty(&self) -> bool {
+        self.ends.is_empty()
+    }
+
+    /// Encoded size in bytes.
+    pub fn byte_len(&self) -> usize {
+        self.bytes.len()
+    }
+
+    /// The lines, in order.
+    pub fn lines(&self) -> impl Iterator<Item = BatchLine<'_>> {
+        let mut start = 0;
+        self.ends.iter().map(move |&(end, level)| {
+            let line = BatchLine {
+                level,
+                bytes: &self.bytes[start..end - 1],
+            };
+            start = end;
+            line
+        })
+    }
+
+    /// Empties the batch, keeping its buffers.
+    pub fn clear(&mut self) {
+        self.bytes.clear();
+        self.ends.clear();
+    }
+}

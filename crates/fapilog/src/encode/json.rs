@@ -1,0 +1,196 @@
+//! The JSON envelope writer.
+
+use super::{level_name, non_finite_name, time::write_rfc3339_millis, JsonOptions};
+use crate::envelope::Event;
+use crate::value::{Map, Value};
+
+/// Deeper nesting than this is written as a marker string, so a hostile
+/// value cannot blow the worker's stack.
+const MAX_DEPTH: usize = 64;
+
+/// Context keys the schema types as strings: other values are written as
+/// their text, and nulls left out (except `correlation_id`, which is
+/// always present).
+const STRING_CONTEXT_KEYS: [&str; 5] =
+    ["request_id", "user_id", "tenant_id", "trace_id", "span_id"];
+
+pub(crate) fn write_event(out: &mut Vec<u8>, ev: &Event<'_>, opts: &JsonOptions) {
+    if !opts.flat {
+        out.extend_from_slice(br#"{"schema_version":"1.1","log":"#);
+    }
+    out.extend_from_slice(br#"{"timestamp":""#);
+    write_rfc3339_millis(out, ev.timestamp);
+    out.extend_from_slice(br#"","level":"#);
+    write_str(out, level_name(ev.level, opts.trace_name));
+    out.extend_from_slice(br#","message":"#);
+    write_str(out, &ev.message);
+    out.extend_from_slice(br#","logger":"#);
+    write_str(out, &ev.logger);
+
+    out.extend_from_slice(br#","context":{"message_id":""#);
+    let mut id = [0u8; 36];
+    ev.message_id.write_hyphenated(&mut id);
+    out.extend_from_slice(&id);
+    out.extend_from_slice(br#"","correlation_id":"#);
+    match ev.context.get("correlation_id") {
+        None | Some(Value::Null) => out.extend_from_slice(b"null"),
+        Some(v) => write_as_string(out, v),
+    }
+    for (k, v) in ev.context.iter() {
+        if k == "message_id" || k == "correlation_id" {
+            continue;
+        }
+        if STRING_CONTEXT_KEYS.contains(&k) {
+            if v.is_null() {
+                continue;
+            }
+            out.push(b',');
+            write_str(out, k);
+            out.push(b':');
+            write_as_string(out, v);
+        } else {
+            out.push(b',');
+            write_str(out, k);
+            out.push(b':');
+            write_value(out, v, 0);
+        }
+    }
+    out.extend_from_slice(br#"},"diagnostics":"#);
+    write_map(out, &ev.diagnostics, 0);
+    out.extend_from_slice(br#","data":"#);
+    write_map(out, &ev.data, 0);
+    if !ev.tags.is_empty() {
+        out.extend_from_slice(br#","tags":["#);
+        for (i, t) in ev.tags.iter().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            write_str(out, t);
+        }
+        out.push(b']');
+    }
+    out.push(b'}');
+    if !opts.flat {
+        out.push(b'}');
+    }
+}
+
+fn write_as_string(out: &mut Vec<u8>, v: &Value<'_>) {
+    match v {
+        Value::Str(t) => write_str(out, t),
+        other => {
+            let mut tmp = Vec::new();
+            write_value(&mut tmp, other, 0);
+            write_str(out, &String::from_utf8_lossy(&tmp));
+        }
+    }
+}
+
+pub(crate) fn write_map(out: &mut Vec<u8>, m: &Map<'_>, depth: usize) {
+    out.push(b'{');
+    for (i, (k, v)) in m.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        write_str(out, k);
+        out.push(b':');
+        write_value(out, v, depth + 1);
+    }
+    out.push(b'}');
+}
+
+pub(crate) fn write_value(out: &mut Vec<u8>, v: &Value<'_>, depth: usize) {
+    if depth > MAX_DEPTH {
+        out.extend_from_slice(br#""<max depth exceeded>""#);
+        return;
+    }
+    match v {
+        Value::Null => out.extend_from_slice(b"null"),
+        Value::Bool(true) => out.extend_from_slice(b"true"),
+        Value::Bool(false) => out.extend_from_slice(b"false"),
+        Value::I64(i) => out.extend_from_slice(itoa::Buffer::new().format(*i).as_bytes()),
+        Value::U64(u) => out.extend_from_slice(itoa::Buffer::new().format(*u).as_bytes()),
+        Value::F64(f) => {
+            if f.is_finite() {
+                out.extend_from_slice(ryu::Buffer::new().format_finite(*f).as_bytes());
+            } else {
+                out.push(b'"');
+                out.extend_from_slice(non_finite_name(*f).as_bytes());
+                out.push(b'"');
+            }
+        }
+        Value::Str(t) => write_str(out, t),
+        Value::Array(a) => {
+            out.push(b'[');
+            for (i, x) in a.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                write_value(out, x, depth + 1);
+            }
+            out.push(b']');
+        }
+        Value::Map(m) => write_map(out, m, depth),
+    }
+}
+
+// 0 = no escape; b'u' = \u00XX; other = the character after the backslash.
+const ESCAPE: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut i = 0;
+    while i < 0x20 {
+        t[i] = b'u';
+        i += 1;
+    }
+    t[0x08] = b'b';
+    t[0x09] = b't';
+    t[0x0a] = b'n';
+    t[0x0c] = b'f';
+    t[0x0d] = b'r';
+    t[b'"' as usize] = b'"';
+    t[b'\\' as usize] = b'\\';
+    t[0x7f] = b'u';
+    t
+};
+
+/// Writes `s` as a JSON string.
+pub(crate) fn write_str(out: &mut Vec<u8>, s: &str) {
+    let bytes = s.as_bytes();
+    out.reserve(bytes.len() + 2);
+    out.push(b'"');
+    let mut start = 0;
+    for (i, &b) in bytes.iter().enumerate() {
+        let esc = ESCAPE[b as usize];
+        if esc == 0 {
+            continue;
+        }
+        out.extend_from_slice(&bytes[start..i]);
+        if esc == b'u' {
+            const HEX: &[u8; 16] = b"0123456789abcdef";
+            out.extend_from_slice(b"\\u00");
+            out.push(HEX[(b >> 4) as usize]);
+            out.push(HEX[(b & 0xf) as usize]);
+        } else {
+            out.push(b'\\');
+            out.push(esc);
+        }
+        start = i + 1;
+    }
+    out.extend_from_slice(&bytes[start..]);
+    out.push(b'"');
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    proptest::proptest! {
+        #[test]
+        fn strings_round_trip_through_serde_json(s in "\\PC*|[\\x00-\\x1f\"\\\\\u{7f}\u{2028}]{0,20}") {
+            let mut out = Vec::new();
+            write_str(&mut out, &s);
+            let back: String = serde_json::from_slice(&out).unwrap();
+            proptest::prop_assert_eq!(back, s);
+        }
+    }
+}

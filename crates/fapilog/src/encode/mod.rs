@@ -1,0 +1,89 @@
+//! Encoders: an event written once, as bytes, into a batch buffer.
+//!
+//! - [`Format::Json`]: the v1.1 envelope, one compact line per event.
+//! - [`Format::Flat`]: the inner `log` object alone, for aggregators that
+//!   want top-level fields.
+//! - [`Format::Pretty`]: a human line for a terminal.
+//!
+//! The JSON writer is a byte writer in the manner of serde_json's: an escape
+//! table, `itoa`/`ryu` for numbers, no intermediate `serde_json::Value`.
+
+pub(crate) mod json;
+pub(crate) mod pretty;
+mod time;
+
+pub use time::write_rfc3339_millis;
+
+use crate::envelope::Event;
+
+/// How a sink wants its events written.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+#[non_exhaustive]
+pub enum Format {
+    /// The v1.1 envelope: `{"schema_version":"1.1","log":{…}}`.
+    #[default]
+    Json,
+    /// The inner `log` object alone.
+    Flat,
+    /// One human-readable line; ANSI colours when `color` is set.
+    Pretty {
+        /// Colour the level and keys.
+        color: bool,
+    },
+}
+
+/// How `TRACE` is named in the output.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum TraceName {
+    /// `DEBUG`, the nearest of the five envelope levels (the default).
+    #[default]
+    Debug,
+    /// `TRACE`.
+    Trace,
+}
+
+/// Options of the JSON encoders.
+#[derive(Clone, Copy, Debug, Default)]
+#[non_exhaustive]
+pub struct JsonOptions {
+    /// Write the inner object alone ([`Format::Flat`]).
+    pub flat: bool,
+    /// How `TRACE` is named.
+    pub trace_name: TraceName,
+}
+
+/// Writes `event` in `format` followed by a newline.
+pub fn write_event(out: &mut Vec<u8>, event: &Event<'_>, format: Format, trace_name: TraceName) {
+    match format {
+        Format::Json | Format::Flat => json::write_event(
+            out,
+            event,
+            &JsonOptions {
+                flat: format == Format::Flat,
+                trace_name,
+            },
+        ),
+        Format::Pretty { color } => pretty::write_event(out, event, color, trace_name),
+    }
+    out.push(b'\n');
+}
+
+pub(crate) fn level_name(level: crate::Level, trace_name: TraceName) -> &'static str {
+    if level == crate::Level::TRACE && trace_name == TraceName::Debug {
+        "DEBUG"
+    } else {
+        level.name()
+    }
+}
+
+/// The string written for a float JSON cannot hold.
+pub(crate) fn non_finite_name(v: f64) -> &'static str {
+    if v.is_nan() {
+        "NaN"
+    } else if v > 0.0 {
+        "inf"
+    } else {
+        "-inf"
+    }
+}

@@ -1,0 +1,355 @@
+//! The event: the owned, mutable form of one log line after the queue, which
+//! every stage can read and change and the encoder writes once.
+//!
+//! Its shape follows fapilog's v1.1 envelope: `context` (who and which
+//! request), `diagnostics` (where it ran), `data` (the caller's fields).
+//! Building an event from a record borrows the record's text and reuses the
+//! worker's vectors, so the common case allocates nothing.
+
+use std::collections::hash_map::RandomState;
+use std::fmt;
+use std::hash::{BuildHasher, Hasher};
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use crate::clock::Anchor;
+use crate::level::Level;
+use crate::record::{Location, Raw, Record};
+use crate::value::{Map, Text, Value};
+
+/// Keys that belong in `context` rather than `data` when bound or logged.
+pub const CONTEXT_KEYS: [&str; 6] = [
+    "request_id",
+    "user_id",
+    "tenant_id",
+    "trace_id",
+    "span_id",
+    "correlation_id",
+];
+
+/// `true` when a field named `key` goes to the envelope's `context`.
+pub fn is_context_key(key: &str) -> bool {
+    CONTEXT_KEYS.contains(&key)
+}
+
+/// A unique id per event (a random UUID, version 4).
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct MessageId([u8; 16]);
+
+impl MessageId {
+    /// The 16 bytes.
+    pub fn as_bytes(&self) -> &[u8; 16] {
+        &self.0
+    }
+
+    /// Writes the hyphenated form (36 bytes) into `out`.
+    pub fn write_hyphenated(&self, out: &mut [u8; 36]) {
+        const HEX: &[u8; 16] = b"0123456789abcdef";
+        let mut j = 0;
+        for (i, b) in self.0.iter().enumerate() {
+            if matches!(i, 4 | 6 | 8 | 10) {
+                out[j] = b'-';
+                j += 1;
+            }
+            out[j] = HEX[(b >> 4) as usize];
+            out[j + 1] = HEX[(b & 0xf) as usize];
+            j += 2;
+        }
+    }
+}
+
+impl fmt::Display for MessageId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut buf = [0u8; 36];
+        self.write_hyphenated(&mut buf);
+        f.write_str(std::str::from_utf8(&buf).map_err(|_| fmt::Error)?)
+    }
+}
+
+impl fmt::Debug for MessageId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
+}
+
+/// Random UUIDs from a fast generator (wyrand) seeded from the OS-keyed
+/// hasher: unique, not for cryptography.
+pub(crate) struct IdGen(u64);
+
+impl IdGen {
+    pub(crate) fn new() -> IdGen {
+        let mut h = RandomState::new().build_hasher();
+        h.write_u128(
+            SystemTime::now()
+                .duration_since(SystemTime::UNIX_EPOCH)
+                .map(|d| d.as_nanos())
+                .unwrap_or(0),
+        );
+        h.write_u64(std::process::id().into());
+        IdGen(h.finish())
+    }
+
+    fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0xa076_1d64_78bd_642f);
+        let t = u128::from(self.0) * u128::from(self.0 ^ 0xe703_7ed1_a0b4_28db);
+        ((t >> 64) ^ t) as u64
+    }
+
+    pub(crate) fn next_id(&mut self) -> MessageId {
+        let mut b = [0u8; 16];
+        b[..8].copy_from_slice(&self.next_u64().to_le_bytes());
+        b[8..].copy_from_slice(&self.next_u64().to_le_bytes());
+        b[6] = (b[6] & 0x0f) | 0x40;
+        b[8] = (b[8] & 0x3f) | 0x80;
+        MessageId(b)
+    }
+}
+
+/// One log event on its way to the sinks.
+///
+/// Stages change it in place; the encoder writes `message_id` and
+/// `correlation_id` first in `context` whatever the stages did, so every line
+/// keeps the fields the v1.1 schema requires.
+///
+/// ```
+/// use fapilog::{Event, Level, Value};
+/// let mut ev = Event::new(Level::INFO, "user login");
+/// ev.data.insert("user_id", Value::I64(7));
+/// let line = ev.to_json();
+/// assert!(line.contains(r#""data":{"user_id":7}"#));
+/// ```
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct Event<'a> {
+    /// When the call was made.
+    pub timestamp: SystemTime,
+    /// Severity.
+    pub level: Level,
+    /// Logger name.
+    pub logger: Text<'a>,
+    /// Human-readable message.
+    pub message: Text<'a>,
+    /// Unique id of this line.
+    pub message_id: MessageId,
+    /// Request/trace identity: `correlation_id`, `request_id`, `user_id`, …
+    pub context: Map<'a>,
+    /// Where it ran: service, env, host, pid, exception, …
+    pub diagnostics: Map<'a>,
+    /// The caller's fields and bound non-context fields.
+    pub data: Map<'a>,
+    /// Free-form tags (omitted from the output when empty).
+    pub tags: Vec<Text<'a>>,
+    /// Call site, when known.
+    pub location: Option<&'static Location>,
+}
+
+impl<'a> Event<'a> {
+    /// A new event stamped now, logger `root`, with `correlation_id: null`
+    /// (for tests and for stages that emit events of their own).
+    pub fn new(level: Level, message: impl Into<Text<'a>>) -> Event<'a> {
+        let mut context = Map::new();
+        context.insert("correlation_id", Value::Null);
+        Event {
+            timestamp: SystemTime::now(),
+            level,
+            logger: Text::Borrowed("root"),
+            message: message.into(),
+            message_id: IdGen::new().next_id(),
+            context,
+            diagnostics: Map::new(),
+            data: Map::new(),
+            tags: Vec::new(),
+            location: None,
+        }
+    }
+
+    /// The envelope as one JSON line (without the newline), with default options.
+    pub fn to_json(&self) -> String {
+        let mut out = Vec::new();
+        crate::encode::json::write_event(&mut out, self, &crate::encode::JsonOptions::default());
+        String::from_utf8_lossy(&out).into_owned()
+    }
+}
+
+/// What every event of a pipeline carries in `diagnostics`.
+#[derive(Debug, Clone)]
+pub(crate) struct Info {
+    pub(crate) service: Arc<str>,
+    pub(crate) env: Arc<str>,
+    pub(crate) version: Option<Arc<str>>,
+    pub(crate) host: Arc<str>,
+    pub(crate) pid: u32,
+}
+
+type Entries<'a> = Vec<(Text<'a>, Value<'a>)>;
+
+/// Reuses an emptied vector's allocation for another lifetime.
+fn recycle<'b>(mut v: Entries<'_>) -> Entries<'b> {
+    v.clear();
+    // In-place collection: same element layout, so the allocation is kept.
+    v.into_iter()
+        .map(|_| -> (Text<'b>, Value<'b>) { unreachable!() })
+        .collect()
+}
+
+/// Builds events from records, keeping its vectors between events.
+pub(crate) struct EventBuilder {
+    ids: IdGen,
+    context: Entries<'static>,
+    diagnostics: Entries<'static>,
+    data: Entries<'static>,
+}
+
+impl EventBuilder {
+    pub(crate) fn new() -> EventBuilder {
+        EventBuilder {
+            ids: IdGen::new(),
+            context: Vec::with_capacity(8),
+            diagnostics: Vec::with_capacity(8),
+            data: Vec::with_capacity(16),
+        }
+    }
+
+    /// Gives the event's vectors back for the next event.
+    pub(crate) fn recycle(&mut self, ev: Event<'_>) {
+        self.context = recycle(ev.context.into_vec());
+        self.diagnostics = recycle(ev.diagnostics.into_vec());
+        self.data = recycle(ev.data.into_vec());
+    }
+
+    /// An empty event with the pipeline's diagnostics.
+    pub(crate) fn blank<'a>(
+        &mut self,
+        timestamp: SystemTime,
+        level: Level,
+        logger: &'a str,
+        message: Text<'a>,
+        info: &'a Info,
+    ) -> Event<'a> {
+        let mut context = Map::from_vec(recycle(std::mem::take(&mut self.context)));
+        let mut diagnostics = Map::from_vec(recycle(std::mem::take(&mut self.diagnostics)));
+        let data = Map::from_vec(recycle(std::mem::take(&mut self.data)));
+        context.insert("correlation_id", Value::Null);
+        diagnostics.insert("service", Value::Str(Text::Borrowed(&info.service)));
+        diagnostics.insert("env", Value::Str(Text::Borrowed(&info.env)));
+        if let Some(v) = &info.version {
+            diagnostics.insert("version", Value::Str(Text::Borrowed(v)));
+        }
+        diagnostics.insert("host", Value::Str(Text::Borrowed(&info.host)));
+        diagnostics.insert("pid", Value::U64(info.pid.into()));
+        Event {
+            timestamp,
+            level,
+            logger: Text::Borrowed(logger),
+            message,
+            message_id: self.ids.next_id(),
+            context,
+            diagnostics,
+            data,
+            tags: Vec::new(),
+            location: None,
+        }
+    }
+
+    /// The event of a queued record.
+    pub(crate) fn build<'a>(
+        &mut self,
+        r: &'a Record,
+        anchor: &Anchor,
+        info: &'a Info,
+    ) -> Event<'a> {
+        let mut ev = self.blank(
+            anchor.wall(r.time),
+            r.level,
+            r.logger,
+            Text::Borrowed(r.message()),
+            info,
+        );
+        ev.location = r.location;
+        for frame in [&r.context, &r.bound].into_iter().flatten() {
+            for (k, v) in &frame.entries {
+                route(&mut ev, k.view(), v.view());
+            }
+        }
+        let mut have_exception = false;
+        for &(key, raw) in &r.fields {
+            let k = Text::Borrowed(r.key(key));
+            let v = match raw {
+                Raw::Null => Value::Null,
+                Raw::Bool(b) => Value::Bool(b),
+                Raw::I64(i) => Value::I64(i),
+                Raw::U64(u) => Value::U64(u),
+                Raw::F64(f) => Value::F64(f),
+                Raw::Str(s) => Value::Str(Text::Borrowed(r.text(s))),
+                Raw::Json(s) => {
+                    let text = r.text(s);
+                    Value::from_json(text).unwrap_or(Value::Str(Text::Borrowed(text)))
+                }
+                Raw::Error(s) => {
+                    let parts = r.error_parts(s);
+                    if !have_exception {
+                        have_exception = true;
+                        let mut ex = Map::new();
+                        ex.insert("error.type", Value::str(parts.type_name));
+                        ex.insert("error.message", Value::str(parts.message));
+                        if !parts.sources.is_empty() {
+                            ex.insert(
+                                "error.chain",
+                                Value::Array(parts.sources.iter().map(|s| Value::str(s)).collect()),
+                            );
+                        }
+                        if let Some(bt) = parts.backtrace {
+                            ex.insert("error.stack", Value::str(bt));
+                        }
+                        ev.diagnostics.insert("exception", Value::Map(ex));
+                    }
+                    Value::str(parts.message)
+                }
+            };
+            route(&mut ev, k, v);
+        }
+        link_correlation(&mut ev);
+        ev
+    }
+}
+
+fn route<'a>(ev: &mut Event<'a>, key: Text<'a>, value: Value<'a>) {
+    if is_context_key(&key) {
+        ev.context.insert(key, value);
+    } else {
+        ev.data.insert(key, value);
+    }
+}
+
+/// fapilog's rule: `correlation_id` is the bound correlation id, else the
+/// request id, else null.
+fn link_correlation(ev: &mut Event<'_>) {
+    if ev
+        .context
+        .get("correlation_id")
+        .is_some_and(|v| !v.is_null())
+    {
+        return;
+    }
+    if let Some(Value::Str(t)) = ev.context.get("request_id") {
+        let id = t.clone();
+        ev.context.insert("correlation_id", Value::Str(id));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_are_v4_and_distinct() {
+        let mut g = IdGen::new();
+        let a = g.next_id();
+        let b = g.next_id();
+        assert_ne!(a, b);
+        let s = a.to_string();
+        assert_eq!(s.len(), 36);
+        assert_eq!(&s[14..15], "4");
+        assert!(matches!(&s[19..20], "8" | "9" | "a" | "b"));
+    }
+}

@@ -1,0 +1,47 @@
+//! The crate's error type.
+
+/// What can go wrong setting up or running a pipeline.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A setting has a value outside what it allows.
+    #[error("invalid setting {key} = {value:?}: expected {expected}")]
+    InvalidSetting {
+        /// The setting's full name (`core.max_queue_size`) or environment variable.
+        key: String,
+        /// The value given (masked when the setting is a secret).
+        value: String,
+        /// What is allowed.
+        expected: String,
+    },
+    /// A file could not be opened.
+    #[error("cannot open {path}: {source}")]
+    Open {
+        /// The path.
+        path: String,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A sink failed to start.
+    #[error("sink {sink} failed to start: {source}")]
+    SinkStart {
+        /// The sink's name.
+        sink: String,
+        /// The cause.
+        #[source]
+        source: crate::SinkError,
+    },
+    /// Two sinks share a name.
+    #[error("two sinks are named {0:?}: sink names must be unique")]
+    DuplicateSink(String),
+    /// `fapilog::init` was called twice.
+    #[error("fapilog::init was already called: the global pipeline is set once per process")]
+    AlreadyInitialized,
+    /// A worker thread could not be started.
+    #[error("cannot start a worker thread: {0}")]
+    Spawn(#[source] std::io::Error),
+    /// `flush` did not finish in time.
+    #[error("flush did not finish within {0:?}")]
+    FlushTimeout(std::time::Duration),
+}

@@ -1,0 +1,461 @@
+//! The bounded queue between callers and workers, and the backpressure
+//! policy that applies when it is full: here and only here.
+//!
+//! Two lock-free bounded queues (crossbeam's `ArrayQueue`, whose slots are
+//! allocated once at build time):
+//!
+//! - the **main** queue (`capacity` slots) takes every level that is not
+//!   protected;
+//! - the **protected** queue takes the protected levels (ERROR and CRITICAL
+//!   by default). It has a reserve of `protected_capacity` slots that lower
+//!   levels can never take. When the reserve is full, a protected event
+//!   *evicts* the oldest event of the main queue (which only ever holds
+//!   unprotected levels), counted as dropped with reason `evicted`, and takes
+//!   its place; the protected queue has `capacity` extra slots for exactly
+//!   this. Only when the main queue is empty too does a protected event meet
+//!   the backpressure policy.
+//!
+//! Among unprotected levels, those below INFO (DEBUG, TRACE) are admitted only
+//! while the main queue is less than three quarters full, so under pressure
+//! they are shed first and INFO/WARNING keep the last quarter.
+//!
+//! Memory is therefore bounded by `(2 × capacity + protected_capacity)`
+//! record slots whatever the burst.
+//!
+//! A successful push never wakes the worker unless the worker is parked and
+//! the event is protected or the queue has passed the wake threshold: waking
+//! a parked thread costs the caller microseconds, so the worker polls instead.
+
+use std::sync::atomic::{fence, AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Condvar, Mutex, OnceLock};
+use std::task::Waker;
+use std::thread::Thread;
+use std::time::{Duration, Instant};
+
+use crossbeam_queue::ArrayQueue;
+use crossbeam_utils::CachePadded;
+
+use crate::level::Level;
+use crate::metrics::{DropReason, Metrics};
+use crate::record::Record;
+
+/// What a log call does when the queue is full.
+///
+/// The default is `Wait { timeout: 50ms }`: a burst that outruns the worker
+/// for a moment slows the caller a little instead of losing lines, while a
+/// sink that is truly stuck costs each call at most the timeout, never a hang.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Backpressure {
+    /// Drop the event at once and count it.
+    Drop,
+    /// Spin briefly, then park, until there is room or `timeout` passes; then
+    /// drop and count. The async log calls await room instead of parking.
+    Wait {
+        /// Longest a call waits.
+        timeout: Duration,
+    },
+    /// Wait for room however long it takes (until shutdown).
+    Block,
+}
+
+impl Default for Backpressure {
+    fn default() -> Self {
+        Backpressure::Wait {
+            timeout: Duration::from_millis(50),
+        }
+    }
+}
+
+/// The result of offering a record to the queue.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Offer {
+    Queued,
+    Dropped(DropReason),
+}
+
+struct AsyncWaiter {
+    waker: Waker,
+    deadline: Option<Instant>,
+}
+
+pub(crate) struct Queue {
+    main: ArrayQueue<Record>,
+    protected: ArrayQueue<Record>,
+    capacity: usize,
+    protected_reserve: usize,
+    low_level_limit: usize,
+    protected_levels: [bool; 256],
+    pub(crate) policy: Backpressure,
+    wake_threshold: usize,
+    worker_parked: CachePadded<AtomicBool>,
+    workers: OnceLock<Vec<Thread>>,
+    closed: AtomicBool,
+    // Producers parked on a full queue.
+    space_lock: Mutex<()>,
+    space: Condvar,
+    sync_waiters: AtomicUsize,
+    async_waiters: Mutex<Vec<AsyncWaiter>>,
+    async_waiting: AtomicUsize,
+}
+
+impl Queue {
+    pub(crate) fn new(
+        capacity: usize,
+        protected_capacity: usize,
+        protected_levels: &[Level],
+        policy: Backpressure,
+        wake_threshold: usize,
+    ) -> Queue {
+        let mut table = [false; 256];
+        for l in protected_levels {
+            table[l.priority() as usize] = true;
+        }
+        Queue {
+            main: ArrayQueue::new(capacity),
+            protected: ArrayQueue::new(protected_capacity + capacity),
+            capacity,
+            protected_reserve: protected_capacity,
+            low_level_limit: (capacity - capacity / 4).max(1),
+            protected_levels: table,
+            policy,
+            wake_threshold: wake_threshold.clamp(1, capacity),
+            worker_parked: CachePadded::new(AtomicBool::new(false)),
+            workers: OnceLock::new(),
+            closed: AtomicBool::new(false),
+            space_lock: Mutex::new(()),
+            space: Condvar::new(),
+            sync_waiters: AtomicUsize::new(0),
+            async_waiters: Mutex::new(Vec::new()),
+            async_waiting: AtomicUsize::new(0),
+        }
+    }
+
+    pub(crate) fn set_workers(&self, threads: Vec<Thread>) {
+        let _ = self.workers.set(threads);
+    }
+
+    pub(crate) fn capacity(&self) -> usize {
+        self.capacity
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.main.len() + self.protected.len()
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.main.is_empty() && self.protected.is_empty()
+    }
+
+    #[inline]
+    pub(crate) fn is_protected(&self, level: Level) -> bool {
+        self.protected_levels[level.priority() as usize]
+    }
+
+    pub(crate) fn close(&self) {
+        self.closed.store(true, Ordering::SeqCst);
+        self.notify_space();
+    }
+
+    /// One attempt, no waiting.
+    #[inline]
+    fn try_push(&self, record: Record, metrics: &Metrics) -> Result<(), Record> {
+        let level = record.level;
+        if self.is_protected(level) {
+            return self.try_push_protected(record, metrics);
+        }
+        if level < Level::INFO && self.main.len() >= self.low_level_limit {
+            return Err(record);
+        }
+        self.main.push(record)
+    }
+
+    #[cold]
+    fn try_push_protected(&self, record: Record, metrics: &Metrics) -> Result<(), Record> {
+        let record = if self.protected.len() < self.protected_reserve {
+            match self.protected.push(record) {
+                Ok(()) => return Ok(()),
+                Err(r) => r,
+            }
+        } else {
+            record
+        };
+        // The reserve is full: take the place of the oldest unprotected event.
+        match self.main.pop() {
+            Some(victim) => {
+                metrics.count_drop(victim.level, DropReason::Evicted, 1);
+                drop(victim);
+                self.protected.push(record)
+            }
+            None => Err(record),
+        }
+    }
+
+    /// Offers a record under the configured policy; the caller's path.
+    #[inline]
+    pub(crate) fn offer(&self, record: Record, metrics: &Metrics) -> Offer {
+        if self.closed.load(Ordering::Relaxed) {
+            return self.refuse(record, DropReason::Shutdown, metrics);
+        }
+        let level = record.level;
+        match self.try_push(record, metrics) {
+            Ok(()) => {
+                self.maybe_wake(level);
+                Offer::Queued
+            }
+            Err(record) => self.offer_slow(record, metrics),
+        }
+    }
+
+    #[inline]
+    fn maybe_wake(&self, level: Level) {
+        if self.worker_parked.load(Ordering::Relaxed)
+            && (self.is_protected(level) || self.main.len() >= self.wake_threshold)
+        {
+            self.wake_workers();
+        }
+    }
+
+    #[cold]
+    fn refuse(&self, record: Record, reason: DropReason, metrics: &Metrics) -> Offer {
+        metrics.count_drop(record.level, reason, 1);
+        Offer::Dropped(reason)
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn offer_slow(&self, record: Record, metrics: &Metrics) -> Offer {
+        let deadline = match self.policy {
+            Backpressure::Drop => return self.refuse(record, DropReason::QueueFull, metrics),
+            Backpressure::Wait { timeout } => Some(Instant::now() + timeout),
+            Backpressure::Block => None,
+        };
+        self.wake_workers();
+        let mut record = record;
+        // Spin, then yield: the worker usually frees room within microseconds.
+        for i in 0..96 {
+            if i < 64 {
+                std::hint::spin_loop();
+            } else {
+                std::thread::yield_now();
+            }
+            record = match self.try_push(record, metrics) {
+                Ok(()) => return Offer::Queued,
+                Err(r) => r,
+            };
+        }
+        // Then park until the worker signals room, in short slices so that a
+        // missed signal costs at most one slice.
+        loop {
+            if self.closed.load(Ordering::Acquire) {
+                return self.refuse(record, DropReason::Shutdown, metrics);
+            }
+            let slice = Duration::from_millis(1);
+            let wait = match deadline {
+                Some(d) => {
+                    let now = Instant::now();
+                    if now >= d {
+                        return self.refuse(record, DropReason::WaitTimeout, metrics);
+                    }
+                    slice.min(d - now)
+                }
+                None => slice,
+            };
+            {
+                let guard = match self.space_lock.lock() {
+                    Ok(g) => g,
+                    Err(p) => p.into_inner(),
+                };
+                self.sync_waiters.fetch_add(1, Ordering::SeqCst);
+                record = match self.try_push(record, metrics) {
+                    Ok(()) => {
+                        self.sync_waiters.fetch_sub(1, Ordering::SeqCst);
+                        return Offer::Queued;
+                    }
+                    Err(r) => r,
+                };
+                self.wake_workers();
+                let _ = self.space.wait_timeout(guard, wait);
+                self.sync_waiters.fetch_sub(1, Ordering::SeqCst);
+            }
+            record = match self.try_push(record, metrics) {
+                Ok(()) => return Offer::Queued,
+                Err(r) => r,
+            };
+        }
+    }
+
+    /// An async offer: room is awaited, not parked for. Returns the record
+    /// back when the caller must wait.
+    pub(crate) fn offer_async(
+        &self,
+        record: Record,
+        deadline: Option<Instant>,
+        waker: &Waker,
+        metrics: &Metrics,
+    ) -> Result<Offer, Record> {
+        if self.closed.load(Ordering::Relaxed) {
+            return Ok(self.refuse(record, DropReason::Shutdown, metrics));
+        }
+        let level = record.level;
+        let record = match self.try_push(record, metrics) {
+            Ok(()) => {
+                self.maybe_wake(level);
+                return Ok(Offer::Queued);
+            }
+            Err(r) => r,
+        };
+        match self.policy {
+            Backpressure::Drop => return Ok(self.refuse(record, DropReason::QueueFull, metrics)),
+            Backpressure::Wait { .. } | Backpressure::Block => {}
+        }
+        if let Some(d) = deadline {
+            if Instant::now() >= d {
+                return Ok(self.refuse(record, DropReason::WaitTimeout, metrics));
+            }
+        }
+        {
+            let mut waiters = match self.async_waiters.lock() {
+                Ok(g) => g,
+                Err(p) => p.into_inner(),
+            };
+            waiters.push(AsyncWaiter {
+                waker: waker.clone(),
+                deadline,
+            });
+            self.async_waiting.store(waiters.len(), Ordering::SeqCst);
+        }
+        self.wake_workers();
+        // Room may have appeared between the failed push and registering.
+        match self.try_push(record, metrics) {
+            Ok(()) => Ok(Offer::Queued),
+            Err(r) => Err(r),
+        }
+    }
+
+    /// Wakes every worker (cold: only when they are parked and there is work).
+    #[cold]
+    pub(crate) fn wake_workers(&self) {
+        if self.worker_parked.swap(false, Ordering::AcqRel) {
+            if let Some(ws) = self.workers.get() {
+                for t in ws {
+                    t.unpark();
+                }
+            }
+        }
+    }
+
+    /// Unconditional wake-up (flush, shutdown).
+    pub(crate) fn kick_workers(&self) {
+        self.worker_parked.store(false, Ordering::Release);
+        if let Some(ws) = self.workers.get() {
+            for t in ws {
+                t.unpark();
+            }
+        }
+    }
+
+    /// The worker's side: moves up to `max` records into `out`, protected
+    /// first, and tells waiting producers there is room.
+    pub(crate) fn pop_batch(&self, out: &mut Vec<Record>, max: usize) -> (usize, bool) {
+        let mut n = 0;
+        let mut from_protected = false;
+        while n < max {
+            match self.protected.pop() {
+                Some(r) => {
+                    out.push(r);
+                    n += 1;
+                    from_protected = true;
+                }
+                None => break,
+            }
+        }
+        let mut from_main = false;
+        while n < max {
+            match self.main.pop() {
+                Some(r) => {
+                    out.push(r);
+                    n += 1;
+                    from_main = true;
+                }
+                None => break,
+            }
+        }
+        if n > 0 {
+            self.notify_space();
+        }
+        (n, from_protected && from_main)
+    }
+
+    fn notify_space(&self) {
+        fence(Ordering::SeqCst);
+        if self.sync_waiters.load(Ordering::SeqCst) > 0 {
+            let _g = self.space_lock.lock();
+            self.space.notify_all();
+        }
+        if self.async_waiting.load(Ordering::SeqCst) > 0 {
+            let drained: Vec<AsyncWaiter> = {
+                let mut w = match self.async_waiters.lock() {
+                    Ok(g) => g,
+                    Err(p) => p.into_inner(),
+                };
+                self.async_waiting.store(0, Ordering::SeqCst);
+                std::mem::take(&mut *w)
+            };
+            for w in drained {
+                w.waker.wake();
+            }
+        }
+    }
+
+    /// Wakes async waiters whose deadline has passed, so they can give up.
+    pub(crate) fn expire_async_waiters(&self) -> bool {
+        if self.async_waiting.load(Ordering::SeqCst) == 0 {
+            return false;
+        }
+        let now = Instant::now();
+        let expired: Vec<AsyncWaiter> = {
+            let mut w = match self.async_waiters.lock() {
+                Ok(g) => g,
+                Err(p) => p.into_inner(),
+            };
+            let (gone, keep): (Vec<_>, Vec<_>) = w
+                .drain(..)
+                .partition(|x| x.deadline.is_some_and(|d| d <= now));
+            *w = keep;
+            self.async_waiting.store(w.len(), Ordering::SeqCst);
+            gone
+        };
+        for w in expired {
+            w.waker.wake();
+        }
+        self.async_waiting.load(Ordering::SeqCst) > 0
+    }
+
+    /// The worker announces it is about to park; returns `false` (and stays
+    /// awake) when work arrived in the meantime.
+    pub(crate) fn prepare_park(&self) -> bool {
+        self.worker_parked.store(true, Ordering::SeqCst);
+        fence(Ordering::SeqCst);
+        if !self.is_empty() {
+            self.worker_parked.store(false, Ordering::SeqCst);
+            return false;
+        }
+        true
+    }
+
+    pub(crate) fn unpark_done(&self) {
+        self.worker_parked.store(false, Ordering::Relaxed);
+    }
+
+    /// Empties the queue, counting what is discarded (shutdown past its deadline).
+    pub(crate) fn discard_all(&self, metrics: &Metrics) -> u64 {
+        let mut n = 0;
+        while let Some(r) = self.protected.pop().or_else(|| self.main.pop()) {
+            metrics.count_drop(r.level, DropReason::Shutdown, 1);
+            n += 1;
+        }
+        self.notify_space();
+        n
+    }
+}

@@ -1,0 +1,165 @@
+//! Stages: what runs on every event after the queue, in this order:
+//! filters → enrichers → redactors → processors.
+//!
+//! Each stage is a small trait with one required method; built-ins are
+//! ordinary implementations, and your own plug in through the builder.
+//! Every call is isolated: an error or a panic is caught, counted per stage
+//! in the metrics, reported once on stderr, and the event goes on — except
+//! that a failing redactor in [`RedactionFailMode::Closed`] (the default)
+//! withholds the event, because passing it on could leak what it was meant
+//! to hide.
+//!
+//! ```
+//! use fapilog::{Enricher, Event, StageError, Value};
+//!
+//! struct Region(&'static str);
+//!
+//! impl Enricher for Region {
+//!     fn name(&self) -> &str { "region" }
+//!     fn enrich(&self, event: &mut Event<'_>) -> Result<(), StageError> {
+//!         event.diagnostics.insert("region", Value::from(self.0));
+//!         Ok(())
+//!     }
+//! }
+//!
+//! let pipeline = fapilog::Pipeline::builder()
+//!     .enricher(Region("eu-west-1"))
+//!     .sink(fapilog::testing::CaptureSink::new().0)
+//!     .build()
+//!     .unwrap();
+//! # drop(pipeline);
+//! ```
+
+mod enrich;
+mod filter;
+mod process;
+mod redact;
+
+pub use enrich::Enricher;
+pub use filter::Filter;
+pub use process::Processor;
+pub use redact::{RedactionFailMode, Redactor};
+
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
+use crate::diagnostics;
+use crate::envelope::Event;
+use crate::metrics::{DropReason, Metrics};
+
+/// Whether an event goes on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Verdict {
+    /// Keep the event.
+    Keep,
+    /// Drop the event (counted as filtered).
+    Drop,
+}
+
+/// A stage's failure.
+#[derive(Debug, thiserror::Error)]
+#[error("{message}")]
+pub struct StageError {
+    message: String,
+    #[source]
+    source: Option<Box<dyn std::error::Error + Send + Sync>>,
+}
+
+impl StageError {
+    /// A failure described by `message` (never put secrets in it).
+    pub fn new(message: impl Into<String>) -> StageError {
+        StageError {
+            message: message.into(),
+            source: None,
+        }
+    }
+
+    /// A failure caused by `source`.
+    pub fn with_source(
+        message: impl Into<String>,
+        source: impl std::error::Error + Send + Sync + 'static,
+    ) -> StageError {
+        StageError {
+            message: message.into(),
+            source: Some(Box::new(source)),
+        }
+    }
+}
+
+/// What happened to an event in the stages.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Outcome {
+    Keep,
+    Filtered,
+    Withheld(DropReason),
+}
+
+/// The configured stages of a pipeline.
+#[derive(Default)]
+pub(crate) struct Stages {
+    pub(crate) filters: Vec<Box<dyn Filter>>,
+    pub(crate) enrichers: Vec<Box<dyn Enricher>>,
+    pub(crate) redactors: Vec<Box<dyn Redactor>>,
+    pub(crate) processors: Vec<Box<dyn Processor>>,
+    pub(crate) fail_mode: RedactionFailMode,
+}
+
+impl Stages {
+    pub(crate) fn run(&self, ev: &mut Event<'_>, metrics: &Metrics) -> Outcome {
+        for f in &self.filters {
+            // A failing filter keeps the event: losing lines is worse.
+            if guarded(f.name(), metrics, || f.filter(ev)) == Some(Verdict::Drop) {
+                return Outcome::Filtered;
+            }
+        }
+        for e in &self.enrichers {
+            let _ = guarded(e.name(), metrics, || e.enrich(ev));
+        }
+        for r in &self.redactors {
+            if guarded(r.name(), metrics, || r.redact(ev)).is_none() {
+                match self.fail_mode {
+                    RedactionFailMode::Closed => {
+                        return Outcome::Withheld(DropReason::RedactionFailed)
+                    }
+                    RedactionFailMode::Warn | RedactionFailMode::Open => {}
+                }
+            }
+        }
+        for p in &self.processors {
+            if guarded(p.name(), metrics, || p.process(ev)) == Some(Verdict::Drop) {
+                return Outcome::Filtered;
+            }
+        }
+        Outcome::Keep
+    }
+}
+
+/// Runs one stage call; `None` when it failed or panicked (counted).
+fn guarded<R>(
+    name: &str,
+    metrics: &Metrics,
+    f: impl FnOnce() -> Result<R, StageError>,
+) -> Option<R> {
+    match catch_unwind(AssertUnwindSafe(f)) {
+        Ok(Ok(r)) => Some(r),
+        Ok(Err(e)) => {
+            if metrics.count_stage_error(name, false) {
+                diagnostics::warn(
+                    "stage",
+                    "stage failed; further failures are counted only",
+                    &[("stage", name), ("error", &e.to_string())],
+                );
+            }
+            None
+        }
+        Err(_) => {
+            if metrics.count_stage_error(name, true) {
+                diagnostics::warn(
+                    "stage",
+                    "stage panicked; further panics are counted only",
+                    &[("stage", name)],
+                );
+            }
+            None
+        }
+    }
+}

@@ -1,0 +1,465 @@
+//! The background worker: drains the queue, builds events, runs the stages,
+//! encodes into per-format batches and hands full (or old) batches to the
+//! sinks.
+//!
+//! It never makes a caller wait for a wake-up: it polls with backoff (spin,
+//! yield, then park with a timeout no longer than the batch age limit), and
+//! callers only unpark it when it is parked and the queue has passed the
+//! wake threshold (see [`crate::queue`]).
+
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, AtomicUsize, Ordering};
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::{Duration, Instant};
+
+use crate::batch::{Batch, BatchLimits};
+use crate::clock::Anchor;
+use crate::diagnostics;
+use crate::encode::{Format, TraceName};
+use crate::envelope::{EventBuilder, Info};
+use crate::level::Level;
+use crate::metrics::{DropReason, Metrics};
+use crate::queue::Queue;
+use crate::record::Record;
+use crate::sinks::{self, Sink};
+use crate::stages::{Outcome, Stages};
+use crate::value::{Map, Text, Value};
+
+/// State shared by callers and workers.
+pub(crate) struct Shared {
+    pub(crate) queue: Queue,
+    pub(crate) metrics: Metrics,
+    pub(crate) min_level: AtomicU8,
+    pub(crate) control: Control,
+}
+
+/// Flush and shutdown hand-shakes between the pipeline handle and the workers.
+pub(crate) struct Control {
+    flush_requested: AtomicU64,
+    acks: Vec<AtomicU64>,
+    shutdown: AtomicBool,
+    deadline: Mutex<Option<Instant>>,
+    finishing: AtomicUsize,
+    exited: AtomicUsize,
+    lock: Mutex<()>,
+    changed: Condvar,
+    reported: Mutex<[[u64; DropReason::ALL.len()]; 7]>,
+}
+
+impl Control {
+    pub(crate) fn new(workers: usize) -> Control {
+        Control {
+            flush_requested: AtomicU64::new(0),
+            acks: (0..workers).map(|_| AtomicU64::new(0)).collect(),
+            shutdown: AtomicBool::new(false),
+            deadline: Mutex::new(None),
+            finishing: AtomicUsize::new(0),
+            exited: AtomicUsize::new(0),
+            lock: Mutex::new(()),
+            changed: Condvar::new(),
+            reported: Mutex::new([[0; DropReason::ALL.len()]; 7]),
+        }
+    }
+
+    fn notify(&self) {
+        let _g = self.lock.lock();
+        self.changed.notify_all();
+    }
+
+    /// Waits until `done()` or the deadline; `true` when done.
+    fn wait_until(&self, deadline: Instant, done: impl Fn() -> bool) -> bool {
+        let mut g = match self.lock.lock() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        };
+        loop {
+            if done() {
+                return true;
+            }
+            let now = Instant::now();
+            if now >= deadline {
+                return false;
+            }
+            let slice = (deadline - now).min(Duration::from_millis(5));
+            g = match self.changed.wait_timeout(g, slice) {
+                Ok((g, _)) => g,
+                Err(p) => p.into_inner().0,
+            };
+        }
+    }
+}
+
+impl Shared {
+    /// Asks every worker to drain the queue and flush its sinks; waits for it.
+    pub(crate) fn flush(&self, timeout: Duration) -> bool {
+        let deadline = Instant::now() + timeout;
+        let target = self.control.flush_requested.fetch_add(1, Ordering::SeqCst) + 1;
+        self.queue.kick_workers();
+        self.control.wait_until(deadline, || {
+            self.control.exited.load(Ordering::SeqCst) == self.control.acks.len()
+                || self
+                    .control
+                    .acks
+                    .iter()
+                    .all(|a| a.load(Ordering::SeqCst) >= target)
+        })
+    }
+
+    /// Closes the queue, lets the workers drain until `timeout`, and waits
+    /// for them to stop; `true` when they all stopped in time.
+    pub(crate) fn shutdown(&self, timeout: Duration) -> bool {
+        let deadline = Instant::now() + timeout;
+        if let Ok(mut d) = self.control.deadline.lock() {
+            d.get_or_insert(deadline);
+        }
+        self.control.shutdown.store(true, Ordering::SeqCst);
+        self.queue.close();
+        self.queue.kick_workers();
+        // A little grace past the deadline for the final discard and sink stop.
+        let n = self.control.acks.len();
+        self.control
+            .wait_until(deadline + Duration::from_millis(200), || {
+                self.control.exited.load(Ordering::SeqCst) == n
+            })
+    }
+}
+
+/// A sink and the batch format it reads.
+pub(crate) struct SinkSlot {
+    pub(crate) sink: Mutex<Box<dyn Sink>>,
+    pub(crate) format: usize,
+}
+
+/// What the workers share and callers never touch.
+pub(crate) struct Core {
+    pub(crate) info: Info,
+    pub(crate) stages: Stages,
+    pub(crate) sinks: Vec<SinkSlot>,
+    pub(crate) formats: Vec<Format>,
+    pub(crate) limits: BatchLimits,
+    pub(crate) trace_name: TraceName,
+    pub(crate) drop_summary_interval: Duration,
+}
+
+struct Worker {
+    id: usize,
+    shared: Arc<Shared>,
+    core: Arc<Core>,
+    builder: EventBuilder,
+    anchor: Anchor,
+    batches: Vec<Batch>,
+    events_in_batch: u64,
+    lines_in_batch: usize,
+    batch_started: Option<Instant>,
+    last_drop_check: Instant,
+}
+
+pub(crate) fn spawn(
+    id: usize,
+    shared: Arc<Shared>,
+    core: Arc<Core>,
+) -> std::io::Result<std::thread::JoinHandle<()>> {
+    std::thread::Builder::new()
+        .name(format!("fapilog-worker-{id}"))
+        .spawn(move || {
+            let batches = core
+                .formats
+                .iter()
+                .map(|f| Batch::with_trace_name(*f, core.trace_name))
+                .collect();
+            let mut w = Worker {
+                id,
+                shared,
+                core,
+                builder: EventBuilder::new(),
+                anchor: Anchor::now(),
+                batches,
+                events_in_batch: 0,
+                lines_in_batch: 0,
+                batch_started: None,
+                last_drop_check: Instant::now(),
+            };
+            w.run();
+        })
+}
+
+impl Worker {
+    fn run(&mut self) {
+        let shared = Arc::clone(&self.shared);
+        let max = self.core.limits.max_events.max(1);
+        let mut recs: Vec<Record> = Vec::with_capacity(max);
+        let mut idle: u32 = 0;
+        loop {
+            self.anchor.refresh();
+            let room = max.saturating_sub(self.lines_in_batch).max(1);
+            let (n, mixed) = shared.queue.pop_batch(&mut recs, room);
+            if n > 0 {
+                shared
+                    .metrics
+                    .dequeued
+                    .fetch_add(n as u64, Ordering::Relaxed);
+                shared.metrics.observe_depth(n + shared.queue.len());
+                if mixed {
+                    // Protected events were popped first; restore call order.
+                    recs.sort_by_key(|r| r.time);
+                }
+                if self.batch_started.is_none() {
+                    self.batch_started = Some(Instant::now());
+                }
+                for r in recs.drain(..) {
+                    self.process(r);
+                }
+                if self.lines_in_batch >= max || self.batch_bytes() >= self.core.limits.max_bytes {
+                    self.flush_batch();
+                }
+                idle = 0;
+                continue;
+            }
+
+            // The queue is empty.
+            let shutting_down = shared.control.shutdown.load(Ordering::SeqCst);
+            let flush_target = shared.control.flush_requested.load(Ordering::SeqCst);
+            let flush_pending = flush_target > shared.control.acks[self.id].load(Ordering::SeqCst);
+            let aged = self
+                .batch_started
+                .is_some_and(|t| t.elapsed() >= self.core.limits.max_age);
+            if self.lines_in_batch > 0 && (aged || flush_pending || shutting_down) {
+                self.flush_batch();
+            }
+            self.maybe_report_drops(false);
+            if flush_pending {
+                self.report_drops_now();
+                self.flush_batch();
+                self.flush_sinks();
+                shared.control.acks[self.id].store(flush_target, Ordering::SeqCst);
+                shared.control.notify();
+            }
+            if shutting_down {
+                let past_deadline = shared
+                    .control
+                    .deadline
+                    .lock()
+                    .ok()
+                    .and_then(|d| *d)
+                    .is_some_and(|d| Instant::now() >= d);
+                if past_deadline {
+                    shared.queue.discard_all(&shared.metrics);
+                }
+                if shared.queue.is_empty() {
+                    self.finish();
+                    return;
+                }
+                continue;
+            }
+            let waiters = shared.queue.expire_async_waiters();
+
+            idle = idle.saturating_add(1);
+            if idle < 64 {
+                std::hint::spin_loop();
+            } else if idle < 80 {
+                std::thread::yield_now();
+            } else {
+                let mut timeout = match self.batch_started {
+                    Some(t) => self.core.limits.max_age.saturating_sub(t.elapsed()),
+                    None => self.core.limits.max_age,
+                };
+                timeout = timeout.min(self.core.drop_summary_interval);
+                if waiters {
+                    timeout = timeout.min(Duration::from_millis(1));
+                }
+                if shared.queue.prepare_park() {
+                    std::thread::park_timeout(timeout.max(Duration::from_micros(50)));
+                    shared.queue.unpark_done();
+                }
+            }
+        }
+    }
+
+    fn batch_bytes(&self) -> usize {
+        self.batches.iter().map(Batch::byte_len).max().unwrap_or(0)
+    }
+
+    fn process(&mut self, r: Record) {
+        let shared = &self.shared;
+        let core = &self.core;
+        let mut ev = self.builder.build(&r, &self.anchor, &core.info);
+        match core.stages.run(&mut ev, &shared.metrics) {
+            Outcome::Keep => {
+                for b in &mut self.batches {
+                    b.push(&ev);
+                }
+                self.events_in_batch += 1;
+                self.lines_in_batch += 1;
+            }
+            Outcome::Filtered => {
+                shared.metrics.filtered.fetch_add(1, Ordering::Relaxed);
+            }
+            Outcome::Withheld(reason) => {
+                shared.metrics.count_drop(r.level, reason, 1);
+            }
+        }
+        self.builder.recycle(ev);
+    }
+
+    fn flush_batch(&mut self) {
+        if self.lines_in_batch == 0 {
+            return;
+        }
+        let started = Instant::now();
+        let metrics = &self.shared.metrics;
+        let mut all_ok = true;
+        let mut fell_back = vec![false; self.batches.len()];
+        for (i, slot) in self.core.sinks.iter().enumerate() {
+            let batch = &self.batches[slot.format];
+            let mut sink = match slot.sink.lock() {
+                Ok(g) => g,
+                Err(p) => p.into_inner(),
+            };
+            let result = catch_unwind(AssertUnwindSafe(|| sink.write_batch(batch)));
+            let counters = &metrics.sinks[i];
+            match result {
+                Ok(Ok(())) => {
+                    counters
+                        .written
+                        .fetch_add(batch.len() as u64, Ordering::Relaxed);
+                }
+                failure => {
+                    all_ok = false;
+                    counters.errors.fetch_add(1, Ordering::Relaxed);
+                    let why = match &failure {
+                        Ok(Err(e)) => e.to_string(),
+                        _ => "the sink panicked".to_owned(),
+                    };
+                    diagnostics::warn(
+                        "sink",
+                        "sink write failed; batch written to stderr",
+                        &[("sink", sink.name()), ("error", &why)],
+                    );
+                    if !fell_back[slot.format] {
+                        fell_back[slot.format] = true;
+                        sinks::write_to_stderr(batch);
+                    }
+                }
+            }
+        }
+        metrics.observe_flush(started.elapsed());
+        metrics.batches.fetch_add(1, Ordering::Relaxed);
+        let counter = if all_ok {
+            &metrics.written
+        } else {
+            &metrics.failed
+        };
+        counter.fetch_add(self.events_in_batch, Ordering::Relaxed);
+        for b in &mut self.batches {
+            b.clear();
+        }
+        self.events_in_batch = 0;
+        self.lines_in_batch = 0;
+        self.batch_started = None;
+    }
+
+    fn flush_sinks(&self) {
+        for slot in &self.core.sinks {
+            let mut sink = match slot.sink.lock() {
+                Ok(g) => g,
+                Err(p) => p.into_inner(),
+            };
+            let result = catch_unwind(AssertUnwindSafe(|| sink.flush()));
+            if !matches!(result, Ok(Ok(()))) {
+                diagnostics::warn("sink", "sink flush failed", &[("sink", sink.name())]);
+            }
+        }
+    }
+
+    fn maybe_report_drops(&mut self, force: bool) {
+        if !force && self.last_drop_check.elapsed() < self.core.drop_summary_interval {
+            return;
+        }
+        self.last_drop_check = Instant::now();
+        self.report_drops_now();
+    }
+
+    /// Writes a `logs dropped` WARNING with the drops since the last report,
+    /// if there were any. The counts are exact: each drop is reported once.
+    fn report_drops_now(&mut self) {
+        let metrics = &self.shared.metrics;
+        let Ok(mut reported) = self.shared.control.reported.try_lock() else {
+            return;
+        };
+        let now = metrics.dropped_matrix();
+        let mut by_level = [0u64; 7];
+        let mut by_reason = [0u64; DropReason::ALL.len()];
+        let mut total = 0;
+        let mut cumulative = 0;
+        for l in 0..7 {
+            for r in 0..DropReason::ALL.len() {
+                let d = now[l][r] - reported[l][r];
+                by_level[l] += d;
+                by_reason[r] += d;
+                total += d;
+                cumulative += now[l][r];
+            }
+        }
+        if total == 0 {
+            return;
+        }
+        *reported = now;
+        drop(reported);
+
+        let core = Arc::clone(&self.core);
+        let mut ev = self.builder.blank(
+            std::time::SystemTime::now(),
+            Level::WARNING,
+            "fapilog",
+            Text::Borrowed("logs dropped"),
+            &core.info,
+        );
+        ev.data.insert("dropped", Value::U64(total));
+        ev.data.insert("dropped_total", Value::U64(cumulative));
+        let levels: Map<'_> = by_level
+            .iter()
+            .enumerate()
+            .filter(|(_, n)| **n > 0)
+            .map(|(i, n)| (Level::BUCKET_NAMES[i], Value::U64(*n)))
+            .collect();
+        ev.data.insert("by_level", Value::Map(levels));
+        let reasons: Map<'_> = by_reason
+            .iter()
+            .enumerate()
+            .filter(|(_, n)| **n > 0)
+            .map(|(i, n)| (DropReason::ALL[i].as_str(), Value::U64(*n)))
+            .collect();
+        ev.data.insert("by_reason", Value::Map(reasons));
+        for b in &mut self.batches {
+            b.push(&ev);
+        }
+        self.builder.recycle(ev);
+        self.lines_in_batch += 1;
+        if self.batch_started.is_none() {
+            self.batch_started = Some(Instant::now());
+        }
+        metrics.drop_reports.fetch_add(1, Ordering::Relaxed);
+    }
+
+    fn finish(&mut self) {
+        self.flush_batch();
+        self.maybe_report_drops(true);
+        self.flush_batch();
+        let control = &self.shared.control;
+        let last = control.finishing.fetch_add(1, Ordering::SeqCst) + 1 == control.acks.len();
+        if last {
+            for slot in &self.core.sinks {
+                let mut sink = match slot.sink.lock() {
+                    Ok(g) => g,
+                    Err(p) => p.into_inner(),
+                };
+                let result = catch_unwind(AssertUnwindSafe(|| sink.stop()));
+                if !matches!(result, Ok(Ok(()))) {
+                    diagnostics::warn("sink", "sink stop failed", &[("sink", sink.name())]);
+                }
+            }
+        }
+        control.exited.fetch_add(1, Ordering::SeqCst);
+        control.notify();
+    }
+}
