@@ -46,11 +46,11 @@ use crate::worker::{self, Control, Core, Shared, SinkSlot};
 #[must_use = "a builder does nothing until `build` is called"]
 #[derive(Default)]
 pub struct PipelineBuilder {
-    settings: Settings,
-    sinks: Vec<Box<dyn Sink>>,
-    stages: Stages,
-    fail_mode: Option<RedactionFailMode>,
-    backpressure: Option<Backpressure>,
+    pub(crate) settings: Settings,
+    pub(crate) sinks: Vec<Box<dyn Sink>>,
+    pub(crate) stages: Stages,
+    pub(crate) fail_mode: Option<RedactionFailMode>,
+    pub(crate) backpressure: Option<Backpressure>,
 }
 
 impl PipelineBuilder {
@@ -327,11 +327,11 @@ fn hostname() -> String {
 /// be written is reported on stderr.
 #[derive(Clone)]
 pub struct Pipeline {
-    inner: Arc<Inner>,
+    pub(crate) inner: Arc<Inner>,
 }
 
-struct Inner {
-    shared: Arc<Shared>,
+pub(crate) struct Inner {
+    pub(crate) shared: Arc<Shared>,
     handles: Mutex<Vec<JoinHandle<()>>>,
     shutdown_timeout: Duration,
     stopped: AtomicBool,
