@@ -56,6 +56,7 @@ mod logger;
 mod macros;
 mod metrics;
 mod pipeline;
+mod prometheus;
 pub mod queue;
 mod record;
 pub mod settings;
@@ -79,6 +80,7 @@ pub use metrics::{
 pub use pipeline::{
     global, init, init_with, logger, DrainReport, Guard, Pipeline, PipelineBuilder,
 };
+pub use prometheus::PROMETHEUS_CONTENT_TYPE;
 pub use queue::Backpressure;
 pub use record::{Location, INLINE_BYTES, INLINE_FIELDS};
 pub use settings::Settings;

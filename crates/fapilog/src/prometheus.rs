@@ -1,0 +1,274 @@
+//! The pipeline's metrics in the Prometheus text exposition format (0.0.4).
+//!
+//! Names are prefixed `fapilog_` and match fapilog's where fapilog has the
+//! metric (`fapilog_events_submitted_total`, `fapilog_sink_errors_total{sink}`,
+//! `fapilog_flush_seconds`, `fapilog_queue_high_watermark`, …). Where fapilog
+//! labels drops by `protected`, we label them by `level` and `reason`, which
+//! says more and still sums to the same total.
+//!
+//! ```
+//! use std::time::Duration;
+//! use fapilog::Pipeline;
+//! use fapilog::testing::CaptureSink;
+//!
+//! let (sink, _captured) = CaptureSink::new();
+//! let pipeline = Pipeline::builder().sink(sink).build()?;
+//! fapilog::info!(pipeline.logger("app"), "hello");
+//! pipeline.flush(Duration::from_secs(5))?;
+//! let text = pipeline.metrics().to_prometheus();
+//! assert!(text.contains("# TYPE fapilog_events_submitted_total counter\n"));
+//! assert!(text.contains("fapilog_events_submitted_total 1\n"));
+//! # Ok::<(), fapilog::Error>(())
+//! ```
+
+use std::fmt::Write as _;
+
+use crate::metrics::MetricsSnapshot;
+
+/// The `Content-Type` of [`MetricsSnapshot::to_prometheus`]'s output.
+pub const PROMETHEUS_CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
+
+impl MetricsSnapshot {
+    /// Renders the snapshot in the Prometheus text exposition format.
+    ///
+    /// Every metric family has its `# HELP` and `# TYPE` lines; labelled
+    /// families (drops, sinks, stages) list one series per label set seen.
+    /// Serve it with [`PROMETHEUS_CONTENT_TYPE`].
+    pub fn to_prometheus(&self) -> String {
+        let mut out = String::with_capacity(2048);
+        let w = &mut out;
+        counter(
+            w,
+            "fapilog_events_submitted_total",
+            "Log calls that passed the level gate.",
+            self.submitted,
+        );
+        counter(
+            w,
+            "fapilog_events_written_total",
+            "Events every sink accepted.",
+            self.written,
+        );
+        counter(
+            w,
+            "fapilog_events_failed_total",
+            "Events at least one sink failed to write (sent to the stderr fallback).",
+            self.failed,
+        );
+        counter(
+            w,
+            "fapilog_events_filtered_total",
+            "Events removed by filters.",
+            self.filtered,
+        );
+
+        header(
+            w,
+            "fapilog_events_dropped_total",
+            "Events dropped, by level and reason.",
+            "counter",
+        );
+        for d in &self.dropped {
+            series(
+                w,
+                "fapilog_events_dropped_total",
+                &[("level", d.level), ("reason", d.reason.as_str())],
+                d.count,
+            );
+        }
+        counter(
+            w,
+            "fapilog_drop_reports_total",
+            "In-band 'logs dropped' events written.",
+            self.drop_reports,
+        );
+
+        gauge(
+            w,
+            "fapilog_queue_depth",
+            "Events in the queue now.",
+            self.queue_depth as u64,
+        );
+        gauge(
+            w,
+            "fapilog_queue_capacity",
+            "Configured capacity of the main queue.",
+            self.queue_capacity as u64,
+        );
+        gauge(
+            w,
+            "fapilog_queue_high_watermark",
+            "The deepest the queue was seen.",
+            self.queue_high_watermark as u64,
+        );
+        counter(
+            w,
+            "fapilog_batches_total",
+            "Batches handed to the sinks.",
+            self.batches,
+        );
+
+        header(
+            w,
+            "fapilog_flush_seconds",
+            "Time to write one batch to the sinks.",
+            "histogram",
+        );
+        for (le, count) in &self.flush_histogram {
+            let _ = write!(w, "fapilog_flush_seconds_bucket{{le=\"");
+            float(w, *le);
+            let _ = writeln!(w, "\"}} {count}");
+        }
+        let _ = write!(w, "fapilog_flush_seconds_sum ");
+        float(w, self.flush_seconds_total);
+        let _ = writeln!(w);
+        let _ = writeln!(w, "fapilog_flush_seconds_count {}", self.flush_count);
+        header(
+            w,
+            "fapilog_flush_seconds_max",
+            "Slowest batch write, seconds.",
+            "gauge",
+        );
+        let _ = write!(w, "fapilog_flush_seconds_max ");
+        float(w, self.flush_seconds_max);
+        let _ = writeln!(w);
+
+        header(
+            w,
+            "fapilog_sink_events_written_total",
+            "Events each sink accepted.",
+            "counter",
+        );
+        for s in &self.sinks {
+            series(
+                w,
+                "fapilog_sink_events_written_total",
+                &[("sink", &s.name)],
+                s.written,
+            );
+        }
+        header(
+            w,
+            "fapilog_sink_errors_total",
+            "Failed batch writes per sink (errors and panics).",
+            "counter",
+        );
+        for s in &self.sinks {
+            series(
+                w,
+                "fapilog_sink_errors_total",
+                &[("sink", &s.name)],
+                s.errors,
+            );
+        }
+
+        header(
+            w,
+            "fapilog_plugin_errors_total",
+            "Stage (filter, enricher, redactor, processor) calls that failed, panics included.",
+            "counter",
+        );
+        for s in &self.stage_errors {
+            series(
+                w,
+                "fapilog_plugin_errors_total",
+                &[("plugin", &s.stage)],
+                s.errors + s.panics,
+            );
+        }
+        header(
+            w,
+            "fapilog_plugin_panics_total",
+            "Stage calls that panicked.",
+            "counter",
+        );
+        for s in &self.stage_errors {
+            series(
+                w,
+                "fapilog_plugin_panics_total",
+                &[("plugin", &s.stage)],
+                s.panics,
+            );
+        }
+        out
+    }
+}
+
+fn header(w: &mut String, name: &str, help: &str, kind: &str) {
+    let _ = writeln!(w, "# HELP {name} {help}");
+    let _ = writeln!(w, "# TYPE {name} {kind}");
+}
+
+fn counter(w: &mut String, name: &str, help: &str, value: u64) {
+    header(w, name, help, "counter");
+    let _ = writeln!(w, "{name} {value}");
+}
+
+fn gauge(w: &mut String, name: &str, help: &str, value: u64) {
+    header(w, name, help, "gauge");
+    let _ = writeln!(w, "{name} {value}");
+}
+
+fn series(w: &mut String, name: &str, labels: &[(&str, &str)], value: u64) {
+    w.push_str(name);
+    w.push('{');
+    for (i, (k, v)) in labels.iter().enumerate() {
+        if i > 0 {
+            w.push(',');
+        }
+        w.push_str(k);
+        w.push_str("=\"");
+        label_value(w, v);
+        w.push('"');
+    }
+    let _ = writeln!(w, "}} {value}");
+}
+
+/// Label values escape `\`, `"` and newline, as the format requires.
+fn label_value(w: &mut String, v: &str) {
+    for c in v.chars() {
+        match c {
+            '\\' => w.push_str("\\\\"),
+            '"' => w.push_str("\\\""),
+            '\n' => w.push_str("\\n"),
+            c => w.push(c),
+        }
+    }
+}
+
+/// Floats as Prometheus reads them: `+Inf`, `-Inf`, `NaN`, else Rust's
+/// shortest round-trip form.
+fn float(w: &mut String, v: f64) {
+    if v.is_nan() {
+        w.push_str("NaN");
+    } else if v == f64::INFINITY {
+        w.push_str("+Inf");
+    } else if v == f64::NEG_INFINITY {
+        w.push_str("-Inf");
+    } else {
+        let _ = write!(w, "{v}");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escapes_label_values() {
+        let mut s = String::new();
+        label_value(&mut s, "a\"b\\c\nd");
+        assert_eq!(s, "a\\\"b\\\\c\\nd");
+    }
+
+    #[test]
+    fn floats_in_prometheus_spelling() {
+        let mut s = String::new();
+        float(&mut s, f64::INFINITY);
+        s.push(' ');
+        float(&mut s, 0.0005);
+        s.push(' ');
+        float(&mut s, 1.0);
+        assert_eq!(s, "+Inf 0.0005 1");
+    }
+}
