@@ -156,6 +156,21 @@ impl Context {
         })
     }
 
+    /// `true` when both are the same frame (one pointer comparison): lets a
+    /// bridge cache what it derived from a context.
+    pub fn ptr_eq(&self, other: &Context) -> bool {
+        match (&self.frame, &other.frame) {
+            (Some(a), Some(b)) => Arc::ptr_eq(a, b),
+            (None, None) => true,
+            _ => false,
+        }
+    }
+
+    /// `true` when nothing is bound.
+    pub fn is_empty(&self) -> bool {
+        self.frame.as_ref().map_or(true, |f| f.entries.is_empty())
+    }
+
     /// The bound keys, in binding order.
     pub fn keys(&self) -> Vec<String> {
         self.frame

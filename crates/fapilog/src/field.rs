@@ -67,6 +67,17 @@ pub struct ErrorValue<'a> {
 }
 
 impl<'a> ErrorValue<'a> {
+    /// An error known only as a trait object (bridges such as `tracing`'s
+    /// `record_error`, or a boxed handler error), reported with `type_name`
+    /// as its type.
+    pub fn from_dyn(error: &'a (dyn StdError + 'static), type_name: &'static str) -> Self {
+        ErrorValue {
+            type_name,
+            error,
+            backtrace: false,
+        }
+    }
+
     /// Also capture a backtrace of the calling thread (slow: it walks the
     /// stack and allocates on the caller's thread; for rare, serious errors).
     #[must_use]
