@@ -260,10 +260,12 @@ impl Line {
         self.0.get("log").unwrap_or(&self.0)
     }
 
-    /// The value at a dotted path under `log` (`"data.user.id"`).
+    /// The value at a dotted path under `log` (`"data.user.id"`). Keys that
+    /// contain dots themselves are found too
+    /// (`"diagnostics.exception.error.type"`).
     pub fn get(&self, path: &str) -> Option<&serde_json::Value> {
-        path.split('.')
-            .try_fold(self.log(), |v, k| v.get(k))
+        let parts: Vec<&str> = path.split('.').collect();
+        lookup(self.log(), &parts)
     }
 
     /// The value at `path` as a string, when it is one.
@@ -306,6 +308,26 @@ impl Line {
         }
         self
     }
+}
+
+/// Follows `parts` down `value`, trying the shortest key first and joining
+/// parts with dots for keys that contain them.
+fn lookup<'v>(value: &'v serde_json::Value, parts: &[&str]) -> Option<&'v serde_json::Value> {
+    if parts.is_empty() {
+        return Some(value);
+    }
+    let map = value.as_object()?;
+    let mut key = String::new();
+    for (i, part) in parts.iter().enumerate() {
+        if i > 0 {
+            key.push('.');
+        }
+        key.push_str(part);
+        if let Some(found) = map.get(&key).and_then(|v| lookup(v, &parts[i + 1..])) {
+            return Some(found);
+        }
+    }
+    None
 }
 
 /// A private pipeline that captures everything logged through its loggers;
@@ -452,6 +474,8 @@ mod tests {
         let c = LogCapture::new();
         c.logger("p").info("x", &[("request_id", FieldValue::Str("r"))]);
         let l = c.assert_logged("x");
+        let dotted = Line(serde_json::json!({"log": {"a": {"b.c": {"d": 1}}}}));
+        dotted.assert_field("a.b.c.d", 1);
         l.assert_field("context.request_id", "r")
             .assert_field("logger", "p")
             .assert_absent("data.request_id");
