@@ -75,6 +75,7 @@ pub(crate) struct Metrics {
     flush_buckets: [AtomicU64; FLUSH_BUCKETS.len() + 1],
     pub(crate) sinks: Vec<SinkCounters>,
     pub(crate) stages: std::sync::Mutex<Vec<(String, u64, u64)>>,
+    pub(crate) stage_runtime: crate::stages::StageRuntime,
 }
 
 #[derive(Default)]

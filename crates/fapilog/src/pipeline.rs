@@ -265,6 +265,7 @@ impl PipelineBuilder {
             min_level: AtomicU8::new(c.log_level.priority()),
             control: Control::new(workers),
         });
+        stages.attach(&shared)?;
         let core = Arc::new(Core {
             info: Info {
                 service: settings.service.as_str().into(),

@@ -30,21 +30,37 @@
 //! # drop(pipeline);
 //! ```
 
+mod builder;
+mod clock;
 mod enrich;
+pub mod enrichers;
 mod filter;
+pub mod filters;
 mod process;
+pub mod processors;
 mod redact;
+pub mod redactors;
+mod runtime;
+pub mod settings;
 
+pub use clock::{ManualClock, StageClock, SystemClock};
 pub use enrich::Enricher;
 pub use filter::Filter;
 pub use process::Processor;
 pub use redact::{RedactionFailMode, Redactor};
+pub use runtime::StageCounters;
+pub use settings::StageSettings;
+
+pub(crate) use runtime::StageRuntime;
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::Arc;
 
 use crate::diagnostics;
 use crate::envelope::Event;
+use crate::error::Error;
 use crate::metrics::{DropReason, Metrics};
+use crate::worker::Shared;
 
 /// Whether an event goes on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -101,20 +117,49 @@ pub(crate) struct Stages {
     pub(crate) redactors: Vec<Box<dyn Redactor>>,
     pub(crate) processors: Vec<Box<dyn Processor>>,
     pub(crate) fail_mode: RedactionFailMode,
+    /// Presets added through the builder, and the redactors built from them
+    /// (they run before the other redactors).
+    pub(crate) presets: Vec<&'static redactors::RedactionPreset>,
+    pub(crate) preset_redactors: Vec<Box<dyn Redactor>>,
+    /// Level filters whose handles steer the caller-side gate.
+    pub(crate) levels: Vec<filters::LevelHandle>,
+    /// A configuration error found by a builder method that cannot return one.
+    pub(crate) error: Option<Error>,
 }
 
 impl Stages {
+    /// Connects the stages to the pipeline they run in: the level filters'
+    /// handles to its caller-side gate and its metrics.
+    pub(crate) fn attach(&mut self, shared: &Arc<Shared>) -> Result<(), Error> {
+        if let Some(e) = self.error.take() {
+            return Err(e);
+        }
+        if let Some(h) = self.levels.last() {
+            h.attach(shared);
+            shared.metrics.stage_runtime.set_levels(h.clone());
+        }
+        Ok(())
+    }
+
     pub(crate) fn run(&self, ev: &mut Event<'_>, metrics: &Metrics) -> Outcome {
+        let outcome = self.run_stages(ev, metrics);
+        runtime::fold(&metrics.stage_runtime);
+        outcome
+    }
+
+    fn run_stages(&self, ev: &mut Event<'_>, metrics: &Metrics) -> Outcome {
         for f in &self.filters {
             // A failing filter keeps the event: losing lines is worse.
-            if guarded(f.name(), metrics, || f.filter(ev)) == Some(Verdict::Drop) {
+            let keep = guarded(f.name(), metrics, || f.filter(ev)) != Some(Verdict::Drop);
+            runtime::apply_notes(ev, keep);
+            if !keep {
                 return Outcome::Filtered;
             }
         }
         for e in &self.enrichers {
             let _ = guarded(e.name(), metrics, || e.enrich(ev));
         }
-        for r in &self.redactors {
+        for r in self.preset_redactors.iter().chain(&self.redactors) {
             if guarded(r.name(), metrics, || r.redact(ev)).is_none() {
                 match self.fail_mode {
                     RedactionFailMode::Closed => {

@@ -1,0 +1,135 @@
+//! Exception bounding: caps the frames and characters of a backtrace.
+
+use serde::{Deserialize, Serialize};
+
+use crate::envelope::Event;
+use crate::error::Error;
+use crate::stages::redactors::cut;
+use crate::stages::runtime::{self, Counter};
+use crate::stages::{Processor, StageError, Verdict};
+use crate::value::{Text, Value};
+
+/// Settings of the `exceptions` processor (`processor_config.exceptions`),
+/// fapilog's `core.exceptions_max_frames` / `exceptions_max_stack_chars`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+#[non_exhaustive]
+pub struct ExceptionsConfig {
+    /// Most frames kept in `error.stack` (10).
+    pub max_frames: usize,
+    /// Most characters kept in `error.stack`, at least 1000 (20000).
+    pub max_stack_chars: usize,
+    /// Most entries kept in `error.chain` (10).
+    pub max_chain: usize,
+}
+
+impl Default for ExceptionsConfig {
+    fn default() -> Self {
+        ExceptionsConfig {
+            max_frames: 10,
+            max_stack_chars: 20_000,
+            max_chain: 10,
+        }
+    }
+}
+
+/// Bounds `diagnostics.exception["error.stack"]` to `max_frames` frames
+/// (a frame starts at a line `N: …`, as `std::backtrace` writes them; the
+/// `at file:line` lines stay with their frame) and `max_stack_chars`
+/// bytes, and `error.chain` to `max_chain` entries. What was cut is said at
+/// the end (`... 37 more frames`, `...`).
+pub struct Exceptions {
+    max_frames: usize,
+    max_chars: usize,
+    max_chain: usize,
+}
+
+impl Default for Exceptions {
+    fn default() -> Self {
+        Exceptions {
+            max_frames: 10,
+            max_chars: 20_000,
+            max_chain: 10,
+        }
+    }
+}
+
+fn is_frame_start(line: &str) -> bool {
+    let t = line.trim_start();
+    let digits = t.bytes().take_while(u8::is_ascii_digit).count();
+    digits > 0 && t.as_bytes().get(digits) == Some(&b':')
+}
+
+impl Exceptions {
+    /// From its settings.
+    pub fn from_config(c: &ExceptionsConfig) -> Result<Exceptions, Error> {
+        if c.max_stack_chars < 1000 {
+            return Err(Error::InvalidSetting {
+                key: "processor_config.exceptions.max_stack_chars".to_owned(),
+                value: c.max_stack_chars.to_string(),
+                expected: "at least 1000".to_owned(),
+            });
+        }
+        Ok(Exceptions {
+            max_frames: c.max_frames,
+            max_chars: c.max_stack_chars,
+            max_chain: c.max_chain,
+        })
+    }
+
+    /// The bounded form of `stack`; `None` when it is within bounds.
+    pub fn bound(&self, stack: &str) -> Option<String> {
+        let mut out: Option<String> = None;
+        let mut frames = 0;
+        let mut offset = 0;
+        for line in stack.split_inclusive('\n') {
+            if is_frame_start(line) {
+                frames += 1;
+                if frames > self.max_frames {
+                    let total = stack[offset..].lines().filter(|l| is_frame_start(l)).count();
+                    let mut s = stack[..offset].to_owned();
+                    s.push_str(&format!("   ... {total} more frames\n"));
+                    out = Some(s);
+                    break;
+                }
+            }
+            offset += line.len();
+        }
+        let cur = out.as_deref().unwrap_or(stack);
+        if cur.len() > self.max_chars {
+            let mut s = cut(cur, self.max_chars.saturating_sub(3)).to_owned();
+            s.push_str("...");
+            out = Some(s);
+        }
+        out
+    }
+}
+
+impl Processor for Exceptions {
+    fn name(&self) -> &str {
+        "exceptions"
+    }
+
+    fn process(&self, event: &mut Event<'_>) -> Result<Verdict, StageError> {
+        let Some(Value::Map(ex)) = event.diagnostics.get_mut("exception") else {
+            return Ok(Verdict::Keep);
+        };
+        let mut changed = false;
+        if let Some(Value::Str(stack)) = ex.get_mut("error.stack") {
+            if let Some(b) = self.bound(stack) {
+                *stack = Text::Owned(b);
+                changed = true;
+            }
+        }
+        if let Some(Value::Array(chain)) = ex.get_mut("error.chain") {
+            if chain.len() > self.max_chain {
+                chain.truncate(self.max_chain);
+                changed = true;
+            }
+        }
+        if changed {
+            runtime::count(Counter::ExceptionsBounded, 1);
+        }
+        Ok(Verdict::Keep)
+    }
+}

@@ -1,0 +1,222 @@
+//! Matching keys by name: exact names, name fragments and suffixes, dotted
+//! paths with wildcards, and (for fapilog's `patterns`) regexes over the
+//! dotted path. Names compare ASCII-case-insensitively with `-` equal to `_`.
+
+use aho_corasick::AhoCorasick;
+use regex::Regex;
+
+use super::walk::{lower, Path};
+use crate::error::Error;
+
+/// Lowercases and maps `-` to `_`.
+pub(crate) fn normalize(s: &str) -> String {
+    s.chars()
+        .map(|c| match c {
+            '-' => '_',
+            c => c.to_ascii_lowercase(),
+        })
+        .collect()
+}
+
+fn norm_eq(key: &str, lit: &[u8]) -> bool {
+    key.len() == lit.len()
+        && key.bytes().zip(lit).all(|(k, l)| {
+            let k = if k == b'-' { b'_' } else { k.to_ascii_lowercase() };
+            k == *l
+        })
+}
+
+#[derive(Debug)]
+enum Seg {
+    Lit(Box<[u8]>),
+    Any,
+}
+
+#[derive(Debug)]
+struct PathRule {
+    segs: Vec<Seg>,
+    anchored: bool,
+}
+
+impl PathRule {
+    fn matches(&self, path: &Path<'_>) -> bool {
+        if self.anchored && path.depth + 1 != self.segs.len() {
+            return false;
+        }
+        let mut node = Some(path);
+        for seg in self.segs.iter().rev() {
+            let Some(p) = node else { return false };
+            if let Seg::Lit(l) = seg {
+                if !norm_eq(p.key, l) {
+                    return false;
+                }
+            }
+            node = p.parent;
+        }
+        true
+    }
+}
+
+/// A compiled set of key rules.
+#[derive(Debug, Default)]
+pub(crate) struct KeyMatcher {
+    by_len: Vec<Vec<Box<[u8]>>>,
+    fragments: Option<AhoCorasick>,
+    min_fragment: usize,
+    suffixes: Vec<Box<[u8]>>,
+    paths: Vec<PathRule>,
+    path_regex: Option<Regex>,
+}
+
+/// What a [`KeyMatcher`] is built from.
+#[derive(Default)]
+pub(crate) struct KeyRules<'a> {
+    /// Names or dotted paths (`password`, `headers.authorization`, `*.token`, `items[*].pin`).
+    pub(crate) fields: Vec<&'a str>,
+    /// Substrings of a normalized key (`password` matches `db_password`).
+    pub(crate) fragments: Vec<&'a str>,
+    /// Endings of a normalized key (`token` matches `csrf_token`).
+    pub(crate) suffixes: Vec<&'a str>,
+    /// Regexes that must match the whole dotted path (fapilog's `patterns`).
+    pub(crate) path_patterns: Vec<&'a str>,
+    /// The setting these came from, for errors.
+    pub(crate) key: &'a str,
+}
+
+const SECTIONS: [&str; 3] = ["data", "context", "diagnostics"];
+
+impl KeyMatcher {
+    pub(crate) fn new(rules: &KeyRules<'_>) -> Result<KeyMatcher, Error> {
+        let mut m = KeyMatcher::default();
+        for f in &rules.fields {
+            let segs: Vec<Seg> = f
+                .split('.')
+                .map(|s| s.split('[').next().unwrap_or(""))
+                .filter(|s| !s.is_empty())
+                .map(|s| {
+                    if s == "*" {
+                        Seg::Any
+                    } else {
+                        Seg::Lit(normalize(s).into_bytes().into_boxed_slice())
+                    }
+                })
+                .collect();
+            match segs.as_slice() {
+                [] => {
+                    return Err(Error::InvalidSetting {
+                        key: rules.key.to_owned(),
+                        value: (*f).to_owned(),
+                        expected: "a field name or dotted path".to_owned(),
+                    })
+                }
+                [Seg::Lit(name)] => m.add_name(name.clone()),
+                _ => {
+                    let anchored = matches!(&segs[0], Seg::Lit(l) if SECTIONS.iter().any(|s| s.as_bytes() == &**l));
+                    m.paths.push(PathRule { segs, anchored });
+                }
+            }
+        }
+        let frags: Vec<String> = rules
+            .fragments
+            .iter()
+            .map(|f| normalize(f))
+            .filter(|f| !f.is_empty())
+            .collect();
+        if !frags.is_empty() {
+            m.min_fragment = frags.iter().map(String::len).min().unwrap_or(0);
+            m.fragments = Some(AhoCorasick::new(&frags).map_err(|e| Error::InvalidSetting {
+                key: rules.key.to_owned(),
+                value: frags.join(","),
+                expected: format!("name fragments ({e})"),
+            })?);
+        }
+        m.suffixes = rules
+            .suffixes
+            .iter()
+            .map(|s| normalize(s).into_bytes().into_boxed_slice())
+            .collect();
+        if !rules.path_patterns.is_empty() {
+            let joined = rules
+                .path_patterns
+                .iter()
+                .map(|p| format!("(?:{p})"))
+                .collect::<Vec<_>>()
+                .join("|");
+            let re = Regex::new(&format!("^(?:{joined})$")).map_err(|e| Error::InvalidSetting {
+                key: rules.key.to_owned(),
+                value: rules.path_patterns.join(", "),
+                expected: format!("valid regular expressions ({e})"),
+            })?;
+            m.path_regex = Some(re);
+        }
+        Ok(m)
+    }
+
+    fn add_name(&mut self, name: Box<[u8]>) {
+        let len = name.len();
+        if self.by_len.len() <= len {
+            self.by_len.resize_with(len + 1, Vec::new);
+        }
+        if !self.by_len[len].contains(&name) {
+            self.by_len[len].push(name);
+        }
+    }
+
+    /// `true` when nothing is configured.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.by_len.iter().all(Vec::is_empty)
+            && self.fragments.is_none()
+            && self.suffixes.is_empty()
+            && self.paths.is_empty()
+            && self.path_regex.is_none()
+    }
+
+    /// Whether the key at `path` (its last step) matches.
+    pub(crate) fn matches(&self, path: &Path<'_>, scratch: &mut String) -> bool {
+        let key = path.key;
+        let mut buf = [0u8; 64];
+        if let Some(k) = lower(key, &mut buf) {
+            for b in k.iter_mut() {
+                if *b == b'-' {
+                    *b = b'_';
+                }
+            }
+            let k: &[u8] = k;
+            if let Some(names) = self.by_len.get(k.len()) {
+                if names.iter().any(|n| **n == *k) {
+                    return true;
+                }
+            }
+            if k.len() >= self.min_fragment {
+                if let Some(ac) = &self.fragments {
+                    if ac.is_match(k) {
+                        return true;
+                    }
+                }
+            }
+            if self.suffixes.iter().any(|s| k.ends_with(s)) {
+                return true;
+            }
+        } else {
+            // Longer than any name: fragments and suffixes still apply.
+            let k = normalize(key);
+            if let Some(ac) = &self.fragments {
+                if ac.is_match(k.as_bytes()) {
+                    return true;
+                }
+            }
+            if self.suffixes.iter().any(|s| k.as_bytes().ends_with(s)) {
+                return true;
+            }
+        }
+        if self.paths.iter().any(|r| r.matches(path)) {
+            return true;
+        }
+        if let Some(re) = &self.path_regex {
+            scratch.clear();
+            path.write_dotted(scratch);
+            return re.is_match(scratch);
+        }
+        false
+    }
+}
