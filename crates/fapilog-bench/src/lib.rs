@@ -13,7 +13,8 @@
 //!   and with `Drop`; and with the `peers` feature (on by default)
 //!   `tracing-subscriber`'s JSON formatter through `tracing-appender`'s
 //!   non-blocking writer (lossy default and lossless), and `slog-json`
-//!   behind `slog-async` (default drop-and-report, and block);
+//!   behind `slog-async` (default drop-and-report, and block); and
+//!   `tracing::info!` through `fapilog-tracing`'s layer into fapilog;
 //! - **figures**: caller latency p50/p99/p99.9 above the timer's own floor
 //!   (per-call samples of `quanta`'s raw counter in preallocated buffers;
 //!   the median of back-to-back reads is subtracted), end-to-end events/s
@@ -68,13 +69,17 @@ pub enum Contender {
     SlogAsync,
     /// `slog-json` behind `slog-async` with `OverflowStrategy::Block`.
     SlogAsyncBlock,
+    /// `tracing::info!` through `fapilog_tracing::FapilogLayer` (on a
+    /// `tracing-subscriber` registry) into fapilog with `Wait`.
+    TracingFapilog,
 }
 
 impl Contender {
     /// Every contender, fapilog first.
-    pub const ALL: [Contender; 6] = [
+    pub const ALL: [Contender; 7] = [
         Contender::FapilogWait,
         Contender::FapilogDrop,
+        Contender::TracingFapilog,
         Contender::TracingLossy,
         Contender::TracingLossless,
         Contender::SlogAsync,
@@ -90,6 +95,7 @@ impl Contender {
             Contender::TracingLossless => "tracing-appender (lossless)",
             Contender::SlogAsync => "slog-async (drop)",
             Contender::SlogAsyncBlock => "slog-async (block)",
+            Contender::TracingFapilog => "tracing → fapilog layer (Wait)",
         }
     }
 
@@ -102,6 +108,7 @@ impl Contender {
             Contender::TracingLossless => "tracing-lossless",
             Contender::SlogAsync => "slog-async",
             Contender::SlogAsyncBlock => "slog-async-block",
+            Contender::TracingFapilog => "tracing-fapilog",
         }
     }
 
@@ -124,7 +131,10 @@ impl Contender {
     pub fn lossless(self) -> bool {
         matches!(
             self,
-            Contender::FapilogWait | Contender::TracingLossless | Contender::SlogAsyncBlock
+            Contender::FapilogWait
+                | Contender::TracingFapilog
+                | Contender::TracingLossless
+                | Contender::SlogAsyncBlock
         )
     }
 }
