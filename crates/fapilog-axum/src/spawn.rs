@@ -1,0 +1,30 @@
+//! Spawning tasks that keep the request's logging context.
+
+use std::future::Future;
+
+use fapilog::context::FutureExt as _;
+
+/// `tokio::spawn`, with the caller's logging context (request id, trace id,
+/// bound fields) carried into the task: its log lines belong to the request
+/// that spawned it.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// let handle = fapilog_axum::spawn(async {
+///     // fapilog::info!(log, "background work");  // carries request_id
+///     7
+/// });
+/// assert_eq!(handle.await.unwrap(), 7);
+/// # }
+/// ```
+///
+/// # Panics
+/// Outside a Tokio runtime, as `tokio::spawn` does.
+pub fn spawn<F>(future: F) -> tokio::task::JoinHandle<F::Output>
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    tokio::spawn(future.in_current_context())
+}
