@@ -427,6 +427,12 @@ impl LogCapture {
         self.flushed().find_all(message)
     }
 
+    /// Every line for which `keep` holds.
+    #[track_caller]
+    pub fn filter(&self, keep: impl FnMut(&Line) -> bool) -> Vec<Line> {
+        self.flushed().filter(keep)
+    }
+
     /// See [`Captured::assert_logged`].
     #[track_caller]
     pub fn assert_logged(&self, message: &str) -> Line {
