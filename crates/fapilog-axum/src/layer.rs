@@ -29,6 +29,21 @@ pub(crate) struct Config {
     pub(crate) trusted_proxies: Vec<Cidr>,
 }
 
+impl Clone for Config {
+    fn clone(&self) -> Self {
+        Config {
+            request_id_header: self.request_id_header.clone(),
+            skip_paths: self.skip_paths.clone(),
+            sample_rate: self.sample_rate,
+            sampled: AtomicU64::new(self.sampled.load(Ordering::Relaxed)),
+            headers: self.headers.clone(),
+            redacted: self.redacted.clone(),
+            slow: self.slow,
+            trusted_proxies: self.trusted_proxies.clone(),
+        }
+    }
+}
+
 impl Config {
     /// Deterministic sampling of successful requests: of every run of
     /// requests, exactly `rate` of them are kept, evenly spread.
@@ -67,20 +82,9 @@ impl Config {
 #[must_use]
 pub struct RequestLogLayer {
     logger: Logger,
-    config: Options,
-}
-
-/// The options before they are frozen into an `Arc` (cloning a layer must
-/// not share its sampling counter with an unrelated copy being configured).
-#[derive(Clone, Debug)]
-struct Options {
-    request_id_header: HeaderName,
-    skip_paths: Vec<String>,
-    sample_rate: f64,
-    headers: HeaderLogging,
-    redacted: Vec<HeaderName>,
-    slow: Option<Duration>,
-    trusted_proxies: Vec<Cidr>,
+    // Shared by every service the layer makes (axum may apply a layer per
+    // route, or per request): one sampling counter for all of them.
+    config: Arc<Config>,
 }
 
 impl RequestLogLayer {
@@ -90,10 +94,11 @@ impl RequestLogLayer {
     pub fn new(logger: Logger) -> RequestLogLayer {
         RequestLogLayer {
             logger,
-            config: Options {
+            config: Arc::new(Config {
                 request_id_header: HeaderName::from_static(DEFAULT_REQUEST_ID_HEADER),
                 skip_paths: Vec::new(),
                 sample_rate: 1.0,
+                sampled: AtomicU64::new(0),
                 headers: HeaderLogging::Off,
                 redacted: DEFAULT_REDACTED_HEADERS
                     .iter()
@@ -101,13 +106,13 @@ impl RequestLogLayer {
                     .collect(),
                 slow: None,
                 trusted_proxies: Vec::new(),
-            },
+            }),
         }
     }
 
     /// The header the request id is read from and echoed in.
     pub fn request_id_header(mut self, header: HeaderName) -> Self {
-        self.config.request_id_header = header;
+        self.config_mut().request_id_header = header;
         self
     }
 
@@ -118,7 +123,7 @@ impl RequestLogLayer {
         I: IntoIterator<Item = P>,
         P: Into<String>,
     {
-        self.config
+        self.config_mut()
             .skip_paths
             .extend(paths.into_iter().map(Into::into));
         self
@@ -133,20 +138,21 @@ impl RequestLogLayer {
         if !(0.0..=1.0).contains(&rate) {
             return Err(ConfigError::InvalidSampleRate { value: rate });
         }
-        self.config.sample_rate = rate;
+        self.config_mut().sample_rate = rate;
         Ok(self)
     }
 
     /// Which request headers the access log includes.
     pub fn headers(mut self, mode: HeaderLogging) -> Self {
-        self.config.headers = mode;
+        self.config_mut().headers = mode;
         self
     }
 
     /// Redacts one more header, beyond [`DEFAULT_REDACTED_HEADERS`](crate::DEFAULT_REDACTED_HEADERS).
     pub fn redact_header(mut self, header: HeaderName) -> Self {
-        if !self.config.redacted.contains(&header) {
-            self.config.redacted.push(header);
+        let redacted = &mut self.config_mut().redacted;
+        if !redacted.contains(&header) {
+            redacted.push(header);
         }
         self
     }
@@ -154,7 +160,7 @@ impl RequestLogLayer {
     /// Requests slower than `threshold` are logged at WARNING at least,
     /// with `slow: true`.
     pub fn slow_request(mut self, threshold: Duration) -> Self {
-        self.config.slow = Some(threshold);
+        self.config_mut().slow = Some(threshold);
         self
     }
 
@@ -168,23 +174,13 @@ impl RequestLogLayer {
         S: AsRef<str>,
     {
         for p in proxies {
-            self.config.trusted_proxies.push(p.as_ref().parse()?);
+            self.config_mut().trusted_proxies.push(p.as_ref().parse()?);
         }
         Ok(self)
     }
 
-    fn freeze(&self) -> Arc<Config> {
-        let c = self.config.clone();
-        Arc::new(Config {
-            request_id_header: c.request_id_header,
-            skip_paths: c.skip_paths,
-            sample_rate: c.sample_rate,
-            sampled: AtomicU64::new(0),
-            headers: c.headers,
-            redacted: c.redacted,
-            slow: c.slow,
-            trusted_proxies: c.trusted_proxies,
-        })
+    fn config_mut(&mut self) -> &mut Config {
+        Arc::make_mut(&mut self.config)
     }
 }
 
@@ -192,6 +188,6 @@ impl<S> Layer<S> for RequestLogLayer {
     type Service = RequestLog<S>;
 
     fn layer(&self, inner: S) -> RequestLog<S> {
-        RequestLog::new(inner, self.logger.clone(), self.freeze())
+        RequestLog::new(inner, self.logger.clone(), Arc::clone(&self.config))
     }
 }
