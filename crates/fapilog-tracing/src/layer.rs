@@ -157,9 +157,11 @@ impl FapilogLayer {
     }
 }
 
-/// `true` for the events `tracing-log` makes from `log` records.
+/// `true` for the events `tracing-log` makes from `log` records (their
+/// callsites are named `log event`; the name check fails fast for others).
+#[inline]
 fn is_from_log(meta: &Metadata<'_>) -> bool {
-    meta.fields().field("log.target").is_some()
+    meta.name() == "log event" && meta.fields().field("log.target").is_some()
 }
 
 impl<S> Layer<S> for FapilogLayer
