@@ -337,3 +337,25 @@ impl<F: std::future::Future> WithSubscriberCompat for F {
         tracing::instrument::WithSubscriber::with_subscriber(self, d)
     }
 }
+
+#[test]
+fn a_value_recorded_on_a_parent_reaches_children_made_before_it() {
+    let capture = LogCapture::new();
+    let sub = subscriber(FapilogLayer::new(capture.logger("app")));
+    tracing::subscriber::with_default(sub, || {
+        let outer = tracing::info_span!("req", user_id = tracing::field::Empty);
+        let _o = outer.enter();
+        let inner = tracing::info_span!("step");
+        let _i = inner.enter();
+        tracing::info!("first");
+        outer.record("user_id", "u-late");
+        tracing::info!("second");
+    });
+    capture
+        .assert_logged("first")
+        .assert_absent("context.user_id");
+    capture
+        .assert_logged("second")
+        .assert_field("context.user_id", "u-late")
+        .assert_field("data.span_path", "req:step");
+}
