@@ -383,6 +383,7 @@ pub fn run(opts: &Options) -> Report {
         let _ = std::fs::remove_dir_all(&dir);
     }
     report.wall_secs = started.elapsed().as_secs_f64();
+    report.machine.load_after = report::loadavg();
     report
 }
 

@@ -226,6 +226,18 @@ pub struct Machine {
     pub cpus: usize,
     /// Median of back-to-back timer reads in the parent process, ns.
     pub timer_floor_ns: f64,
+    /// `/proc/loadavg`'s 1/5/15-minute load when the run started.
+    pub load_before: String,
+    /// The same when it ended.
+    pub load_after: String,
+}
+
+/// The 1, 5 and 15-minute load averages, where `/proc` has them.
+pub(crate) fn loadavg() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_else(|| "n/a".to_owned())
 }
 
 impl Machine {
@@ -244,6 +256,8 @@ impl Machine {
             cpu,
             cpus: std::thread::available_parallelism().map_or(0, |n| n.get()),
             timer_floor_ns: 0.0,
+            load_before: loadavg(),
+            load_after: String::new(),
         }
     }
 }
@@ -289,8 +303,8 @@ impl Report {
         let m = &self.machine;
         let _ = writeln!(
             s,
-            "{}; {} × {}; timer floor {:.1} ns (subtracted from every latency).",
-            m.date, m.cpus, m.cpu, m.timer_floor_ns
+            "{}; {} × {}; timer floor {:.1} ns (subtracted from every latency); load average {} before, {} after.",
+            m.date, m.cpus, m.cpu, m.timer_floor_ns, m.load_before, m.load_after
         );
         let _ = writeln!(s);
         let _ = writeln!(
