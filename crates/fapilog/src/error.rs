@@ -14,6 +14,45 @@ pub enum Error {
         /// What is allowed.
         expected: String,
     },
+    /// A key no version of these settings has.
+    #[error("unknown setting {key} = {value:?}: expected {expected}")]
+    UnknownSetting {
+        /// The key as given (variable name or dotted path).
+        key: String,
+        /// The value given (masked when it may be a secret).
+        value: String,
+        /// The keys allowed there.
+        expected: String,
+    },
+    /// A setting fapilog has that this version rejects rather than ignores.
+    #[error("setting {key} is not accepted: {reason}")]
+    UnavailableSetting {
+        /// The key as given.
+        key: String,
+        /// Why (e.g. "sink loki is not available in this version").
+        reason: String,
+    },
+    /// A setting in a configuration file is wrong.
+    #[error("{path}:{line}: {source}")]
+    ConfigFile {
+        /// The file.
+        path: String,
+        /// The line of the key (1-based).
+        line: usize,
+        /// What is wrong with it.
+        #[source]
+        source: Box<Error>,
+    },
+    /// A configuration file is not valid TOML.
+    #[error("{path}:{line}: invalid TOML: {message}")]
+    ConfigSyntax {
+        /// The file.
+        path: String,
+        /// The line (1-based).
+        line: usize,
+        /// The parser's message.
+        message: String,
+    },
     /// A file could not be opened.
     #[error("cannot open {path}: {source}")]
     Open {

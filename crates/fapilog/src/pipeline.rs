@@ -15,7 +15,7 @@ use crate::logger::Logger;
 use crate::metrics::{DropReason, Metrics, MetricsSnapshot};
 use crate::queue::{Backpressure, Queue};
 use crate::settings::Settings;
-use crate::sinks::{Sink, StdoutSink};
+use crate::sinks::Sink;
 use crate::stages::{Enricher, Filter, Processor, RedactionFailMode, Redactor, Stages};
 use crate::worker::{self, Control, Core, Shared, SinkSlot};
 
@@ -51,42 +51,69 @@ pub struct PipelineBuilder {
     pub(crate) stages: Stages,
     pub(crate) fail_mode: Option<RedactionFailMode>,
     pub(crate) backpressure: Option<Backpressure>,
+    /// Which settings the builder set, and the other sources to read.
+    pub(crate) layers: crate::settings::Layers,
 }
 
 impl PipelineBuilder {
-    /// Replaces all settings (options set later still apply on top).
+    /// Replaces all settings (options set later still apply on top). These
+    /// are the builder's own values: every key of them outranks the
+    /// environment, the file and the preset.
     pub fn settings(mut self, settings: Settings) -> Self {
         self.settings = settings;
+        self.layers.touch_all();
         self
     }
 
-    /// Overlays the `FAPILOG_*` environment variables on the current settings.
+    /// Reads the `FAPILOG_*` environment variables, the file `FAPILOG_CONFIG`
+    /// names and the preset `FAPILOG_PRESET` names. Precedence, whatever the
+    /// order of the calls: builder > environment > file > preset > default
+    /// (see [`crate::settings`]). Fails at once when a variable is invalid.
     pub fn from_env(mut self) -> Result<Self, Error> {
-        self.settings.apply_env(std::env::vars())?;
+        self.layers.env = true;
+        self.layers.resolve(&self.settings)?;
         Ok(self)
+    }
+
+    /// Starts from a preset (it outranks `FAPILOG_PRESET` and the file's
+    /// `preset`; every other source still overrides its keys).
+    pub fn preset(mut self, preset: crate::settings::Preset) -> Self {
+        self.layers.preset = Some(preset);
+        self
+    }
+
+    /// Reads this TOML file (instead of the one `FAPILOG_CONFIG` names);
+    /// its keys rank above the preset and below the environment.
+    pub fn config_file(mut self, path: impl Into<std::path::PathBuf>) -> Self {
+        self.layers.file = Some(path.into());
+        self
     }
 
     /// Lowest level logged (default INFO).
     pub fn level(mut self, level: Level) -> Self {
         self.settings.core.log_level = level;
+        self.layers.touch("core.log_level");
         self
     }
 
     /// Capacity of the main queue in events (default 10000).
     pub fn queue_capacity(mut self, events: usize) -> Self {
         self.settings.core.max_queue_size = events;
+        self.layers.touch("core.max_queue_size");
         self
     }
 
     /// Slots reserved for protected levels (default `max(100, capacity / 10)`).
     pub fn protected_queue_capacity(mut self, events: usize) -> Self {
         self.settings.core.protected_queue_size = Some(events);
+        self.layers.touch("core.protected_queue_size");
         self
     }
 
     /// Levels that lower levels can never crowd out (default ERROR, CRITICAL).
     pub fn protected_levels(mut self, levels: &[Level]) -> Self {
         self.settings.core.protected_levels = levels.to_vec();
+        self.layers.touch("core.protected_levels");
         self
     }
 
@@ -99,54 +126,63 @@ impl PipelineBuilder {
     /// Events per batch (default 256).
     pub fn batch_max_events(mut self, events: usize) -> Self {
         self.settings.core.batch_max_size = events;
+        self.layers.touch("core.batch_max_size");
         self
     }
 
     /// Encoded bytes per batch (default 1 MiB).
     pub fn batch_max_bytes(mut self, bytes: usize) -> Self {
         self.settings.core.batch_max_bytes = bytes;
+        self.layers.touch("core.batch_max_bytes");
         self
     }
 
     /// Longest an event waits in a batch (default 250 ms).
     pub fn batch_max_age(mut self, age: Duration) -> Self {
         self.settings.core.batch_timeout_seconds = age.as_secs_f64();
+        self.layers.touch("core.batch_timeout_seconds");
         self
     }
 
     /// Worker threads (default 1).
     pub fn workers(mut self, n: usize) -> Self {
         self.settings.core.worker_count = n;
+        self.layers.touch("core.worker_count");
         self
     }
 
     /// `diagnostics.service`.
     pub fn service(mut self, name: impl Into<String>) -> Self {
         self.settings.service = name.into();
+        self.layers.touch("service");
         self
     }
 
     /// `diagnostics.env`.
     pub fn env(mut self, env: impl Into<String>) -> Self {
         self.settings.env = env.into();
+        self.layers.touch("env");
         self
     }
 
     /// `diagnostics.version`.
     pub fn version(mut self, version: impl Into<String>) -> Self {
         self.settings.version = Some(version.into());
+        self.layers.touch("version");
         self
     }
 
     /// How long dropping the last handle may spend draining (default 3 s).
     pub fn shutdown_timeout(mut self, timeout: Duration) -> Self {
         self.settings.core.shutdown_timeout_seconds = timeout.as_secs_f64();
+        self.layers.touch("core.shutdown_timeout_seconds");
         self
     }
 
     /// Shortest interval between two in-band `logs dropped` reports (default 1 s).
     pub fn drop_summary_interval(mut self, interval: Duration) -> Self {
         self.settings.core.drop_summary_window_seconds = interval.as_secs_f64();
+        self.layers.touch("core.drop_summary_window_seconds");
         self
     }
 
@@ -194,22 +230,12 @@ impl PipelineBuilder {
             mut stages,
             fail_mode,
             backpressure,
+            layers,
         } = self;
-        settings.validate()?;
+        let settings = layers.resolve(&settings)?;
         let c = &settings.core;
         if sinks.is_empty() {
-            let names = if c.sinks.is_empty() {
-                vec!["stdout_json".to_owned()]
-            } else {
-                c.sinks.clone()
-            };
-            for n in names {
-                sinks.push(Box::new(match n.as_str() {
-                    "stdout_pretty" => StdoutSink::pretty(),
-                    "stdout_flat" => StdoutSink::flat(),
-                    _ => StdoutSink::json(),
-                }));
-            }
+            sinks = settings.open_sinks()?;
         }
         let mut names: Vec<String> = Vec::new();
         for s in &sinks {

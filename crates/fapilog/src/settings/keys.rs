@@ -1,0 +1,644 @@
+//! The key registry: every setting by its dotted path, with its type, its
+//! default and its documentation. The environment parser, the TOML parser,
+//! validation, `fapilog check` and `docs/settings.md` all read this one
+//! table, so a setting cannot exist in one and be missing from another.
+//!
+//! ```
+//! use fapilog::settings::keys;
+//! let k = keys::lookup("core.max_queue_size").unwrap();
+//! assert_eq!(k.env_name(), "FAPILOG_CORE__MAX_QUEUE_SIZE");
+//! assert_eq!(k.default, "10000");
+//! assert!(keys::lookup_env("FAPILOG_LOKI__URL").unwrap().unavailable.is_some());
+//! ```
+
+use std::fmt;
+
+use super::{FailModeSetting, PolicyName, Settings, TraceNameSetting};
+use crate::level::Level;
+
+/// A value as a source gave it: environment variables give text, TOML files
+/// give typed values. Every parser accepts both.
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub enum Raw {
+    /// Text (every environment variable, TOML strings).
+    Str(String),
+    /// A TOML integer.
+    Int(i64),
+    /// A TOML float.
+    Float(f64),
+    /// A TOML boolean.
+    Bool(bool),
+    /// A TOML array.
+    List(Vec<Raw>),
+}
+
+impl fmt::Display for Raw {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Raw::Str(s) => f.write_str(s),
+            Raw::Int(i) => write!(f, "{i}"),
+            Raw::Float(x) => write!(f, "{x}"),
+            Raw::Bool(b) => write!(f, "{b}"),
+            Raw::List(items) => {
+                f.write_str("[")?;
+                for (i, r) in items.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str(", ")?;
+                    }
+                    match r {
+                        Raw::Str(s) => write!(f, "{s:?}")?,
+                        other => write!(f, "{other}")?,
+                    }
+                }
+                f.write_str("]")
+            }
+        }
+    }
+}
+
+/// One setting (or, for a path ending in `.*`, a whole group).
+#[non_exhaustive]
+pub struct Key {
+    /// Dotted path, as in TOML: `core.max_queue_size`; `loki.*` for a group.
+    pub path: &'static str,
+    /// What values are allowed.
+    pub ty: &'static str,
+    /// The default, as text (empty when unset).
+    pub default: &'static str,
+    /// What the setting does.
+    pub doc: &'static str,
+    /// Values are secrets: never printed.
+    pub secret: bool,
+    /// `Some(why)` for settings fapilog has that this version rejects.
+    pub unavailable: Option<&'static str>,
+    pub(super) apply: fn(&mut Settings, &Raw) -> Result<(), String>,
+    pub(super) show: fn(&Settings) -> String,
+    pub(super) copy: fn(&Settings, &mut Settings),
+}
+
+impl fmt::Debug for Key {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Key")
+            .field("path", &self.path)
+            .field("ty", &self.ty)
+            .field("default", &self.default)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Key {
+    /// The environment variable: `FAPILOG_` + the path upper-cased with
+    /// `.` → `__` (`FAPILOG_LOKI__*` for a group).
+    pub fn env_name(&self) -> String {
+        let mut s = String::from("FAPILOG_");
+        s.push_str(&self.path.to_ascii_uppercase().replace('.', "__"));
+        s
+    }
+
+    /// `true` for a `group.*` entry.
+    pub fn is_group(&self) -> bool {
+        self.path.ends_with(".*")
+    }
+
+    /// The current value in `settings`, as text (`***` for a secret).
+    pub fn display(&self, settings: &Settings) -> String {
+        if self.secret {
+            return "***".to_owned();
+        }
+        (self.show)(settings)
+    }
+
+    fn matches(&self, path: &str) -> bool {
+        match self.path.strip_suffix('*') {
+            Some(prefix) => path.starts_with(prefix),
+            None => self.path == path,
+        }
+    }
+}
+
+/// Every key, in documentation order.
+pub fn all() -> &'static [Key] {
+    KEYS
+}
+
+/// The key for a dotted path (a group entry matches every path under it).
+pub fn lookup(path: &str) -> Option<&'static Key> {
+    KEYS.iter().find(|k| k.matches(path))
+}
+
+/// The key for an environment variable name (any case).
+pub fn lookup_env(name: &str) -> Option<&'static Key> {
+    env_to_path(name).and_then(|p| lookup(&p))
+}
+
+/// `FAPILOG_CORE__LOG_LEVEL` → `core.log_level`; `None` without the prefix.
+pub fn env_to_path(name: &str) -> Option<String> {
+    let upper = name.to_ascii_uppercase();
+    let rest = upper.strip_prefix("FAPILOG_")?;
+    Some(rest.to_ascii_lowercase().replace("__", "."))
+}
+
+/// The known keys of the group `path` belongs to, for "what is allowed".
+pub(super) fn siblings(path: &str) -> String {
+    let group = path.split_once('.').map(|(g, _)| g);
+    let names: Vec<&str> = KEYS
+        .iter()
+        .filter(|k| k.unavailable.is_none())
+        .filter(|k| match group {
+            Some(g) => k.path.split_once('.').map(|(kg, _)| kg) == Some(g),
+            None => !k.path.contains('.'),
+        })
+        .map(|k| k.path)
+        .collect();
+    if names.is_empty() {
+        let groups: Vec<&str> = {
+            let mut g: Vec<&str> = KEYS
+                .iter()
+                .filter(|k| k.unavailable.is_none())
+                .map(|k| k.path.split_once('.').map_or(k.path, |(g, _)| g))
+                .collect();
+            g.dedup();
+            g
+        };
+        format!(
+            "a known key; top-level keys and groups are {}",
+            groups.join(", ")
+        )
+    } else {
+        format!("one of {}", names.join(", "))
+    }
+}
+
+// ---------------------------------------------------------------- parsers
+// Each returns the value or the description of what is allowed.
+
+fn text(raw: &Raw) -> Option<&str> {
+    match raw {
+        Raw::Str(s) => Some(s.trim()),
+        _ => None,
+    }
+}
+
+pub(super) fn int(raw: &Raw, min: u64, max: u64) -> Result<u64, String> {
+    let expected = || format!("an integer from {min} to {max}");
+    let v = match raw {
+        Raw::Int(i) => u64::try_from(*i).map_err(|_| expected())?,
+        Raw::Str(s) => s.trim().parse::<u64>().map_err(|_| expected())?,
+        _ => return Err(expected()),
+    };
+    if v < min || v > max {
+        return Err(expected());
+    }
+    Ok(v)
+}
+
+fn opt_int(raw: &Raw, min: u64, max: u64) -> Result<Option<u64>, String> {
+    match text(raw) {
+        Some("") => Ok(None),
+        _ => int(raw, min, max).map(Some),
+    }
+}
+
+pub(super) fn boolean(raw: &Raw) -> Result<bool, String> {
+    let expected = || "a boolean (true/false, 1/0, yes/no, on/off)".to_owned();
+    match raw {
+        Raw::Bool(b) => Ok(*b),
+        Raw::Int(0) => Ok(false),
+        Raw::Int(1) => Ok(true),
+        Raw::Str(s) => match s.trim().to_ascii_lowercase().as_str() {
+            "1" | "true" | "yes" | "on" => Ok(true),
+            "0" | "false" | "no" | "off" => Ok(false),
+            _ => Err(expected()),
+        },
+        _ => Err(expected()),
+    }
+}
+
+/// Seconds as a number (`0.25`) or with a unit (`250ms`, `5s`, `2m`, `1h`, `1d`).
+pub(super) fn seconds(raw: &Raw, min: f64, max: f64) -> Result<f64, String> {
+    let expected = || {
+        format!("a duration from {min} to {max} seconds: a number of seconds or 250ms, 5s, 2m, 1h")
+    };
+    let v = match raw {
+        Raw::Int(i) => *i as f64,
+        Raw::Float(x) => *x,
+        Raw::Str(s) => {
+            let (n, unit) = number_and_unit(s).ok_or_else(expected)?;
+            let scale = match unit.as_str() {
+                "" | "s" | "sec" | "secs" | "seconds" => 1.0,
+                "ms" => 0.001,
+                "us" | "µs" => 0.000_001,
+                "m" | "min" => 60.0,
+                "h" => 3600.0,
+                "d" => 86_400.0,
+                _ => return Err(expected()),
+            };
+            n * scale
+        }
+        _ => return Err(expected()),
+    };
+    if !v.is_finite() || v < min || v > max {
+        return Err(expected());
+    }
+    Ok(v)
+}
+
+/// Bytes as a number or with a unit, 1024-based as in fapilog (`10 MB`,
+/// `10MiB`, `512kb`, `1.5 GB`).
+pub(super) fn size(raw: &Raw, min: u64, max: u64) -> Result<u64, String> {
+    let expected = || format!("a size from {min} to {max} bytes: a number or 512 KB, 10 MiB, 1 GB");
+    let v = match raw {
+        Raw::Int(i) => u64::try_from(*i).map_err(|_| expected())?,
+        Raw::Str(s) => {
+            let (n, unit) = number_and_unit(s).ok_or_else(expected)?;
+            let scale: f64 = match unit.as_str() {
+                "" | "b" => 1.0,
+                "k" | "kb" | "kib" => 1024.0,
+                "m" | "mb" | "mib" => 1024.0 * 1024.0,
+                "g" | "gb" | "gib" => 1024.0 * 1024.0 * 1024.0,
+                "t" | "tb" | "tib" => 1024.0 * 1024.0 * 1024.0 * 1024.0,
+                _ => return Err(expected()),
+            };
+            let b = (n * scale).round();
+            if !(0.0..=u64::MAX as f64).contains(&b) {
+                return Err(expected());
+            }
+            b as u64
+        }
+        _ => return Err(expected()),
+    };
+    if v < min || v > max {
+        return Err(expected());
+    }
+    Ok(v)
+}
+
+fn number_and_unit(s: &str) -> Option<(f64, String)> {
+    let t = s.trim().to_ascii_lowercase();
+    let split = t
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    if num.is_empty() {
+        return None;
+    }
+    Some((num.parse().ok()?, unit.trim().to_owned()))
+}
+
+/// A list: a TOML array, a JSON list (`["a","b"]`, fapilog's form) or a
+/// comma-separated one.
+pub(super) fn list(raw: &Raw) -> Result<Vec<String>, String> {
+    let expected =
+        || "a list of names: a TOML array, a JSON list or a comma-separated list".to_owned();
+    match raw {
+        Raw::List(items) => items
+            .iter()
+            .map(|r| match r {
+                Raw::Str(s) => Ok(s.trim().to_owned()),
+                _ => Err(expected()),
+            })
+            .collect(),
+        Raw::Str(s) => {
+            let t = s.trim();
+            if t.starts_with('[') {
+                return serde_json::from_str::<Vec<String>>(t).map_err(|_| expected());
+            }
+            Ok(t.split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned)
+                .collect())
+        }
+        _ => Err(expected()),
+    }
+}
+
+const LEVELS: &str = "one of TRACE, DEBUG, INFO, WARNING, ERROR, CRITICAL";
+
+pub(super) fn level(raw: &Raw) -> Result<Level, String> {
+    text(raw)
+        .and_then(|s| s.parse::<Level>().ok())
+        .ok_or_else(|| LEVELS.to_owned())
+}
+
+fn levels(raw: &Raw) -> Result<Vec<Level>, String> {
+    let expected = || format!("a list of levels, each {LEVELS}");
+    list(raw)
+        .map_err(|_| expected())?
+        .iter()
+        .map(|s| s.parse::<Level>().map_err(|_| expected()))
+        .collect()
+}
+
+fn one_of<'a>(raw: &Raw, allowed: &[&'a str]) -> Result<&'a str, String> {
+    let t = text(raw).map(str::to_ascii_lowercase);
+    allowed
+        .iter()
+        .find(|a| Some(a.to_ascii_lowercase()) == t)
+        .copied()
+        .ok_or_else(|| format!("one of {}", allowed.join(", ")))
+}
+
+fn string(raw: &Raw) -> Result<String, String> {
+    match raw {
+        Raw::Str(s) => Ok(s.clone()),
+        _ => Err("a string".to_owned()),
+    }
+}
+
+fn non_empty(raw: &Raw) -> Result<String, String> {
+    match text(raw) {
+        Some(s) if !s.is_empty() => Ok(s.to_owned()),
+        _ => Err("a non-empty string".to_owned()),
+    }
+}
+
+fn opt_string(raw: &Raw) -> Result<Option<String>, String> {
+    string(raw).map(|s| if s.is_empty() { None } else { Some(s) })
+}
+
+fn sinks(raw: &Raw) -> Result<Vec<String>, String> {
+    let names = list(raw)?;
+    for n in &names {
+        let n = n.to_ascii_lowercase().replace('-', "_");
+        if !SINK_NAMES.contains(&n.as_str()) {
+            return Err(match UNAVAILABLE_SINKS.iter().find(|s| **s == n) {
+                Some(s) => format!(
+                    "a list of available sinks ({}); sink {s} is not available in this version",
+                    SINK_NAMES.join(", ")
+                ),
+                None => format!("a list of sinks, each one of {}", SINK_NAMES.join(", ")),
+            });
+        }
+    }
+    Ok(names
+        .into_iter()
+        .map(|n| n.to_ascii_lowercase().replace('-', "_"))
+        .collect())
+}
+
+/// Sinks `core.sinks` may name in this version.
+pub const SINK_NAMES: [&str; 4] = ["stdout_json", "stdout_pretty", "stdout_flat", "file"];
+
+/// fapilog's sink names that this version does not have yet.
+const UNAVAILABLE_SINKS: [&str; 9] = [
+    "rotating_file",
+    "loki",
+    "cloudwatch",
+    "postgres",
+    "http",
+    "webhook",
+    "sealed",
+    "audit",
+    "routing",
+];
+
+// ---------------------------------------------------------------- shows
+
+fn show<T: fmt::Display>(v: &T) -> String {
+    v.to_string()
+}
+
+fn show_opt<T: fmt::Display>(v: &Option<T>) -> String {
+    v.as_ref().map(ToString::to_string).unwrap_or_default()
+}
+
+fn show_list(v: &[String]) -> String {
+    v.join(",")
+}
+
+fn show_levels(v: &[Level]) -> String {
+    v.iter().map(|l| l.name()).collect::<Vec<_>>().join(",")
+}
+
+fn no_show(_: &Settings) -> String {
+    String::new()
+}
+
+fn no_copy(_: &Settings, _: &mut Settings) {}
+
+fn unavailable_apply(_: &mut Settings, _: &Raw) -> Result<(), String> {
+    Err("nothing: this setting is not available in this version".to_owned())
+}
+
+// ---------------------------------------------------------------- the table
+
+macro_rules! key {
+    ($path:literal, $($f:ident).+, $ty:literal, $default:literal, $doc:literal,
+     parse $parse:expr, show $show:expr) => {
+        Key {
+            path: $path,
+            ty: $ty,
+            default: $default,
+            doc: $doc,
+            secret: false,
+            unavailable: None,
+            apply: |s, raw| {
+                s.$($f).+ = ($parse)(raw)?;
+                Ok(())
+            },
+            show: |s| ($show)(&s.$($f).+),
+            copy: |from, to| to.$($f).+ = from.$($f).+.clone(),
+        }
+    };
+}
+
+macro_rules! unavailable {
+    ($path:literal, $why:literal, $doc:literal) => {
+        Key {
+            path: $path,
+            ty: "(rejected)",
+            default: "",
+            doc: $doc,
+            secret: true,
+            unavailable: Some($why),
+            apply: unavailable_apply,
+            show: no_show,
+            copy: no_copy,
+        }
+    };
+}
+
+static KEYS: &[Key] = &[
+    Key {
+        path: "preset",
+        ty: "dev, production, serverless, hardened, minimal",
+        default: "",
+        doc: "The preset under every other source (file, environment, builder); see the presets section. Only `FAPILOG_PRESET`, the file's top-level key and the builder choose it.",
+        secret: false,
+        unavailable: None,
+        apply: |s, raw| {
+            if text(raw) == Some("") {
+                s.preset = None;
+                return Ok(());
+            }
+            // Naming a preset in code starts over from it.
+            let name = one_of(raw, &super::presets::Preset::NAMES)?;
+            if let Ok(p) = name.parse::<super::presets::Preset>() {
+                *s = p.settings();
+            }
+            Ok(())
+        },
+        show: |s| s.preset.map(|p| p.name().to_owned()).unwrap_or_default(),
+        copy: |from, to| to.preset = from.preset,
+    },
+    key!("service", service, "non-empty string", "fapilog",
+        "Service name, written as `diagnostics.service`.",
+        parse non_empty, show show),
+    key!("env", env, "string", "dev",
+        "Deployment environment, written as `diagnostics.env`; when unset, the plain `ENV` variable is used.",
+        parse string, show show),
+    key!("version", version, "string", "",
+        "Service version, written as `diagnostics.version` (omitted when empty).",
+        parse opt_string, show show_opt),
+    key!("core.log_level", core.log_level, "TRACE, DEBUG, INFO, WARNING, ERROR, CRITICAL", "INFO",
+        "Lowest level logged; changeable at run time (`Pipeline::set_level`, `settings::Reloader`).",
+        parse level, show |l: &Level| l.name().to_owned()),
+    key!("core.max_queue_size", core.max_queue_size, "integer 1..=10000000", "10000",
+        "Capacity of the main queue, in events.",
+        parse |r| int(r, 1, 10_000_000).map(|v| v as usize), show show),
+    key!("core.protected_queue_size", core.protected_queue_size, "integer 1..=10000000", "",
+        "Slots reserved for protected levels; empty means max(100, max_queue_size / 10).",
+        parse |r| opt_int(r, 1, 10_000_000).map(|v| v.map(|v| v as usize)), show show_opt),
+    key!("core.protected_levels", core.protected_levels, "list of levels", "ERROR,CRITICAL",
+        "Levels that lower levels can never crowd out of the queue.",
+        parse levels, show |v: &Vec<Level>| show_levels(v)),
+    key!("core.batch_max_size", core.batch_max_size, "integer 1..=1000000", "256",
+        "Events per batch handed to the sinks.",
+        parse |r| int(r, 1, 1_000_000).map(|v| v as usize), show show),
+    key!("core.batch_max_bytes", core.batch_max_bytes, "size 1 KiB..=1 GiB", "1048576",
+        "Encoded bytes per batch (`1 MiB`, `512 KB`).",
+        parse |r| size(r, 1024, 1 << 30).map(|v| v as usize), show show),
+    key!("core.batch_timeout_seconds", core.batch_timeout_seconds, "duration 0.0001..=3600 s", "0.25",
+        "Longest an event waits in a batch (`0.25`, `250ms`).",
+        parse |r| seconds(r, 0.0001, 3600.0), show show),
+    key!("core.backpressure_policy", core.backpressure_policy, "wait, drop, block", "wait",
+        "What a log call does on a full queue: wait up to `backpressure_wait_ms` then drop, drop at once, or block.",
+        parse |r| one_of(r, &["wait", "drop", "block"]).map(|p| match p {
+            "drop" => PolicyName::Drop,
+            "block" => PolicyName::Block,
+            _ => PolicyName::Wait,
+        }), show |p: &PolicyName| match p {
+            PolicyName::Wait => "wait",
+            PolicyName::Drop => "drop",
+            PolicyName::Block => "block",
+        }.to_owned()),
+    key!("core.drop_on_full", core.drop_on_full, "boolean", "false",
+        "fapilog's switch: `true` forces the `drop` policy. Default `false` (fapilog: `true`): this library does not lose lines by default.",
+        parse boolean, show show),
+    key!("core.backpressure_wait_ms", core.backpressure_wait_ms, "integer 0..=3600000", "50",
+        "The `wait` policy's timeout, in milliseconds.",
+        parse |r| int(r, 0, 3_600_000), show show),
+    key!("core.worker_count", core.worker_count, "integer 1..=64", "1",
+        "Worker threads.",
+        parse |r| int(r, 1, 64).map(|v| v as usize), show show),
+    key!("core.shutdown_timeout_seconds", core.shutdown_timeout_seconds, "duration 0..=3600 s", "3",
+        "Longest the drain may take when the last pipeline handle (or `init`'s guard) is dropped.",
+        parse |r| seconds(r, 0.0, 3600.0), show show),
+    key!("core.sinks", core.sinks, "list of stdout_json, stdout_pretty, stdout_flat, file", "",
+        "Sinks when none are added in code; empty means `file` when `file.directory` is set, else `stdout_json`.",
+        parse sinks, show |v: &Vec<String>| show_list(v)),
+    key!("core.trace_level_name", core.trace_level_name, "DEBUG, TRACE", "DEBUG",
+        "How TRACE events are named in the output.",
+        parse |r| one_of(r, &["DEBUG", "TRACE"]).map(|p| if p == "TRACE" {
+            TraceNameSetting::Trace
+        } else {
+            TraceNameSetting::Debug
+        }), show |t: &TraceNameSetting| match t {
+            TraceNameSetting::Debug => "DEBUG",
+            TraceNameSetting::Trace => "TRACE",
+        }.to_owned()),
+    key!("core.drop_summary_window_seconds", core.drop_summary_window_seconds, "duration 0.001..=86400 s", "1",
+        "Shortest interval between two in-band `logs dropped` reports.",
+        parse |r| seconds(r, 0.001, 86_400.0), show show),
+    key!("core.redaction_fail_mode", core.redaction_fail_mode, "closed, warn, open", "closed",
+        "What a failing redactor does to its event: withhold it (closed), pass it and report on stderr (warn), or pass it (open).",
+        parse |r| one_of(r, &["closed", "warn", "open"]).map(|p| match p {
+            "warn" => FailModeSetting::Warn,
+            "open" => FailModeSetting::Open,
+            _ => FailModeSetting::Closed,
+        }), show |m: &FailModeSetting| match m {
+            FailModeSetting::Closed => "closed",
+            FailModeSetting::Warn => "warn",
+            FailModeSetting::Open => "open",
+        }.to_owned()),
+    key!("core.enable_metrics", core.enable_metrics, "true", "true",
+        "Metrics are always counted (it costs nothing on the caller's path): read them with `Pipeline::metrics()` or `MetricsSnapshot::to_prometheus()`. Accepted for fapilog compatibility; `false` is rejected because it could not take effect.",
+        parse |r| match boolean(r) {
+            Ok(true) => Ok(true),
+            _ => Err("true (metrics cannot be turned off in this version)".to_owned()),
+        }, show show),
+    key!("file.directory", file.directory, "path", "",
+        "Directory of the file sink: events go to `<directory>/<filename_prefix>.log` (appended, created with the directory). Used when `core.sinks` is empty or names `file`. No rotation in this version.",
+        parse opt_string, show show_opt),
+    key!("file.filename_prefix", file.filename_prefix, "non-empty file name", "fapilog",
+        "File name of the file sink, without the `.log` extension.",
+        parse |r| non_empty(r).and_then(|s| {
+            if s.contains(['/', '\\']) {
+                Err("a file name without a path separator".to_owned())
+            } else {
+                Ok(s)
+            }
+        }), show show),
+    key!("file.mode", file.mode, "json, text", "json",
+        "Format of the file sink: the JSON envelope, or the human (pretty, uncoloured) line.",
+        parse |r| one_of(r, &["json", "text"]).map(str::to_owned), show show),
+    unavailable!("file.max_bytes", "rotation is not available in this version", "Rotation size (fapilog); rejected."),
+    unavailable!("file.max_files", "rotation is not available in this version", "Rotated files kept (fapilog); rejected."),
+    unavailable!("file.compress_rotated", "rotation is not available in this version", "Gzip rotated files (fapilog); rejected."),
+    unavailable!("file.interval_seconds", "rotation is not available in this version", "Time-based rotation (fapilog); rejected."),
+    unavailable!("file.max_total_bytes", "rotation is not available in this version", "Total size cap of rotated files (fapilog); rejected."),
+    unavailable!("loki.*", "sink loki is not available in this version",
+        "Loki sink (fapilog: url, tenant_id, auth_username, auth_password, auth_token, timeout_seconds, batch_size, batch_timeout_seconds, max_retries, retry_base_delay, circuit_breaker_enabled, circuit_breaker_threshold, labels, label_keys); rejected."),
+    unavailable!("cloudwatch.*", "sink cloudwatch is not available in this version",
+        "CloudWatch Logs sink (fapilog: log_group_name, log_stream_name, region, endpoint_url, batch_size, batch_timeout_seconds, max_retries, retry_base_delay, create_log_group, create_log_stream, circuit_breaker_enabled, circuit_breaker_threshold); rejected."),
+    unavailable!("postgres.*", "sink postgres is not available in this version",
+        "PostgreSQL sink (fapilog: dsn, host, port, database, user, password, table_name, schema_name, min_pool_size, max_pool_size, pool_acquire_timeout, batch_size, batch_timeout_seconds, max_retries, retry_base_delay, circuit_breaker_enabled, circuit_breaker_threshold, create_table, use_jsonb, include_raw_json, extract_fields); rejected."),
+    unavailable!("http.*", "sink http is not available in this version",
+        "HTTP sink (fapilog: endpoint, headers, headers_json, retry_max_attempts, retry_backoff_seconds, timeout_seconds, batch_size, batch_timeout_seconds, batch_format, batch_wrapper_key); rejected."),
+    unavailable!("sink_config.*", "the sinks configured by sink_config are not available in this version",
+        "fapilog's long-form sink configuration (`sink_config.loki.url`, …); rejected."),
+    unavailable!("sink_routing.*", "sink routing is not available in this version",
+        "Level-based routing between sinks (fapilog); rejected."),
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_and_durations() {
+        let s = |t: &str| size(&Raw::Str(t.into()), 0, u64::MAX);
+        assert_eq!(s("10 MB"), Ok(10 << 20));
+        assert_eq!(s("10MiB"), Ok(10 << 20));
+        assert_eq!(s("512kb"), Ok(512 << 10));
+        assert_eq!(s("1.5 GB"), Ok(3 << 29));
+        assert_eq!(s("42"), Ok(42));
+        assert!(s("ten").is_err());
+        assert!(s("10 parsecs").is_err());
+        let d = |t: &str| seconds(&Raw::Str(t.into()), 0.0, 1e9);
+        assert_eq!(d("250ms"), Ok(0.25));
+        assert_eq!(d("5s"), Ok(5.0));
+        assert_eq!(d("1h"), Ok(3600.0));
+        assert_eq!(d("2m"), Ok(120.0));
+        assert_eq!(d("0.5"), Ok(0.5));
+        assert!(d("soon").is_err());
+        assert!(d("").is_err());
+    }
+
+    #[test]
+    fn env_names_round_trip() {
+        for k in all() {
+            if !k.is_group() {
+                let p = env_to_path(&k.env_name());
+                assert_eq!(p.as_deref(), Some(k.path));
+                assert!(
+                    std::ptr::eq(lookup(k.path).unwrap_or(&KEYS[0]), k),
+                    "{}",
+                    k.path
+                );
+            }
+        }
+    }
+}

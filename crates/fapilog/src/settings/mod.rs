@@ -1,0 +1,474 @@
+//! Settings: one value behind the builder, from code, from `FAPILOG_*`
+//! environment variables with fapilog's names, and from a TOML file.
+//!
+//! # Precedence
+//! From lowest to highest: **default < preset < TOML file < environment <
+//! builder**. A key set by a higher source wins, whatever order the calls
+//! were made in; a key no source sets keeps the preset's value, or the
+//! default. The preset itself is chosen by the builder
+//! ([`PipelineBuilder::preset`](crate::PipelineBuilder::preset)), else
+//! `FAPILOG_PRESET`, else the file's top-level `preset` key. The file is the
+//! one passed in ([`Loader::file`], `PipelineBuilder::config_file`), else the
+//! one `FAPILOG_CONFIG` names.
+//!
+//! Every key has one dotted path (`core.max_queue_size`), which is its TOML
+//! name (`[core]` table, `max_queue_size` key) and, upper-cased with `.` →
+//! `__` behind `FAPILOG_`, its environment variable
+//! (`FAPILOG_CORE__MAX_QUEUE_SIZE`). The full list, generated from the same
+//! registry the parsers use, is `docs/settings.md` ([`keys::all`],
+//! [`markdown_table`]).
+//!
+//! # Validation
+//! An unknown key, a wrong type or an out-of-range value fails with the
+//! key's full name (the variable, or the file, line and path), the value
+//! and what is allowed; nothing is half-applied. Sinks fapilog has and this
+//! version does not (rotating file, Loki, CloudWatch, PostgreSQL, HTTP) are
+//! rejected with "sink X is not available in this version" rather than
+//! parsed and ignored. Values of secret-looking keys and passwords inside
+//! URLs are masked in errors.
+//!
+//! ```
+//! use fapilog::settings::{Preset, Settings};
+//!
+//! let s = Settings::from_env_vars([
+//!     ("FAPILOG_PRESET", "production"),
+//!     ("FAPILOG_CORE__MAX_QUEUE_SIZE", "2048"),
+//!     ("FAPILOG_CORE__BATCH_TIMEOUT_SECONDS", "100ms"),
+//! ])?;
+//! assert_eq!(s.core.max_queue_size, 2048);
+//! assert_eq!(s.core.batch_timeout_seconds, 0.1);
+//! assert_eq!(s.core.worker_count, Preset::Production.settings().core.worker_count);
+//!
+//! let err = Settings::from_env_vars([("FAPILOG_CORE__MAX_QUEUE_SIZE", "lots")]).unwrap_err();
+//! assert!(err.to_string().contains("FAPILOG_CORE__MAX_QUEUE_SIZE"));
+//! let err = Settings::from_env_vars([("FAPILOG_CORE__MAX_QUEUE", "1")]).unwrap_err();
+//! assert!(err.to_string().contains("unknown setting"));
+//! # Ok::<(), fapilog::Error>(())
+//! ```
+
+pub mod keys;
+mod load;
+mod presets;
+mod reload;
+mod secrets;
+
+pub(crate) use load::Layers;
+pub use load::{markdown_table, Loader, Origin, Origins};
+pub use presets::{Preset, UnknownPreset};
+pub use reload::{ReloadReport, Reloader, WatchGuard, LIVE_KEYS};
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::encode::{Format, TraceName};
+use crate::error::Error;
+use crate::level::Level;
+use crate::queue::Backpressure;
+use crate::sinks::{FileSink, Sink, StdoutSink};
+use crate::stages::RedactionFailMode;
+
+use keys::Raw;
+
+/// Everything a pipeline is built from.
+///
+/// Build one with [`Settings::load`], [`Settings::from_env_vars`],
+/// [`Settings::loader`] or [`Preset::settings`]; change fields freely, then
+/// hand it to [`PipelineBuilder::settings`](crate::PipelineBuilder::settings).
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub struct Settings {
+    /// The preset these settings started from (`preset`, `FAPILOG_PRESET`).
+    pub preset: Option<Preset>,
+    /// Service name in `diagnostics.service` (`FAPILOG_SERVICE`, default `fapilog`).
+    pub service: String,
+    /// Deployment environment in `diagnostics.env` (`FAPILOG_ENV`, else `ENV`, default `dev`).
+    pub env: String,
+    /// Service version in `diagnostics.version` (`FAPILOG_VERSION`), omitted when unset.
+    pub version: Option<String>,
+    /// The core pipeline (`FAPILOG_CORE__*`).
+    pub core: CoreSettings,
+    /// The file sink (`FAPILOG_FILE__*`).
+    pub file: FileSettings,
+}
+
+/// The core pipeline's settings (`FAPILOG_CORE__*`).
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub struct CoreSettings {
+    /// Lowest level logged (`INFO`).
+    pub log_level: Level,
+    /// Capacity of the main queue, in events (10000).
+    pub max_queue_size: usize,
+    /// Slots reserved for protected levels; default `max(100, max_queue_size / 10)`.
+    pub protected_queue_size: Option<usize>,
+    /// Levels that are never shed for lower ones (`[ERROR, CRITICAL]`).
+    pub protected_levels: Vec<Level>,
+    /// Events per batch (256).
+    pub batch_max_size: usize,
+    /// Encoded bytes per batch (1 MiB).
+    pub batch_max_bytes: usize,
+    /// Longest an event waits in a batch, seconds (0.25).
+    pub batch_timeout_seconds: f64,
+    /// What a call does on a full queue (`wait`).
+    pub backpressure_policy: PolicyName,
+    /// fapilog's switch: `true` forces the `drop` policy (default `false`, unlike
+    /// fapilog's `true`: losing lines by default is not what this library does).
+    pub drop_on_full: bool,
+    /// The `wait` policy's timeout, milliseconds (50).
+    pub backpressure_wait_ms: u64,
+    /// Worker threads (1).
+    pub worker_count: usize,
+    /// Time the drain on drop of the last pipeline handle may take, seconds (3.0).
+    pub shutdown_timeout_seconds: f64,
+    /// Sinks by name when none are given in code: `stdout_json`,
+    /// `stdout_pretty`, `stdout_flat`, `file`. Empty: `file` when
+    /// `file.directory` is set, else `stdout_json`.
+    pub sinks: Vec<String>,
+    /// How TRACE is written (`DEBUG`).
+    pub trace_level_name: TraceNameSetting,
+    /// Shortest interval between two in-band `logs dropped` reports, seconds (1.0).
+    pub drop_summary_window_seconds: f64,
+    /// What a failing redactor does to its event (`closed`).
+    pub redaction_fail_mode: FailModeSetting,
+    /// Always `true`: metrics are always counted. Accepted for fapilog
+    /// compatibility; `false` is rejected.
+    pub enable_metrics: bool,
+}
+
+/// The file sink's settings (`FAPILOG_FILE__*`).
+///
+/// This version's file sink is the plain [`FileSink`]: one file,
+/// `<directory>/<filename_prefix>.log`, appended to, never rotated. fapilog's
+/// rotation keys (`max_bytes`, `max_files`, `compress_rotated`,
+/// `interval_seconds`, `max_total_bytes`) are rejected rather than ignored.
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub struct FileSettings {
+    /// Directory of the log file; setting it makes `file` the default sink.
+    pub directory: Option<String>,
+    /// File name without the `.log` extension (`fapilog`).
+    pub filename_prefix: String,
+    /// `json` (the envelope) or `text` (the human line, uncoloured).
+    pub mode: String,
+}
+
+/// The backpressure policy by name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum PolicyName {
+    /// [`Backpressure::Wait`] with `backpressure_wait_ms`.
+    #[default]
+    Wait,
+    /// [`Backpressure::Drop`].
+    Drop,
+    /// [`Backpressure::Block`].
+    Block,
+}
+
+/// [`TraceName`] as a setting.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum TraceNameSetting {
+    /// Write TRACE as `DEBUG`.
+    #[default]
+    Debug,
+    /// Write TRACE as `TRACE`.
+    Trace,
+}
+
+/// [`RedactionFailMode`] as a setting.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum FailModeSetting {
+    /// Withhold the event.
+    #[default]
+    Closed,
+    /// Pass it on, report on stderr.
+    Warn,
+    /// Pass it on.
+    Open,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            preset: None,
+            service: "fapilog".to_owned(),
+            env: "dev".to_owned(),
+            version: None,
+            core: CoreSettings::default(),
+            file: FileSettings::default(),
+        }
+    }
+}
+
+impl Default for CoreSettings {
+    fn default() -> Self {
+        CoreSettings {
+            log_level: Level::INFO,
+            max_queue_size: 10_000,
+            protected_queue_size: None,
+            protected_levels: vec![Level::ERROR, Level::CRITICAL],
+            batch_max_size: 256,
+            batch_max_bytes: 1 << 20,
+            batch_timeout_seconds: 0.25,
+            backpressure_policy: PolicyName::Wait,
+            drop_on_full: false,
+            backpressure_wait_ms: 50,
+            worker_count: 1,
+            shutdown_timeout_seconds: 3.0,
+            sinks: Vec::new(),
+            trace_level_name: TraceNameSetting::Debug,
+            drop_summary_window_seconds: 1.0,
+            redaction_fail_mode: FailModeSetting::Closed,
+            enable_metrics: true,
+        }
+    }
+}
+
+impl Default for FileSettings {
+    fn default() -> Self {
+        FileSettings {
+            directory: None,
+            filename_prefix: "fapilog".to_owned(),
+            mode: "json".to_owned(),
+        }
+    }
+}
+
+pub(crate) fn invalid(key: &str, value: impl ToString, expected: &str) -> Error {
+    Error::InvalidSetting {
+        key: key.to_owned(),
+        value: secrets::mask_value(key, &value.to_string()),
+        expected: expected.to_owned(),
+    }
+}
+
+impl Settings {
+    /// Resolves the settings of this process: the preset named by
+    /// `FAPILOG_PRESET`, the TOML file named by `FAPILOG_CONFIG`, then the
+    /// `FAPILOG_*` variables.
+    pub fn load() -> Result<Settings, Error> {
+        Loader::new().process_env().load()
+    }
+
+    /// Like [`Settings::load`], reading the process environment.
+    pub fn from_env() -> Result<Settings, Error> {
+        Settings::load()
+    }
+
+    /// Like [`Settings::load`], with the given variables instead of the
+    /// process environment (for tests and tools): `FAPILOG_PRESET` and
+    /// `FAPILOG_CONFIG` among them are honoured.
+    pub fn from_env_vars<K: AsRef<str>, V: AsRef<str>>(
+        vars: impl IntoIterator<Item = (K, V)>,
+    ) -> Result<Settings, Error> {
+        Loader::new().env_vars(vars).load()
+    }
+
+    /// A loader to combine a preset, a file and variables explicitly.
+    pub fn loader() -> Loader {
+        Loader::new()
+    }
+
+    /// Applies the `FAPILOG_*` variables among `vars` on top of `self`
+    /// (other variables are ignored; `FAPILOG_PRESET` and `FAPILOG_CONFIG`
+    /// are not read here: use a [`Loader`] for those).
+    pub fn apply_env<K: AsRef<str>, V: AsRef<str>>(
+        &mut self,
+        vars: impl IntoIterator<Item = (K, V)>,
+    ) -> Result<(), Error> {
+        let mut next = self.clone();
+        let env = load::EnvVars::collect(vars);
+        env.apply(&mut next)?;
+        next.validate()?;
+        *self = next;
+        Ok(())
+    }
+
+    /// Sets one key by dotted path from text, as an environment variable
+    /// would (`set("core.log_level", "DEBUG")`).
+    pub fn set(&mut self, path: &str, value: &str) -> Result<(), Error> {
+        load::apply_one(self, path, &Raw::Str(value.to_owned()), &Origin::Code)
+    }
+
+    /// The value of one key as text (`***` for a secret), `None` for an
+    /// unknown path.
+    pub fn get(&self, path: &str) -> Option<String> {
+        keys::lookup(path)
+            .filter(|k| k.unavailable.is_none())
+            .map(|k| k.display(self))
+    }
+
+    /// Every available key with its current value (secrets masked), in
+    /// documentation order: what `fapilog check` prints.
+    pub fn effective(&self) -> Vec<(String, String)> {
+        keys::all()
+            .iter()
+            .filter(|k| k.unavailable.is_none() && !k.is_group())
+            .map(|k| (k.env_name(), k.display(self)))
+            .collect()
+    }
+
+    /// Checks every value; the error names the first bad one by its path.
+    ///
+    /// Each key's current value goes back through the parser that reads it
+    /// from the environment, so code, files and variables share one set of
+    /// ranges.
+    pub fn validate(&self) -> Result<(), Error> {
+        let mut scratch = self.clone();
+        for k in keys::all() {
+            if k.unavailable.is_some() || k.is_group() {
+                continue;
+            }
+            let shown = (k.show)(self);
+            (k.apply)(&mut scratch, &Raw::Str(shown.clone()))
+                .map_err(|expected| invalid(k.path, shown, &expected))?;
+        }
+        if self.core.sinks.iter().any(|s| s == "file") && self.file.directory.is_none() {
+            return Err(invalid(
+                "core.sinks",
+                self.core.sinks.join(","),
+                "file.directory to be set when core.sinks names `file`",
+            ));
+        }
+        Ok(())
+    }
+
+    /// The backpressure policy these settings describe.
+    pub fn backpressure(&self) -> Backpressure {
+        if self.core.drop_on_full {
+            return Backpressure::Drop;
+        }
+        match self.core.backpressure_policy {
+            PolicyName::Wait => Backpressure::Wait {
+                timeout: Duration::from_millis(self.core.backpressure_wait_ms),
+            },
+            PolicyName::Drop => Backpressure::Drop,
+            PolicyName::Block => Backpressure::Block,
+        }
+    }
+
+    /// The protected reserve's size.
+    pub fn protected_queue_size(&self) -> usize {
+        self.core
+            .protected_queue_size
+            .unwrap_or_else(|| (self.core.max_queue_size / 10).max(100))
+    }
+
+    /// The path of the file sink's file, when `file.directory` is set.
+    pub fn file_path(&self) -> Option<PathBuf> {
+        self.file
+            .directory
+            .as_ref()
+            .map(|d| PathBuf::from(d).join(format!("{}.log", self.file.filename_prefix)))
+    }
+
+    /// The sinks `core.sinks` names (or the default one), opened.
+    pub fn open_sinks(&self) -> Result<Vec<Box<dyn Sink>>, Error> {
+        let names: Vec<&str> = if !self.core.sinks.is_empty() {
+            self.core.sinks.iter().map(String::as_str).collect()
+        } else if self.file.directory.is_some() {
+            vec!["file"]
+        } else {
+            vec!["stdout_json"]
+        };
+        let mut out: Vec<Box<dyn Sink>> = Vec::with_capacity(names.len());
+        for n in names {
+            out.push(match n {
+                "stdout_pretty" => Box::new(StdoutSink::pretty()),
+                "stdout_flat" => Box::new(StdoutSink::flat()),
+                "file" => {
+                    let path = self
+                        .file_path()
+                        .ok_or_else(|| invalid("core.sinks", "file", "file.directory to be set"))?;
+                    if let Some(dir) = path.parent() {
+                        std::fs::create_dir_all(dir).map_err(|source| Error::Open {
+                            path: dir.display().to_string(),
+                            source,
+                        })?;
+                    }
+                    let format = if self.file.mode == "text" {
+                        Format::Pretty { color: false }
+                    } else {
+                        Format::Json
+                    };
+                    Box::new(FileSink::with_format(path, format)?)
+                }
+                _ => Box::new(StdoutSink::json()),
+            });
+        }
+        Ok(out)
+    }
+
+    pub(crate) fn trace_name(&self) -> TraceName {
+        match self.core.trace_level_name {
+            TraceNameSetting::Debug => TraceName::Debug,
+            TraceNameSetting::Trace => TraceName::Trace,
+        }
+    }
+
+    pub(crate) fn fail_mode(&self) -> RedactionFailMode {
+        match self.core.redaction_fail_mode {
+            FailModeSetting::Closed => RedactionFailMode::Closed,
+            FailModeSetting::Warn => RedactionFailMode::Warn,
+            FailModeSetting::Open => RedactionFailMode::Open,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn env_names_map_to_fields() {
+        let s = Settings::from_env_vars([
+            ("FAPILOG_CORE__BATCH_TIMEOUT_SECONDS", "500ms"),
+            (
+                "FAPILOG_CORE__PROTECTED_LEVELS",
+                r#"["ERROR","CRITICAL","WARNING"]"#,
+            ),
+            ("FAPILOG_CORE__DROP_ON_FULL", "yes"),
+            ("FAPILOG_CORE__BATCH_MAX_BYTES", "2 MiB"),
+            ("FAPILOG_SERVICE", "api"),
+            ("UNRELATED", "x"),
+        ])
+        .unwrap();
+        assert_eq!(s.core.batch_timeout_seconds, 0.5);
+        assert_eq!(s.core.protected_levels.len(), 3);
+        assert_eq!(s.backpressure(), Backpressure::Drop);
+        assert_eq!(s.core.batch_max_bytes, 2 << 20);
+        assert_eq!(s.service, "api");
+    }
+
+    #[test]
+    fn bad_values_name_key_value_and_expectation() {
+        for (k, v) in [
+            ("FAPILOG_CORE__MAX_QUEUE_SIZE", "0"),
+            ("FAPILOG_CORE__LOG_LEVEL", "LOUD"),
+            ("FAPILOG_CORE__DROP_ON_FULL", "maybe"),
+            ("FAPILOG_CORE__WORKER_COUNT", "0"),
+            ("FAPILOG_CORE__SINKS", "kafka"),
+            ("FAPILOG_CORE__BATCH_TIMEOUT_SECONDS", "5 parsecs"),
+        ] {
+            let e = Settings::from_env_vars([(k, v)]).unwrap_err().to_string();
+            assert!(e.contains(k), "{e}");
+            assert!(e.contains(v), "{e}");
+            assert!(e.contains("expected"), "{e}");
+        }
+    }
+
+    #[test]
+    fn validate_uses_the_parsers_ranges() {
+        let mut s = Settings::default();
+        s.core.max_queue_size = 0;
+        let e = s.validate().unwrap_err().to_string();
+        assert!(e.contains("core.max_queue_size"), "{e}");
+        let mut s = Settings::default();
+        s.core.sinks = vec!["file".into()];
+        assert!(s.validate().is_err());
+        s.file.directory = Some("/tmp".into());
+        assert!(s.validate().is_ok());
+    }
+}

@@ -1,0 +1,379 @@
+//! Settings from every source: precedence, validation errors, secrets.
+#![cfg(feature = "config-file")]
+
+use std::time::Duration;
+
+use fapilog::settings::{Loader, Origin, Preset};
+use fapilog::testing::CaptureSink;
+use fapilog::{Backpressure, Error, Level, Pipeline, Settings};
+
+const FILE: &str = r#"
+preset = "production"
+service = "from-file"
+
+[core]
+max_queue_size = 4096
+batch_max_size = 64
+log_level = "WARNING"
+batch_timeout_seconds = "100ms"
+batch_max_bytes = "2 MiB"
+"#;
+
+#[test]
+fn precedence_default_preset_file_env_builder() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("fapilog.toml");
+    std::fs::write(&path, FILE).expect("write");
+    let path_str = path.display().to_string();
+
+    // default < preset < file < env.
+    let (s, origins) = Loader::new()
+        .env_vars([
+            ("FAPILOG_CONFIG", path_str.as_str()),
+            ("FAPILOG_CORE__BATCH_MAX_SIZE", "32"),
+        ])
+        .load_explained()
+        .expect("load");
+    assert_eq!(s.preset, Some(Preset::Production));
+    assert_eq!(s.core.worker_count, 2, "preset");
+    assert_eq!(s.core.shutdown_timeout_seconds, 25.0, "preset");
+    assert_eq!(s.core.max_queue_size, 4096, "file over default");
+    assert_eq!(s.core.log_level, Level::WARNING, "file over preset");
+    assert_eq!(s.core.batch_timeout_seconds, 0.1);
+    assert_eq!(s.core.batch_max_bytes, 2 << 20);
+    assert_eq!(s.core.batch_max_size, 32, "env over file");
+    assert_eq!(s.core.backpressure_wait_ms, 50, "default");
+    let origin = |k: &str| {
+        origins
+            .iter()
+            .find(|(p, _)| *p == k)
+            .map(|(_, o)| o.clone())
+    };
+    assert_eq!(
+        origin("core.batch_max_size"),
+        Some(Origin::Env("FAPILOG_CORE__BATCH_MAX_SIZE".into()))
+    );
+    assert_eq!(
+        origin("core.max_queue_size"),
+        Some(Origin::File {
+            path: path_str.clone(),
+            line: 6
+        })
+    );
+    assert_eq!(
+        origin("core.worker_count"),
+        Some(Origin::Preset(Preset::Production))
+    );
+    assert_eq!(origin("core.backpressure_wait_ms"), Some(Origin::Default));
+
+    // env preset over file preset; builder preset over env preset.
+    let s = Loader::new()
+        .file(&path)
+        .env_vars([("FAPILOG_PRESET", "serverless")])
+        .load()
+        .expect("load");
+    assert_eq!(s.preset, Some(Preset::Serverless));
+    assert_eq!(s.core.batch_max_size, 64, "file still over the preset");
+    let s = Loader::new()
+        .preset(Preset::Hardened)
+        .file(&path)
+        .env_vars([("FAPILOG_PRESET", "serverless")])
+        .load()
+        .expect("load");
+    assert_eq!(s.preset, Some(Preset::Hardened));
+    assert_eq!(s.backpressure(), Backpressure::Block);
+}
+
+#[test]
+fn builder_outranks_every_source_whatever_the_call_order() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("fapilog.toml");
+    std::fs::write(&path, FILE).expect("write");
+    let (sink, _captured) = CaptureSink::new();
+    // Called before config_file/preset, the builder's option still wins.
+    let p = Pipeline::builder()
+        .queue_capacity(100)
+        .level(Level::INFO)
+        .config_file(&path)
+        .preset(Preset::Dev)
+        .sink(sink)
+        .build()
+        .expect("build");
+    let m = p.metrics();
+    assert_eq!(m.queue_capacity, 100);
+    // The file's WARNING lost to the builder's INFO (equal to the default, still explicit).
+    let (sink, captured) = CaptureSink::new();
+    let p = Pipeline::builder()
+        .level(Level::INFO)
+        .config_file(&path)
+        .sink(sink)
+        .build()
+        .expect("build");
+    fapilog::info!(p.logger("t"), "kept");
+    p.flush(Duration::from_secs(5)).expect("flush");
+    assert_eq!(captured.messages(), vec!["kept".to_owned()]);
+    // Without the builder's level, the file's WARNING applies.
+    let (sink, captured) = CaptureSink::new();
+    let p = Pipeline::builder()
+        .config_file(&path)
+        .sink(sink)
+        .build()
+        .expect("build");
+    fapilog::info!(p.logger("t"), "dropped by level");
+    fapilog::warning!(p.logger("t"), "kept");
+    p.flush(Duration::from_secs(5)).expect("flush");
+    assert_eq!(captured.messages(), vec!["kept".to_owned()]);
+}
+
+#[test]
+fn builder_and_env_and_file_agree() {
+    // The same configuration three ways gives the same Settings.
+    let from_env = Settings::from_env_vars([
+        ("FAPILOG_CORE__MAX_QUEUE_SIZE", "2048"),
+        ("FAPILOG_CORE__LOG_LEVEL", "DEBUG"),
+        (
+            "FAPILOG_CORE__PROTECTED_LEVELS",
+            r#"["ERROR","CRITICAL","WARNING"]"#,
+        ),
+        ("FAPILOG_CORE__BATCH_TIMEOUT_SECONDS", "500ms"),
+        ("FAPILOG_SERVICE", "api"),
+    ])
+    .expect("env");
+    let from_file = Loader::new()
+        .toml_str(
+            "x.toml",
+            "service = \"api\"\n[core]\nmax_queue_size = 2048\nlog_level = \"DEBUG\"\n\
+             protected_levels = [\"ERROR\", \"CRITICAL\", \"WARNING\"]\nbatch_timeout_seconds = 0.5\n",
+        )
+        .load()
+        .expect("file");
+    let mut from_code = Settings::default();
+    from_code.core.max_queue_size = 2048;
+    from_code.core.log_level = Level::DEBUG;
+    from_code.core.protected_levels = vec![Level::ERROR, Level::CRITICAL, Level::WARNING];
+    from_code.core.batch_timeout_seconds = 0.5;
+    from_code.service = "api".into();
+    assert_eq!(from_env, from_file);
+    assert_eq!(from_env, from_code);
+}
+
+fn env_err(k: &str, v: &str) -> Error {
+    Settings::from_env_vars([(k, v)]).expect_err(k)
+}
+
+#[test]
+fn every_env_validation_error_names_key_value_and_expectation() {
+    for (k, v) in [
+        ("FAPILOG_CORE__LOG_LEVEL", "LOUD"),
+        ("FAPILOG_CORE__MAX_QUEUE_SIZE", "0"),
+        ("FAPILOG_CORE__MAX_QUEUE_SIZE", "-3"),
+        ("FAPILOG_CORE__MAX_QUEUE_SIZE", "99999999"),
+        ("FAPILOG_CORE__PROTECTED_QUEUE_SIZE", "0"),
+        ("FAPILOG_CORE__PROTECTED_LEVELS", "ERROR,LOUD"),
+        ("FAPILOG_CORE__PROTECTED_LEVELS", "[1,2]"),
+        ("FAPILOG_CORE__BATCH_MAX_SIZE", "0"),
+        ("FAPILOG_CORE__BATCH_MAX_BYTES", "12"),
+        ("FAPILOG_CORE__BATCH_MAX_BYTES", "10 parsecs"),
+        ("FAPILOG_CORE__BATCH_TIMEOUT_SECONDS", "0"),
+        ("FAPILOG_CORE__BATCH_TIMEOUT_SECONDS", "soon"),
+        ("FAPILOG_CORE__BACKPRESSURE_POLICY", "panic"),
+        ("FAPILOG_CORE__DROP_ON_FULL", "maybe"),
+        ("FAPILOG_CORE__BACKPRESSURE_WAIT_MS", "4000000"),
+        ("FAPILOG_CORE__WORKER_COUNT", "65"),
+        ("FAPILOG_CORE__SHUTDOWN_TIMEOUT_SECONDS", "2h"),
+        ("FAPILOG_CORE__SINKS", "kafka"),
+        ("FAPILOG_CORE__TRACE_LEVEL_NAME", "VERBOSE"),
+        ("FAPILOG_CORE__DROP_SUMMARY_WINDOW_SECONDS", "0"),
+        ("FAPILOG_CORE__REDACTION_FAIL_MODE", "sometimes"),
+        ("FAPILOG_CORE__ENABLE_METRICS", "false"),
+        ("FAPILOG_SERVICE", " "),
+        ("FAPILOG_FILE__FILENAME_PREFIX", "a/b"),
+        ("FAPILOG_FILE__MODE", "xml"),
+        ("FAPILOG_PRESET", "turbo"),
+    ] {
+        let e = env_err(k, v);
+        assert!(matches!(e, Error::InvalidSetting { .. }), "{k}={v}: {e:?}");
+        let msg = e.to_string();
+        assert!(msg.contains(k), "{msg}");
+        assert!(msg.contains(&format!("{:?}", v)), "{msg}");
+        assert!(msg.contains("expected"), "{msg}");
+    }
+}
+
+#[test]
+fn unknown_and_unavailable_keys_fail() {
+    let e = env_err("FAPILOG_CORE__MAX_QUEUE", "1");
+    assert!(matches!(e, Error::UnknownSetting { .. }), "{e:?}");
+    let msg = e.to_string();
+    assert!(msg.contains("FAPILOG_CORE__MAX_QUEUE"), "{msg}");
+    assert!(
+        msg.contains("core.max_queue_size"),
+        "lists what is allowed: {msg}"
+    );
+    let e = env_err("FAPILOG_NOPE", "1");
+    assert!(matches!(e, Error::UnknownSetting { .. }), "{e:?}");
+
+    for (k, want) in [
+        (
+            "FAPILOG_LOKI__URL",
+            "sink loki is not available in this version",
+        ),
+        (
+            "FAPILOG_CLOUDWATCH__LOG_GROUP_NAME",
+            "sink cloudwatch is not available in this version",
+        ),
+        (
+            "FAPILOG_POSTGRES__DSN",
+            "sink postgres is not available in this version",
+        ),
+        ("FAPILOG_FILE__MAX_BYTES", "rotation is not available"),
+        ("FAPILOG_FILE__MAX_FILES", "rotation is not available"),
+        (
+            "FAPILOG_FILE__COMPRESS_ROTATED",
+            "rotation is not available",
+        ),
+        ("FAPILOG_HTTP__ENDPOINT", "sink http is not available"),
+    ] {
+        let e = env_err(k, "x");
+        assert!(matches!(e, Error::UnavailableSetting { .. }), "{e:?}");
+        let msg = e.to_string();
+        assert!(msg.contains(k) && msg.contains(want), "{msg}");
+    }
+    let e = env_err("FAPILOG_CORE__SINKS", "stdout_json,loki");
+    assert!(
+        e.to_string()
+            .contains("sink loki is not available in this version"),
+        "{e}"
+    );
+
+    // A failure anywhere leaves nothing half-applied.
+    let mut s = Settings::default();
+    let before = s.clone();
+    let r = s.apply_env([
+        ("FAPILOG_CORE__MAX_QUEUE_SIZE", "77"),
+        ("FAPILOG_CORE__WORKER_COUNT", "0"),
+    ]);
+    assert!(r.is_err());
+    assert_eq!(s, before);
+}
+
+#[test]
+fn file_errors_name_file_line_and_key() {
+    let text = "[core]\nmax_queue_size = 10\n\nworker_count = \"many\"\n";
+    let e = Loader::new()
+        .toml_str("app.toml", text)
+        .load()
+        .expect_err("bad");
+    let msg = e.to_string();
+    assert!(msg.starts_with("app.toml:4: "), "{msg}");
+    assert!(msg.contains("core.worker_count"), "{msg}");
+    assert!(msg.contains("\"many\""), "{msg}");
+    assert!(msg.contains("an integer from 1 to 64"), "{msg}");
+
+    let e = Loader::new()
+        .toml_str("app.toml", "[core]\nmax_queue_size = 10\nqueue = 3\n")
+        .load()
+        .expect_err("unknown");
+    let msg = e.to_string();
+    assert!(
+        msg.starts_with("app.toml:3: unknown setting core.queue"),
+        "{msg}"
+    );
+
+    let e = Loader::new()
+        .toml_str("app.toml", "[loki]\nurl = \"http://loki:3100\"\n")
+        .load()
+        .expect_err("unavailable");
+    assert!(
+        e.to_string()
+            .contains("app.toml:2: setting loki.url is not accepted"),
+        "{e}"
+    );
+
+    let e = Loader::new()
+        .toml_str("app.toml", "[core]\nmax_queue_size = = 3\n")
+        .load()
+        .expect_err("syntax");
+    assert!(matches!(e, Error::ConfigSyntax { line: 2, .. }), "{e:?}");
+
+    let e = Loader::new()
+        .file("/nonexistent/fapilog.toml")
+        .load()
+        .expect_err("missing");
+    assert!(matches!(e, Error::Open { .. }), "{e:?}");
+
+    let e = Loader::new()
+        .toml_str("app.toml", "[[core]]\nx = 1\n")
+        .load()
+        .expect_err("array of tables");
+    assert!(e.to_string().contains("app.toml:1"), "{e}");
+
+    let e = Loader::new()
+        .toml_str("app.toml", "[core]\nsinks = [\"file\"]\n")
+        .load()
+        .expect_err("file sink without a directory");
+    assert!(e.to_string().contains("file.directory"), "{e}");
+}
+
+#[test]
+fn secrets_are_never_printed() {
+    let secret = "hunter2";
+    for (k, v) in [
+        (
+            "FAPILOG_POSTGRES__DSN",
+            "postgres://app:hunter2@db/logs".to_owned(),
+        ),
+        ("FAPILOG_LOKI__AUTH_PASSWORD", secret.to_owned()),
+        ("FAPILOG_LOKI__AUTH_TOKEN", secret.to_owned()),
+        ("FAPILOG_CORE__DB_PASSWORD", secret.to_owned()),
+        (
+            "FAPILOG_CORE__SINKS",
+            "postgres://app:hunter2@db/logs".to_owned(),
+        ),
+        ("FAPILOG_SERVICE_TOKEN", secret.to_owned()),
+    ] {
+        let e = Settings::from_env_vars([(k, v.as_str())]).expect_err(k);
+        assert!(!e.to_string().contains(secret), "{k}: {e}");
+        assert!(!format!("{e:?}").contains(secret), "{k}: {e:?}");
+    }
+    let e = Loader::new()
+        .toml_str("a.toml", "[postgres]\npassword = \"hunter2\"\n")
+        .load()
+        .expect_err("pg");
+    assert!(!format!("{e} {e:?}").contains(secret));
+    // What `fapilog check` prints holds no secret either.
+    let s = Settings::default();
+    assert!(s.effective().iter().all(|(_, v)| !v.contains(secret)));
+}
+
+#[test]
+fn file_directory_maps_to_the_plain_file_sink() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let logs = dir.path().join("logs");
+    let logs_str = logs.display().to_string();
+    let s = Settings::from_env_vars([
+        ("FAPILOG_FILE__DIRECTORY", logs_str.as_str()),
+        ("FAPILOG_FILE__FILENAME_PREFIX", "app"),
+    ])
+    .expect("env");
+    assert_eq!(s.file_path(), Some(logs.join("app.log")));
+    let p = Pipeline::builder().settings(s).build().expect("build");
+    fapilog::info!(p.logger("f"), "to the file");
+    p.shutdown(Duration::from_secs(5));
+    let text = std::fs::read_to_string(logs.join("app.log")).expect("log file");
+    assert!(text.contains("\"message\":\"to the file\""), "{text}");
+}
+
+#[test]
+fn set_and_get_by_path() {
+    let mut s = Settings::default();
+    s.set("core.batch_max_bytes", "10MiB").expect("set");
+    assert_eq!(s.core.batch_max_bytes, 10 << 20);
+    assert_eq!(s.get("core.batch_max_bytes").as_deref(), Some("10485760"));
+    s.set("core.shutdown_timeout_seconds", "1h").expect("set");
+    assert_eq!(s.core.shutdown_timeout_seconds, 3600.0);
+    assert!(s.set("core.nope", "1").is_err());
+    assert!(s.get("core.nope").is_none());
+    s.set("preset", "dev").expect("preset");
+    assert_eq!(s, Preset::Dev.settings());
+}
