@@ -104,13 +104,16 @@ macro_rules! log_async {
             line: line!(),
             module: module_path!(),
         };
-        $crate::Logger::log_async(
+        // A `let`, so the borrowed fields are dropped before the future is
+        // awaited (keeping the future `Send`).
+        let __fapilog_submit = $crate::Logger::log_async(
             &$logger,
             $lvl,
             format_args!($msg),
             &$crate::__fapilog_fields!(@acc [] $($($f)*)?),
             Some(&__FAPILOG_LOCATION),
-        )
+        );
+        __fapilog_submit
     }};
 }
 

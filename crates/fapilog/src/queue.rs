@@ -27,7 +27,7 @@
 //! a parked thread costs the caller microseconds, so the worker polls instead.
 
 use std::sync::atomic::{fence, AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Condvar, Mutex, OnceLock};
+use std::sync::{Arc, Condvar, Mutex, OnceLock};
 use std::task::Waker;
 use std::thread::Thread;
 use std::time::{Duration, Instant};
@@ -38,6 +38,9 @@ use crossbeam_utils::CachePadded;
 use crate::level::Level;
 use crate::metrics::{DropReason, Metrics};
 use crate::record::Record;
+
+mod waiters;
+use waiters::AsyncWaiters;
 
 /// What a log call does when the queue is full.
 ///
@@ -74,11 +77,6 @@ pub(crate) enum Offer {
     Dropped(DropReason),
 }
 
-struct AsyncWaiter {
-    waker: Waker,
-    deadline: Option<Instant>,
-}
-
 pub(crate) struct Queue {
     main: ArrayQueue<Record>,
     protected: ArrayQueue<Record>,
@@ -95,8 +93,7 @@ pub(crate) struct Queue {
     space_lock: Mutex<()>,
     space: Condvar,
     sync_waiters: AtomicUsize,
-    async_waiters: Mutex<Vec<AsyncWaiter>>,
-    async_waiting: AtomicUsize,
+    async_waiters: Arc<AsyncWaiters>,
 }
 
 impl Queue {
@@ -126,8 +123,7 @@ impl Queue {
             space_lock: Mutex::new(()),
             space: Condvar::new(),
             sync_waiters: AtomicUsize::new(0),
-            async_waiters: Mutex::new(Vec::new()),
-            async_waiting: AtomicUsize::new(0),
+            async_waiters: Arc::new(AsyncWaiters::default()),
         }
     }
 
@@ -155,6 +151,7 @@ impl Queue {
     pub(crate) fn close(&self) {
         self.closed.store(true, Ordering::SeqCst);
         self.notify_space();
+        self.async_waiters.close();
     }
 
     /// One attempt, no waiting.
@@ -314,17 +311,7 @@ impl Queue {
                 return Ok(self.refuse(record, DropReason::WaitTimeout, metrics));
             }
         }
-        {
-            let mut waiters = match self.async_waiters.lock() {
-                Ok(g) => g,
-                Err(p) => p.into_inner(),
-            };
-            waiters.push(AsyncWaiter {
-                waker: waker.clone(),
-                deadline,
-            });
-            self.async_waiting.store(waiters.len(), Ordering::SeqCst);
-        }
+        self.async_waiters.register(waker, deadline);
         self.wake_workers();
         // Room may have appeared between the failed push and registering.
         match self.try_push(record, metrics) {
@@ -393,43 +380,7 @@ impl Queue {
             let _g = self.space_lock.lock();
             self.space.notify_all();
         }
-        if self.async_waiting.load(Ordering::SeqCst) > 0 {
-            let drained: Vec<AsyncWaiter> = {
-                let mut w = match self.async_waiters.lock() {
-                    Ok(g) => g,
-                    Err(p) => p.into_inner(),
-                };
-                self.async_waiting.store(0, Ordering::SeqCst);
-                std::mem::take(&mut *w)
-            };
-            for w in drained {
-                w.waker.wake();
-            }
-        }
-    }
-
-    /// Wakes async waiters whose deadline has passed, so they can give up.
-    pub(crate) fn expire_async_waiters(&self) -> bool {
-        if self.async_waiting.load(Ordering::SeqCst) == 0 {
-            return false;
-        }
-        let now = Instant::now();
-        let expired: Vec<AsyncWaiter> = {
-            let mut w = match self.async_waiters.lock() {
-                Ok(g) => g,
-                Err(p) => p.into_inner(),
-            };
-            let (gone, keep): (Vec<_>, Vec<_>) = w
-                .drain(..)
-                .partition(|x| x.deadline.is_some_and(|d| d <= now));
-            *w = keep;
-            self.async_waiting.store(w.len(), Ordering::SeqCst);
-            gone
-        };
-        for w in expired {
-            w.waker.wake();
-        }
-        self.async_waiting.load(Ordering::SeqCst) > 0
+        self.async_waiters.wake_all();
     }
 
     /// The worker announces it is about to park; returns `false` (and stays

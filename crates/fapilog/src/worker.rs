@@ -251,7 +251,6 @@ impl Worker {
                 }
                 continue;
             }
-            let waiters = shared.queue.expire_async_waiters();
 
             idle = idle.saturating_add(1);
             if idle < 64 {
@@ -264,9 +263,6 @@ impl Worker {
                     None => self.core.limits.max_age,
                 };
                 timeout = timeout.min(self.core.drop_summary_interval);
-                if waiters {
-                    timeout = timeout.min(Duration::from_millis(1));
-                }
                 if shared.queue.prepare_park() {
                     std::thread::park_timeout(timeout.max(Duration::from_micros(50)));
                     shared.queue.unpark_done();

@@ -8,7 +8,10 @@ use fapilog::stages::redactors::{
     RegexMask, RegexMaskConfig, StringTruncate, UrlCredentials, ValueKind,
 };
 use fapilog::testing::CaptureSink;
-use fapilog::{json, DropReason, Event, Logger, Pipeline, PipelineBuilder, RedactionFailMode, Redactor, StageError};
+use fapilog::{
+    json, DropReason, Event, Logger, Pipeline, PipelineBuilder, RedactionFailMode, Redactor,
+    StageError,
+};
 use serde_json::{json as j, Value as J};
 
 fn run(builder: PipelineBuilder, f: impl FnOnce(&Logger)) -> (Vec<J>, Pipeline) {
@@ -28,7 +31,13 @@ fn run(builder: PipelineBuilder, f: impl FnOnce(&Logger)) -> (Vec<J>, Pipeline) 
 
 #[test]
 fn field_mask_masks_names_anywhere_case_insensitively() {
-    let mask = FieldMask::new(&["password", "headers.authorization", "*.token", "data.top_only"]).unwrap();
+    let mask = FieldMask::new(&[
+        "password",
+        "headers.authorization",
+        "*.token",
+        "data.top_only",
+    ])
+    .unwrap();
     let nested = j!({
         "user": {"name": "ann", "Password": "hunter2", "prefs": {"PASSWORD": {"deep": 1}}},
         "items": [{"password": "p1", "ok": 1}, {"list": [{"password": "p2"}]}],
@@ -38,7 +47,13 @@ fn field_mask_masks_names_anywhere_case_insensitively() {
         "empty": {"password": null}
     });
     let (logs, p) = run(Pipeline::builder().redactor(mask), |log| {
-        fapilog::info!(log, "login", password = "hunter2", top_only = "gone", body = json(&nested));
+        fapilog::info!(
+            log,
+            "login",
+            password = "hunter2",
+            top_only = "gone",
+            body = json(&nested)
+        );
     });
     let d = &logs[0]["data"];
     assert_eq!(d["password"], "***");
@@ -53,7 +68,10 @@ fn field_mask_masks_names_anywhere_case_insensitively() {
     assert_eq!(b["headers"]["Authorization"], "***");
     assert_eq!(b["headers"]["accept"], "json");
     assert_eq!(b["session"]["token"], "***");
-    assert_eq!(b["inner"]["top_only"], "kept", "an anchored path matches at the root only");
+    assert_eq!(
+        b["inner"]["top_only"], "kept",
+        "an anchored path matches at the root only"
+    );
     assert_eq!(b["empty"]["password"], J::Null);
     let line = logs[0].to_string();
     assert!(!line.contains("hunter2") && !line.contains("Basic abc") && !line.contains("t-1"));
@@ -68,9 +86,17 @@ fn field_mask_custom_mask_and_path_patterns() {
         "mask_string": "[MASKED]"
     }))
     .unwrap();
-    let (logs, _) = run(Pipeline::builder().redactor(FieldMask::from_config(&cfg).unwrap()), |log| {
-        fapilog::info!(log, "x", "API_KEY" = "k1", user = json(&j!({"my_secret": "s", "other": "o"})));
-    });
+    let (logs, _) = run(
+        Pipeline::builder().redactor(FieldMask::from_config(&cfg).unwrap()),
+        |log| {
+            fapilog::info!(
+                log,
+                "x",
+                "API_KEY" = "k1",
+                user = json(&j!({"my_secret": "s", "other": "o"}))
+            );
+        },
+    );
     assert_eq!(logs[0]["data"]["API_KEY"], "[MASKED]");
     assert_eq!(logs[0]["data"]["user"]["my_secret"], "[MASKED]");
     assert_eq!(logs[0]["data"]["user"]["other"], "o");
@@ -82,10 +108,16 @@ fn field_mask_guardrails_mask_what_they_cannot_scan() {
     cfg.fields_to_mask = vec!["password".into()];
     cfg.max_depth = 2;
     let deep = j!({"a": {"b": {"password": "deep-secret"}}});
-    let (logs, _) = run(Pipeline::builder().redactor(FieldMask::from_config(&cfg).unwrap()), |log| {
-        fapilog::info!(log, "x", deep = json(&deep), shallow = 1);
-    });
-    assert_eq!(logs[0]["data"]["deep"]["a"], "***", "the unscanned subtree is masked");
+    let (logs, _) = run(
+        Pipeline::builder().redactor(FieldMask::from_config(&cfg).unwrap()),
+        |log| {
+            fapilog::info!(log, "x", deep = json(&deep), shallow = 1);
+        },
+    );
+    assert_eq!(
+        logs[0]["data"]["deep"]["a"], "***",
+        "the unscanned subtree is masked"
+    );
     assert_eq!(logs[0]["data"]["shallow"], 1);
 
     let mut drop_cfg = cfg.clone();
@@ -108,7 +140,12 @@ fn regex_mask_scans_message_nested_strings_arrays_and_unicode() {
     let jwt = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.SflKxwRJSMeKKF2QT4fwpM";
     let nested = j!({"notes": ["pay with 4111-1111-1111-1111 please", "ok"], "deep": {"t": format!("tok {jwt}")}});
     let (logs, p) = run(Pipeline::builder().redactor(mask), |log| {
-        fapilog::info!(log, "mail Zoë <zoë.ann@exämple.com> or ann@example.com ✓", extra = json(&nested), plain = "nothing here 12");
+        fapilog::info!(
+            log,
+            "mail Zoë <zoë.ann@exämple.com> or ann@example.com ✓",
+            extra = json(&nested),
+            plain = "nothing here 12"
+        );
     });
     let l = &logs[0];
     assert_eq!(l["message"], "mail Zoë <zoë.ann@exämple.com> or *** ✓");
@@ -121,45 +158,77 @@ fn regex_mask_scans_message_nested_strings_arrays_and_unicode() {
 
 #[test]
 fn regex_mask_leaves_card_like_numbers_failing_luhn() {
-    let (logs, _) = run(Pipeline::builder().redactor(RegexMask::new(&[ValueKind::CreditCard]).unwrap()), |log| {
-        fapilog::info!(log, "order 4111111111111112 and card 5500 0000 0000 0004");
-    });
+    let (logs, _) = run(
+        Pipeline::builder().redactor(RegexMask::new(&[ValueKind::CreditCard]).unwrap()),
+        |log| {
+            fapilog::info!(log, "order 4111111111111112 and card 5500 0000 0000 0004");
+        },
+    );
     assert_eq!(logs[0]["message"], "order 4111111111111112 and card ***");
 }
 
 #[test]
 fn regex_mask_custom_patterns() {
-    let cfg: RegexMaskConfig = serde_json::from_value(j!({"value_patterns": ["ACME-\\d{4}"], "mask_string": "#"})).unwrap();
-    let (logs, _) = run(Pipeline::builder().redactor(RegexMask::from_config(&cfg).unwrap()), |log| {
-        fapilog::info!(log, "id ACME-1234 x", list = json(&j!(["ACME-9999"])));
-    });
+    let cfg: RegexMaskConfig =
+        serde_json::from_value(j!({"value_patterns": ["ACME-\\d{4}"], "mask_string": "#"}))
+            .unwrap();
+    let (logs, _) = run(
+        Pipeline::builder().redactor(RegexMask::from_config(&cfg).unwrap()),
+        |log| {
+            fapilog::info!(log, "id ACME-1234 x", list = json(&j!(["ACME-9999"])));
+        },
+    );
     assert_eq!(logs[0]["message"], "id # x");
     assert_eq!(logs[0]["data"]["list"][0], "#");
 }
 
 #[test]
 fn url_credentials_are_stripped_anywhere() {
-    let (logs, _) = run(Pipeline::builder().redactor(UrlCredentials::default()), |log| {
-        fapilog::info!(
-            log,
-            "fetch https://bob:s3cret@api.example.com/v1?q=1&api_key=K123&Signature=abc done",
-            db = "postgres://app:pw@db.internal:5432/main",
-            nested = json(&j!({"hooks": ["https://hooks.example.com/x?token=T0K3N#frag", "https://example.com/ok?page=2"]}))
-        );
-    });
+    let (logs, _) = run(
+        Pipeline::builder().redactor(UrlCredentials::default()),
+        |log| {
+            fapilog::info!(
+                log,
+                "fetch https://bob:s3cret@api.example.com/v1?q=1&api_key=K123&Signature=abc done",
+                db = "postgres://app:pw@db.internal:5432/main",
+                nested = json(
+                    &j!({"hooks": ["https://hooks.example.com/x?token=T0K3N#frag", "https://example.com/ok?page=2"]})
+                )
+            );
+        },
+    );
     let l = &logs[0];
-    assert_eq!(l["message"], "fetch https://api.example.com/v1?q=1&api_key=***&Signature=*** done");
+    assert_eq!(
+        l["message"],
+        "fetch https://api.example.com/v1?q=1&api_key=***&Signature=*** done"
+    );
     assert_eq!(l["data"]["db"], "postgres://db.internal:5432/main");
-    assert_eq!(l["data"]["nested"]["hooks"][0], "https://hooks.example.com/x?token=***#frag");
-    assert_eq!(l["data"]["nested"]["hooks"][1], "https://example.com/ok?page=2");
+    assert_eq!(
+        l["data"]["nested"]["hooks"][0],
+        "https://hooks.example.com/x?token=***#frag"
+    );
+    assert_eq!(
+        l["data"]["nested"]["hooks"][1],
+        "https://example.com/ok?page=2"
+    );
 }
 
 #[test]
 fn field_blocker_removes_or_replaces() {
-    let nested = j!({"request": {"Body": "raw bytes", "path": "/x"}, "list": [{"payload": 1, "k": 2}]});
-    let (logs, _) = run(Pipeline::builder().redactor(FieldBlocker::default()), |log| {
-        fapilog::info!(log, "x", body = "secret body", keep = 1, nested = json(&nested));
-    });
+    let nested =
+        j!({"request": {"Body": "raw bytes", "path": "/x"}, "list": [{"payload": 1, "k": 2}]});
+    let (logs, _) = run(
+        Pipeline::builder().redactor(FieldBlocker::default()),
+        |log| {
+            fapilog::info!(
+                log,
+                "x",
+                body = "secret body",
+                keep = 1,
+                nested = json(&nested)
+            );
+        },
+    );
     let d = &logs[0]["data"];
     assert!(d.get("body").is_none());
     assert_eq!(d["keep"], 1);
@@ -172,18 +241,24 @@ fn field_blocker_removes_or_replaces() {
     cfg.blocked_fields = vec!["dump".into(), "raw".into()];
     cfg.allowed_fields = vec!["raw".into()];
     cfg.action = BlockAction::Replace;
-    let (logs, _) = run(Pipeline::builder().redactor(FieldBlocker::from_config(&cfg).unwrap()), |log| {
-        fapilog::info!(log, "x", dump = "d", raw = "r");
-    });
+    let (logs, _) = run(
+        Pipeline::builder().redactor(FieldBlocker::from_config(&cfg).unwrap()),
+        |log| {
+            fapilog::info!(log, "x", dump = "d", raw = "r");
+        },
+    );
     assert_eq!(logs[0]["data"]["dump"], "[REDACTED:HIGH_RISK_FIELD]");
     assert_eq!(logs[0]["data"]["raw"], "r");
 }
 
 #[test]
 fn string_truncate_cuts_at_char_boundaries() {
-    let (logs, _) = run(Pipeline::builder().redactor(StringTruncate::new(5)), |log| {
-        fapilog::info!(log, "héllo wörld", list = json(&j!(["ééé", "ab"])));
-    });
+    let (logs, _) = run(
+        Pipeline::builder().redactor(StringTruncate::new(5)),
+        |log| {
+            fapilog::info!(log, "héllo wörld", list = json(&j!(["ééé", "ab"])));
+        },
+    );
     assert_eq!(logs[0]["message"], "héll[truncated]");
     assert_eq!(logs[0]["data"]["list"][0], "éé[truncated]");
     assert_eq!(logs[0]["data"]["list"][1], "ab");
@@ -209,7 +284,10 @@ fn fail_modes() {
         let (logs, p) = run(Pipeline::builder().redactor(Failing(panics)), |log| {
             fapilog::info!(log, "secret stuff", password = "x");
         });
-        assert!(logs.is_empty(), "closed is the default: the event is withheld");
+        assert!(
+            logs.is_empty(),
+            "closed is the default: the event is withheld"
+        );
         assert_eq!(p.metrics().dropped_for(DropReason::RedactionFailed), 1);
         let errs = &p.metrics().stage_errors;
         assert_eq!(errs[0].stage, "failing");
@@ -217,7 +295,9 @@ fn fail_modes() {
     }
     for mode in [RedactionFailMode::Warn, RedactionFailMode::Open] {
         let (logs, _) = run(
-            Pipeline::builder().redactor(Failing(false)).redaction_fail_mode(mode),
+            Pipeline::builder()
+                .redactor(Failing(false))
+                .redaction_fail_mode(mode),
             |log| fapilog::info!(log, "passes"),
         );
         assert_eq!(logs.len(), 1);
@@ -230,7 +310,15 @@ fn redactors_leave_clean_events_alone() {
         Pipeline::builder()
             .redaction_preset(&fapilog::stages::redactors::presets::CREDENTIALS)
             .redactor(UrlCredentials::default()),
-        |log| fapilog::info!(log, "user login", user_id = 7, path = "/api/v1/users", status = 200),
+        |log| {
+            fapilog::info!(
+                log,
+                "user login",
+                user_id = 7,
+                path = "/api/v1/users",
+                status = 200
+            )
+        },
     );
     assert_eq!(logs[0]["message"], "user login");
     assert_eq!(logs[0]["data"]["path"], "/api/v1/users");

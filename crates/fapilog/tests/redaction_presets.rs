@@ -55,7 +55,11 @@ fn pipeline(preset: &'static RedactionPreset) -> (Pipeline, Captured) {
 }
 
 fn variants(name: &str) -> [String; 3] {
-    [name.to_owned(), name.to_ascii_uppercase(), name.replace('_', "-")]
+    [
+        name.to_owned(),
+        name.to_ascii_uppercase(),
+        name.replace('_', "-"),
+    ]
 }
 
 #[test]
@@ -82,12 +86,22 @@ fn every_preset_masks_its_fields_and_values() {
                 secrets.push(part.to_owned());
             }
         }
-        fapilog::info!(log, "clean", request_id = "req-1", status = 200, path = "/api/health");
+        fapilog::info!(
+            log,
+            "clean",
+            request_id = "req-1",
+            status = 200,
+            path = "/api/health"
+        );
         p.flush(Duration::from_secs(10)).expect("flushed");
         let lines = captured.lines();
         for s in &secrets {
             for l in &lines {
-                assert!(!l.contains(s.as_str()), "{}: {s:?} leaked in {l}", preset.name);
+                assert!(
+                    !l.contains(s.as_str()),
+                    "{}: {s:?} leaked in {l}",
+                    preset.name
+                );
             }
         }
         let last = &captured.envelopes()[lines.len() - 1]["log"];
@@ -111,7 +125,10 @@ fn presets_compose_and_match_fapilogs_counts() {
     assert_eq!(count(&presets::GDPR_PII), 80);
     assert_eq!(count(&presets::PCI_DSS), 24);
     assert!(count(&presets::GDPR_PII_UK) > count(&presets::GDPR_PII));
-    assert_eq!(RedactionPreset::by_name("gdpr-pii-uk").map(|p| p.name), Some("GDPR_PII_UK"));
+    assert_eq!(
+        RedactionPreset::by_name("gdpr-pii-uk").map(|p| p.name),
+        Some("GDPR_PII_UK")
+    );
 
     let (sink, captured) = CaptureSink::new();
     let p = Pipeline::builder()
@@ -120,13 +137,23 @@ fn presets_compose_and_match_fapilogs_counts() {
         .sink(sink)
         .build()
         .unwrap();
-    fapilog::info!(p.logger("app"), "pay", password = "pw1", cvv = "123", author = "ann", card = "4111111111111111");
+    fapilog::info!(
+        p.logger("app"),
+        "pay",
+        password = "pw1",
+        cvv = "123",
+        author = "ann",
+        card = "4111111111111111"
+    );
     p.flush(Duration::from_secs(10)).unwrap();
     let d = &captured.envelopes()[0]["log"]["data"];
     assert_eq!(d["password"], "***");
     assert_eq!(d["cvv"], "***");
     assert_eq!(d["card"], "***");
-    assert_eq!(d["author"], "ann", "unlike fapilog's `auth` pattern, `author` is not a credential");
+    assert_eq!(
+        d["author"], "ann",
+        "unlike fapilog's `auth` pattern, `author` is not a credential"
+    );
 }
 
 // ---- property test ----

@@ -14,7 +14,12 @@ fn one(builder: PipelineBuilder) -> J {
     let (sink, captured) = CaptureSink::new();
     let p = builder.sink(sink).build().expect("valid pipeline");
     let _ctx = fapilog::context::bind(&[("request_id", fapilog::FieldValue::Str("req-9"))]);
-    fapilog::info!(p.logger("app"), "hello", own = "mine", region = "from-event");
+    fapilog::info!(
+        p.logger("app"),
+        "hello",
+        own = "mine",
+        region = "from-event"
+    );
     p.flush(Duration::from_secs(10)).expect("flushed");
     captured.envelopes()[0]["log"].clone()
 }
@@ -36,7 +41,10 @@ fn runtime_info_adds_build_and_platform() {
     cfg.include_thread = true;
     cfg.version = Some("2.4.1".into());
     let l = one(Pipeline::builder().enricher(RuntimeInfo::from_config(&cfg)));
-    assert!(l["diagnostics"]["thread_name"].as_str().unwrap().starts_with("fapilog-worker"));
+    assert!(l["diagnostics"]["thread_name"]
+        .as_str()
+        .unwrap()
+        .starts_with("fapilog-worker"));
     assert!(l["diagnostics"]["thread_id"].is_string());
     assert_eq!(l["diagnostics"]["version"], "2.4.1");
 }
@@ -69,7 +77,11 @@ fn kubernetes_reads_the_downward_api_variables() {
     let none = Kubernetes::from_vars(&KubernetesConfig::default(), |_| None);
     assert!(none.is_empty());
     let l = one(Pipeline::builder().enricher(none));
-    assert!(!l["diagnostics"].as_object().unwrap().keys().any(|k| k.starts_with("k8s_")));
+    assert!(!l["diagnostics"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .any(|k| k.starts_with("k8s_")));
 }
 
 #[test]
@@ -82,7 +94,10 @@ fn static_fields_and_tags() {
     .unwrap();
     let l = one(Pipeline::builder().enricher(StaticFields::from_config(&cfg).unwrap()));
     assert_eq!(l["data"]["team"], j!({"name": "core", "size": 4}));
-    assert_eq!(l["data"]["region"], "from-event", "the event's own field wins");
+    assert_eq!(
+        l["data"]["region"], "from-event",
+        "the event's own field wins"
+    );
     assert_eq!(l["data"]["own"], "mine");
     assert_eq!(l["diagnostics"]["build"], 42);
     assert_eq!(l["tags"], j!(["blue", "canary"]));

@@ -30,7 +30,9 @@ impl Run {
     }
 
     fn logs(&self) -> Vec<J> {
-        self.pipeline.flush(Duration::from_secs(10)).expect("flushed");
+        self.pipeline
+            .flush(Duration::from_secs(10))
+            .expect("flushed");
         self.captured
             .envelopes()
             .into_iter()
@@ -79,7 +81,11 @@ fn level_overrides_and_run_time_changes() {
 
 #[test]
 fn level_overrides_from_a_spec() {
-    let r = Run::new(Pipeline::builder().level_overrides("app.db=debug,hyper=error").unwrap());
+    let r = Run::new(
+        Pipeline::builder()
+            .level_overrides("app.db=debug,hyper=error")
+            .unwrap(),
+    );
     fapilog::debug!(r.log("app.db"), "a");
     fapilog::info!(r.log("app"), "b");
     fapilog::warning!(r.log("hyper"), "c");
@@ -87,7 +93,10 @@ fn level_overrides_from_a_spec() {
     let Err(err) = Pipeline::builder().level_overrides("app=nope") else {
         panic!("a bad level is an error")
     };
-    assert!(err.to_string().contains("filter_config.level.overrides"), "{err}");
+    assert!(
+        err.to_string().contains("filter_config.level.overrides"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -95,7 +104,11 @@ fn sampling_per_level_never_samples_warnings() {
     let mut cfg = SamplingConfig::default();
     cfg.sample_rate = 0.0;
     cfg.level_rates.insert("DEBUG".into(), 1.0);
-    let r = Run::new(Pipeline::builder().level(Level::DEBUG).filter(SamplingFilter::from_config(&cfg).unwrap()));
+    let r = Run::new(
+        Pipeline::builder()
+            .level(Level::DEBUG)
+            .filter(SamplingFilter::from_config(&cfg).unwrap()),
+    );
     for _ in 0..10 {
         fapilog::info!(r.log("a"), "info");
     }
@@ -135,7 +148,11 @@ fn adaptive_sampling_follows_the_load_and_exposes_its_rate() {
     clock.advance(Duration::from_secs(1));
     fapilog::info!(r.log("a"), "x");
     r.logs();
-    let rate = r.pipeline.stage_counters().adaptive_sample_rate.expect("a rate");
+    let rate = r
+        .pipeline
+        .stage_counters()
+        .adaptive_sample_rate
+        .expect("a rate");
     assert!((rate - 0.1).abs() < 1e-9, "rate {rate}");
     r.captured.clear();
     for _ in 0..1000 {
@@ -163,8 +180,14 @@ fn rate_limit_token_bucket_with_suppression_summary() {
     clock.advance(Duration::from_secs(2));
     fapilog::info!(r.log("a"), "after");
     let logs = r.logs();
-    let msgs: Vec<_> = logs.iter().map(|l| l["message"].as_str().unwrap()).collect();
-    assert_eq!(msgs, ["burst", "burst", "burst", "protected passes", "after"]);
+    let msgs: Vec<_> = logs
+        .iter()
+        .map(|l| l["message"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        msgs,
+        ["burst", "burst", "burst", "protected passes", "after"]
+    );
     assert_eq!(logs[4]["data"]["rate_limit_suppressed"], 2);
     assert_eq!(r.pipeline.stage_counters().rate_limited, 2);
 }
@@ -188,7 +211,9 @@ fn rate_limit_per_field_with_bounded_keys_and_marking() {
 
     cfg.overflow_action = OverflowAction::Mark;
     cfg.key_field = Some("logger".into());
-    let r = Run::new(Pipeline::builder().filter(RateLimitFilter::with_clock(&cfg, Arc::new(clock)).unwrap()));
+    let r = Run::new(
+        Pipeline::builder().filter(RateLimitFilter::with_clock(&cfg, Arc::new(clock)).unwrap()),
+    );
     fapilog::info!(r.log("one"), "m");
     fapilog::info!(r.log("one"), "m");
     fapilog::info!(r.log("two"), "m");
@@ -213,14 +238,20 @@ fn first_occurrence_writes_once_then_counts_repeats() {
     clock.advance(Duration::from_secs(61));
     fapilog::info!(r.log("a"), "disk almost full");
     let logs = r.logs();
-    let msgs: Vec<_> = logs.iter().map(|l| l["message"].as_str().unwrap()).collect();
+    let msgs: Vec<_> = logs
+        .iter()
+        .map(|l| l["message"].as_str().unwrap())
+        .collect();
     assert_eq!(msgs, ["disk almost full", "another", "disk almost full"]);
     assert_eq!(logs[2]["data"]["repeats_suppressed"], 3);
     assert_eq!(r.pipeline.stage_counters().deduplicated, 3);
 
     let mut by_user = FirstOccurrenceConfig::default();
     by_user.key_fields = vec!["message".into(), "user".into()];
-    let r = Run::new(Pipeline::builder().filter(FirstOccurrenceFilter::with_clock(&by_user, Arc::new(clock)).unwrap()));
+    let r = Run::new(
+        Pipeline::builder()
+            .filter(FirstOccurrenceFilter::with_clock(&by_user, Arc::new(clock)).unwrap()),
+    );
     for u in ["a", "b", "a"] {
         fapilog::info!(r.log("x"), "login", user = u);
     }
@@ -231,7 +262,12 @@ fn first_occurrence_writes_once_then_counts_repeats() {
 fn trace_sampling_keeps_whole_traces() {
     let f = TraceSamplingFilter::new(0.5).unwrap();
     let ids: Vec<String> = (0..64u64)
-        .map(|i| format!("{:032x}", i.wrapping_mul(0x9e37_79b9_7f4a_7c15) as u128 * 0x1_0000_0001))
+        .map(|i| {
+            format!(
+                "{:032x}",
+                i.wrapping_mul(0x9e37_79b9_7f4a_7c15) as u128 * 0x1_0000_0001
+            )
+        })
         .collect();
     let expected: Vec<bool> = ids.iter().map(|id| f.keeps(id)).collect();
     assert!(expected.iter().any(|k| *k) && expected.iter().any(|k| !*k));
@@ -244,12 +280,18 @@ fn trace_sampling_keeps_whole_traces() {
     fapilog::info!(r.log("a"), "no trace");
     fapilog::error!(r.log("a"), "protected", trace_id = "whatever");
     let logs = r.logs();
-    let kept_ids: Vec<&str> = logs.iter().filter_map(|l| l["context"]["trace_id"].as_str()).collect();
+    let kept_ids: Vec<&str> = logs
+        .iter()
+        .filter_map(|l| l["context"]["trace_id"].as_str())
+        .collect();
     for (id, keep) in ids.iter().zip(&expected) {
         let n = kept_ids.iter().filter(|k| **k == id.as_str()).count();
         assert_eq!(n, if *keep { 3 } else { 0 }, "trace {id}: all or nothing");
     }
-    let msgs: Vec<_> = logs.iter().map(|l| l["message"].as_str().unwrap()).collect();
+    let msgs: Vec<_> = logs
+        .iter()
+        .map(|l| l["message"].as_str().unwrap())
+        .collect();
     assert!(msgs.contains(&"no trace") && msgs.contains(&"protected"));
 }
 

@@ -2,7 +2,9 @@
 
 use std::time::Duration;
 
-use fapilog::stages::processors::{Exceptions, ExceptionsConfig, SizeAction, SizeGuard, SizeGuardConfig};
+use fapilog::stages::processors::{
+    Exceptions, ExceptionsConfig, SizeAction, SizeGuard, SizeGuardConfig,
+};
 use fapilog::testing::CaptureSink;
 use fapilog::{
     json, Enricher, Event, Filter, Map, Pipeline, PipelineBuilder, StageError, Value, Verdict,
@@ -30,16 +32,29 @@ fn parse(line: &str) -> J {
 fn size_guard_truncates_the_largest_fields_first() {
     let big = "é".repeat(40_000); // 80 000 bytes
     let medium = "m".repeat(3_000);
-    let (lines, p) = run(Pipeline::builder().processor(SizeGuard::new(10_000).unwrap()), |log| {
-        fapilog::info!(log, "big one", big = big.as_str(), medium = medium.as_str(), keep = 1);
-        fapilog::info!(log, "small", n = 2);
-    });
+    let (lines, p) = run(
+        Pipeline::builder().processor(SizeGuard::new(10_000).unwrap()),
+        |log| {
+            fapilog::info!(
+                log,
+                "big one",
+                big = big.as_str(),
+                medium = medium.as_str(),
+                keep = 1
+            );
+            fapilog::info!(log, "small", n = 2);
+        },
+    );
     assert_eq!(lines.len(), 2);
     assert!(lines[0].len() <= 10_000, "line is {} bytes", lines[0].len());
     let l = parse(&lines[0]);
     let b = l["data"]["big"].as_str().unwrap();
     assert!(b.ends_with("[truncated]") && b.len() < 10_000);
-    assert_eq!(l["data"]["medium"].as_str().unwrap().len(), 3_000, "the smaller field is kept");
+    assert_eq!(
+        l["data"]["medium"].as_str().unwrap().len(),
+        3_000,
+        "the smaller field is kept"
+    );
     assert_eq!(l["data"]["keep"], 1);
     assert_eq!(l["data"]["_truncated"], true);
     assert!(l["data"]["_original_size"].as_u64().unwrap() > 80_000);
@@ -51,9 +66,17 @@ fn size_guard_truncates_the_largest_fields_first() {
 #[test]
 fn size_guard_replaces_large_structures_when_strings_do_not_suffice() {
     let many: Vec<i64> = (0..5_000).collect();
-    let (lines, _) = run(Pipeline::builder().processor(SizeGuard::new(2_000).unwrap()), |log| {
-        fapilog::info!(log, "numbers", many = json(&many), small = json(&j!({"a": 1})));
-    });
+    let (lines, _) = run(
+        Pipeline::builder().processor(SizeGuard::new(2_000).unwrap()),
+        |log| {
+            fapilog::info!(
+                log,
+                "numbers",
+                many = json(&many),
+                small = json(&j!({"a": 1}))
+            );
+        },
+    );
     assert!(lines[0].len() <= 2_000);
     let l = parse(&lines[0]);
     assert_eq!(l["data"]["many"], "[truncated]");
@@ -65,10 +88,13 @@ fn size_guard_drops_with_a_count() {
     let mut cfg = SizeGuardConfig::default();
     cfg.max_bytes = 1_000;
     cfg.action = SizeAction::Drop;
-    let (lines, p) = run(Pipeline::builder().processor(SizeGuard::from_config(&cfg).unwrap()), |log| {
-        fapilog::info!(log, "too big", blob = "x".repeat(5_000).as_str());
-        fapilog::info!(log, "fits");
-    });
+    let (lines, p) = run(
+        Pipeline::builder().processor(SizeGuard::from_config(&cfg).unwrap()),
+        |log| {
+            fapilog::info!(log, "too big", blob = "x".repeat(5_000).as_str());
+            fapilog::info!(log, "fits");
+        },
+    );
     assert_eq!(lines.len(), 1);
     assert_eq!(p.stage_counters().size_guard_dropped, 1);
     assert_eq!(p.metrics().filtered, 1);
@@ -85,7 +111,9 @@ impl Enricher for FakeBacktrace {
     fn enrich(&self, ev: &mut Event<'_>) -> Result<(), StageError> {
         let mut stack = String::new();
         for i in 0..self.0 {
-            stack.push_str(&format!("  {i}: app::f{i}\n             at src/lib.rs:{i}:5\n"));
+            stack.push_str(&format!(
+                "  {i}: app::f{i}\n             at src/lib.rs:{i}:5\n"
+            ));
         }
         let mut ex = Map::new();
         ex.insert("error.type", Value::from("io::Error"));
@@ -102,12 +130,17 @@ impl Enricher for FakeBacktrace {
 #[test]
 fn exceptions_bound_frames_and_characters() {
     let (lines, p) = run(
-        Pipeline::builder().enricher(FakeBacktrace(50)).processor(Exceptions::default()),
+        Pipeline::builder()
+            .enricher(FakeBacktrace(50))
+            .processor(Exceptions::default()),
         |log| fapilog::error!(log, "failed"),
     );
     let ex = &parse(&lines[0])["diagnostics"]["exception"];
     let stack = ex["error.stack"].as_str().unwrap();
-    assert!(stack.contains("  9: app::f9") && !stack.contains("10: app::f10"), "{stack}");
+    assert!(
+        stack.contains("  9: app::f9") && !stack.contains("10: app::f10"),
+        "{stack}"
+    );
     assert!(stack.ends_with("... 40 more frames\n"), "{stack}");
     assert_eq!(ex["error.chain"].as_array().unwrap().len(), 10);
     assert_eq!(p.stage_counters().exceptions_bounded, 1);
@@ -116,10 +149,15 @@ fn exceptions_bound_frames_and_characters() {
     cfg.max_frames = 10_000;
     cfg.max_stack_chars = 1_000;
     let (lines, _) = run(
-        Pipeline::builder().enricher(FakeBacktrace(200)).processor(Exceptions::from_config(&cfg).unwrap()),
+        Pipeline::builder()
+            .enricher(FakeBacktrace(200))
+            .processor(Exceptions::from_config(&cfg).unwrap()),
         |log| fapilog::error!(log, "failed"),
     );
-    let stack = parse(&lines[0])["diagnostics"]["exception"]["error.stack"].as_str().unwrap().to_owned();
+    let stack = parse(&lines[0])["diagnostics"]["exception"]["error.stack"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     assert_eq!(stack.len(), 1_000);
     assert!(stack.ends_with("..."));
     cfg.max_stack_chars = 10;
@@ -151,7 +189,9 @@ impl Enricher for FailingEnricher {
 #[test]
 fn failing_plugins_are_isolated_and_counted() {
     let (lines, p) = run(
-        Pipeline::builder().filter(Panicky).enricher(FailingEnricher),
+        Pipeline::builder()
+            .filter(Panicky)
+            .enricher(FailingEnricher),
         |log| {
             for i in 0..3 {
                 fapilog::info!(log, "still here", i = i);
@@ -160,7 +200,13 @@ fn failing_plugins_are_isolated_and_counted() {
     );
     assert_eq!(lines.len(), 3, "the events go on");
     let m = p.metrics();
-    let by = |name: &str| m.stage_errors.iter().find(|s| s.stage == name).cloned().unwrap();
+    let by = |name: &str| {
+        m.stage_errors
+            .iter()
+            .find(|s| s.stage == name)
+            .cloned()
+            .unwrap()
+    };
     assert_eq!(by("panicky_filter").panics, 3);
     assert_eq!(by("failing_enricher").errors, 3);
     fapilog::info!(p.logger("app"), "the worker survived");

@@ -14,7 +14,11 @@ fn settings(v: serde_json::Value) -> StageSettings {
 
 fn invalid(s: &StageSettings) -> (String, String, String) {
     match s.build() {
-        Err(Error::InvalidSetting { key, value, expected }) => (key, value, expected),
+        Err(Error::InvalidSetting {
+            key,
+            value,
+            expected,
+        }) => (key, value, expected),
         Err(other) => panic!("unexpected error {other}"),
         Ok(b) => panic!("expected an error, built {b:?}"),
     }
@@ -36,7 +40,10 @@ fn defaults_follow_fapilog() {
     assert_eq!(s.processor_config.size_guard.max_bytes, 256_000);
     assert_eq!(s.processor_config.exceptions.max_frames, 10);
     let b = s.build().unwrap();
-    assert_eq!(format!("{b:?}"), r#"BuiltStages { filters: "", enrichers: "runtime_info,context_vars", redactors: "url_credentials", processors: "exceptions" }"#);
+    assert_eq!(
+        format!("{b:?}"),
+        r#"BuiltStages { filters: "", enrichers: "runtime_info,context_vars", redactors: "url_credentials", processors: "exceptions" }"#
+    );
     // Round trip through serde.
     let back: StageSettings = serde_json::from_str(&serde_json::to_string(&s).unwrap()).unwrap();
     assert_eq!(back, s);
@@ -65,8 +72,14 @@ fn names_are_normalised_and_aliases_accepted() {
         names(b.enrichers.iter().map(|e| e.name()).collect()),
         "runtime_info,kubernetes,static_fields,context_vars"
     );
-    assert_eq!(names(b.redactors.iter().map(|r| r.name()).collect()), REDACTOR_NAMES.join(","));
-    assert_eq!(names(b.processors.iter().map(|p| p.name()).collect()), "size_guard,exceptions");
+    assert_eq!(
+        names(b.redactors.iter().map(|r| r.name()).collect()),
+        REDACTOR_NAMES.join(",")
+    );
+    assert_eq!(
+        names(b.processors.iter().map(|p| p.name()).collect()),
+        "size_guard,exceptions"
+    );
     assert!(b.level.is_some());
 }
 
@@ -74,36 +87,70 @@ fn names_are_normalised_and_aliases_accepted() {
 fn unknown_names_and_values_name_the_key() {
     let (key, value, expected) = invalid(&settings(j!({"filters": ["levle"]})));
     assert_eq!((key.as_str(), value.as_str()), ("core.filters", "levle"));
-    assert!(expected.contains("level") && expected.contains("first_occurrence"), "{expected}");
+    assert!(
+        expected.contains("level") && expected.contains("first_occurrence"),
+        "{expected}"
+    );
     let (key, value, _) = invalid(&settings(j!({"redactors": ["mask"]})));
     assert_eq!((key.as_str(), value.as_str()), ("core.redactors", "mask"));
     let (key, _, _) = invalid(&settings(j!({"enrichers": ["geo"]})));
     assert_eq!(key, "core.enrichers");
     let (key, _, _) = invalid(&settings(j!({"processors": ["gzip"]})));
     assert_eq!(key, "core.processors");
-    let (key, value, expected) = invalid(&settings(j!({"redactor_config": {"presets": ["HIPAA"]}})));
-    assert_eq!((key.as_str(), value.as_str()), ("redactor_config.presets", "HIPAA"));
+    let (key, value, expected) =
+        invalid(&settings(j!({"redactor_config": {"presets": ["HIPAA"]}})));
+    assert_eq!(
+        (key.as_str(), value.as_str()),
+        ("redactor_config.presets", "HIPAA")
+    );
     assert!(expected.contains("HIPAA_PHI"));
-    let (key, value, _) = invalid(&settings(j!({"filters": ["sampling"], "filter_config": {"sampling": {"sample_rate": 2.0}}})));
-    assert_eq!((key.as_str(), value.as_str()), ("filter_config.sampling.sample_rate", "2"));
-    let (key, _, _) = invalid(&settings(j!({"filters": ["sampling"], "filter_config": {"sampling": {"level_rates": {"LOUD": 0.5}}}})));
+    let (key, value, _) = invalid(&settings(
+        j!({"filters": ["sampling"], "filter_config": {"sampling": {"sample_rate": 2.0}}}),
+    ));
+    assert_eq!(
+        (key.as_str(), value.as_str()),
+        ("filter_config.sampling.sample_rate", "2")
+    );
+    let (key, _, _) = invalid(&settings(
+        j!({"filters": ["sampling"], "filter_config": {"sampling": {"level_rates": {"LOUD": 0.5}}}}),
+    ));
     assert_eq!(key, "filter_config.sampling.level_rates.LOUD");
-    let (key, _, _) = invalid(&settings(j!({"filters": ["rate_limit"], "filter_config": {"rate_limit": {"capacity": 0}}})));
+    let (key, _, _) = invalid(&settings(
+        j!({"filters": ["rate_limit"], "filter_config": {"rate_limit": {"capacity": 0}}}),
+    ));
     assert_eq!(key, "filter_config.rate_limit.capacity");
-    let (key, _, _) = invalid(&settings(j!({"redactors": ["regex_mask"], "redactor_config": {"regex_mask": {"value_patterns": ["(unclosed"]}}})));
+    let (key, _, _) = invalid(&settings(
+        j!({"redactors": ["regex_mask"], "redactor_config": {"regex_mask": {"value_patterns": ["(unclosed"]}}}),
+    ));
     assert_eq!(key, "redactor_config.regex_mask.value_patterns");
-    let (key, _, _) = invalid(&settings(j!({"processors": ["size_guard"], "processor_config": {"size_guard": {"max_bytes": 10}}})));
+    let (key, _, _) = invalid(&settings(
+        j!({"processors": ["size_guard"], "processor_config": {"size_guard": {"max_bytes": 10}}}),
+    ));
     assert_eq!(key, "processor_config.size_guard.max_bytes");
 
     // Unknown keys are rejected by serde.
-    assert!(serde_json::from_value::<StageSettings>(j!({"filter_config": {"level": {"min": "INFO"}}})).is_err());
-    assert!(serde_json::from_value::<StageSettings>(j!({"redactor_config": {"regex_mask": {"kinds": ["ssn"]}}})).is_err());
+    assert!(serde_json::from_value::<StageSettings>(
+        j!({"filter_config": {"level": {"min": "INFO"}}})
+    )
+    .is_err());
+    assert!(serde_json::from_value::<StageSettings>(
+        j!({"redactor_config": {"regex_mask": {"kinds": ["ssn"]}}})
+    )
+    .is_err());
 }
 
 #[test]
 fn presets_enable_the_masks_they_need() {
-    let s = settings(j!({"redactors": ["url_credentials"], "redactor_config": {"presets": ["credentials"]}}));
-    let names: Vec<_> = s.build().unwrap().redactors.iter().map(|r| r.name().to_owned()).collect();
+    let s = settings(
+        j!({"redactors": ["url_credentials"], "redactor_config": {"presets": ["credentials"]}}),
+    );
+    let names: Vec<_> = s
+        .build()
+        .unwrap()
+        .redactors
+        .iter()
+        .map(|r| r.name().to_owned())
+        .collect();
     assert_eq!(names, ["field_mask", "regex_mask", "url_credentials"]);
 }
 
@@ -124,16 +171,35 @@ fn stage_settings_build_a_working_pipeline() {
         }
     }));
     let (sink, captured) = CaptureSink::new();
-    let p = Pipeline::builder().stage_settings(&s).unwrap().sink(sink).build().unwrap();
+    let p = Pipeline::builder()
+        .stage_settings(&s)
+        .unwrap()
+        .sink(sink)
+        .build()
+        .unwrap();
     let db = p.logger("app.db");
-    fapilog::debug!(db, "query by ann@example.com", password = "pw", internal_id = 7, body = "raw", url = "https://u:p@h/x");
+    fapilog::debug!(
+        db,
+        "query by ann@example.com",
+        password = "pw",
+        internal_id = 7,
+        body = "raw",
+        url = "https://u:p@h/x"
+    );
     fapilog::info!(p.logger("app"), "hidden");
     for _ in 0..3 {
         fapilog::warning!(p.logger("app"), "limited");
     }
     p.flush(Duration::from_secs(10)).unwrap();
-    let logs: Vec<_> = captured.envelopes().into_iter().map(|e| e["log"].clone()).collect();
-    let msgs: Vec<_> = logs.iter().map(|l| l["message"].as_str().unwrap().to_owned()).collect();
+    let logs: Vec<_> = captured
+        .envelopes()
+        .into_iter()
+        .map(|e| e["log"].clone())
+        .collect();
+    let msgs: Vec<_> = logs
+        .iter()
+        .map(|l| l["message"].as_str().unwrap().to_owned())
+        .collect();
     assert_eq!(msgs, ["query by ***", "limited", "limited"]);
     let d = &logs[0]["data"];
     assert_eq!(d["password"], "***");

@@ -78,6 +78,18 @@ pub(crate) fn write_event(out: &mut Vec<u8>, ev: &Event<'_>, opts: &JsonOptions)
 fn write_as_string(out: &mut Vec<u8>, v: &Value<'_>) {
     match v {
         Value::Str(t) => write_str(out, t),
+        // Numbers and booleans need no escaping: quote them in place.
+        Value::Bool(_) | Value::I64(_) | Value::U64(_) | Value::F64(_) | Value::Null => {
+            out.push(b'"');
+            let at = out.len();
+            write_value(out, v, 0);
+            if out[at] == b'"' {
+                // A non-finite float is already a string.
+                out.remove(at - 1);
+            } else {
+                out.push(b'"');
+            }
+        }
         other => {
             let mut tmp = Vec::new();
             write_value(&mut tmp, other, 0);

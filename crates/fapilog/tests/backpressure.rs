@@ -1,0 +1,293 @@
+//! Every backpressure policy under a burst ten times the queue, with exact
+//! counts: what was sent equals what arrived plus what was reported dropped.
+
+mod common;
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use common::{reported_drops, user_events, GatedSink};
+use fapilog::testing::CaptureSink;
+use fapilog::{Backpressure, DropReason, Level, Pipeline, Submitted};
+
+const LONG: Duration = Duration::from_secs(30);
+
+fn gated(capacity: usize, policy: Backpressure) -> (Pipeline, common::GatedHandle) {
+    let (sink, handle) = GatedSink::new();
+    let p = Pipeline::builder()
+        .queue_capacity(capacity)
+        .batch_max_events(8)
+        .batch_max_age(Duration::from_millis(1))
+        .backpressure(policy)
+        .sink(sink)
+        .build()
+        .unwrap();
+    (p, handle)
+}
+
+/// Logs one event and waits until the worker is stuck writing it.
+fn hold_worker(p: &Pipeline, h: &common::GatedHandle) {
+    fapilog::info!(p.logger("hold"), "holder");
+    assert!(h.gate.wait_blocked(LONG), "worker never reached the sink");
+}
+
+#[test]
+fn drop_policy_counts_every_drop_exactly() {
+    let cap = 100;
+    let (p, h) = gated(cap, Backpressure::Drop);
+    hold_worker(&p, &h);
+    let log = p.logger("burst");
+    for i in 0..cap * 10 {
+        fapilog::info!(log, "burst", i = i);
+    }
+    let m = p.metrics();
+    assert_eq!(m.queue_depth, cap);
+    assert_eq!(m.dropped_for(DropReason::QueueFull), (cap * 9) as u64);
+    h.gate.open();
+    let report = p.shutdown(LONG);
+    let all = h.envelopes();
+    let events = user_events(&all);
+    assert_eq!(events.len(), cap + 1);
+    assert_eq!(reported_drops(&all), (cap * 9) as u64);
+    assert_eq!(report.submitted, (cap * 10 + 1) as u64);
+    assert_eq!(report.written, (cap + 1) as u64);
+    assert_eq!(
+        report.dropped,
+        vec![(DropReason::QueueFull, (cap * 9) as u64)]
+    );
+    // The events that got in are the first ones, in order.
+    let kept: Vec<u64> = events[1..]
+        .iter()
+        .map(|e| e["log"]["data"]["i"].as_u64().unwrap())
+        .collect();
+    assert_eq!(kept, (0..cap as u64).collect::<Vec<_>>());
+    // The drop report is a WARNING with counts by level and reason.
+    let rep = all
+        .iter()
+        .find(|e| e["log"]["message"] == "logs dropped")
+        .unwrap();
+    assert_eq!(rep["log"]["level"], "WARNING");
+    assert_eq!(rep["log"]["data"]["by_level"]["INFO"], (cap * 9) as u64);
+    assert_eq!(
+        rep["log"]["data"]["by_reason"]["queue_full"],
+        (cap * 9) as u64
+    );
+}
+
+#[test]
+fn wait_policy_loses_nothing_in_a_burst_ten_times_the_queue() {
+    let cap = 64;
+    let (sink, captured) = CaptureSink::new();
+    let p = Pipeline::builder()
+        .queue_capacity(cap)
+        .batch_max_events(16)
+        .backpressure(Backpressure::Wait { timeout: LONG })
+        .sink(sink)
+        .build()
+        .unwrap();
+    let per_thread = cap * 10;
+    std::thread::scope(|s| {
+        for t in 0..2 {
+            let log = p.logger("burst");
+            s.spawn(move || {
+                for i in 0..per_thread {
+                    fapilog::info!(log, "burst", thread = t, i = i);
+                }
+            });
+        }
+    });
+    let report = p.shutdown(LONG);
+    assert!(report.is_complete(), "{report:?}");
+    assert_eq!(report.written, (2 * per_thread) as u64);
+    assert_eq!(captured.len(), 2 * per_thread);
+    // Per producer, order is preserved.
+    for t in 0..2 {
+        let seq: Vec<u64> = captured
+            .envelopes()
+            .iter()
+            .filter(|e| e["log"]["data"]["thread"] == t)
+            .map(|e| e["log"]["data"]["i"].as_u64().unwrap())
+            .collect();
+        assert_eq!(seq, (0..per_thread as u64).collect::<Vec<_>>());
+    }
+}
+
+#[test]
+fn wait_policy_drops_and_counts_after_its_timeout() {
+    let cap = 20;
+    let (p, h) = gated(
+        cap,
+        Backpressure::Wait {
+            timeout: Duration::from_millis(5),
+        },
+    );
+    hold_worker(&p, &h);
+    let log = p.logger("t");
+    for i in 0..cap + 7 {
+        fapilog::info!(log, "e", i = i);
+    }
+    let m = p.metrics();
+    assert_eq!(m.dropped_for(DropReason::WaitTimeout), 7);
+    assert_eq!(m.dropped_total, 7);
+    h.gate.open();
+    let report = p.shutdown(LONG);
+    let all = h.envelopes();
+    assert_eq!(user_events(&all).len(), cap + 1);
+    assert_eq!(reported_drops(&all), 7);
+    assert_eq!(report.dropped, vec![(DropReason::WaitTimeout, 7)]);
+}
+
+#[test]
+fn block_policy_waits_for_room_however_long_it_takes() {
+    let cap = 10;
+    let (p, h) = gated(cap, Backpressure::Block);
+    hold_worker(&p, &h);
+    let done = Arc::new(AtomicBool::new(false));
+    let producer = {
+        let log = p.logger("t");
+        let done = Arc::clone(&done);
+        std::thread::spawn(move || {
+            for i in 0..cap * 10 {
+                fapilog::info!(log, "e", i = i);
+            }
+            done.store(true, Ordering::SeqCst);
+        })
+    };
+    // The producer fills the queue and then blocks.
+    let deadline = Instant::now() + LONG;
+    while p.metrics().queue_depth < cap {
+        assert!(Instant::now() < deadline);
+        std::thread::yield_now();
+    }
+    assert!(
+        !done.load(Ordering::SeqCst),
+        "a full queue must block the producer"
+    );
+    h.gate.open();
+    producer.join().unwrap();
+    let report = p.shutdown(LONG);
+    assert!(report.is_complete(), "{report:?}");
+    assert_eq!(user_events(&h.envelopes()).len(), cap * 10 + 1);
+}
+
+#[test]
+fn async_wait_awaits_room_then_times_out_exactly() {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    // Room appears: nothing lost.
+    let cap = 10;
+    let (p, h) = gated(cap, Backpressure::Wait { timeout: LONG });
+    hold_worker(&p, &h);
+    let log = p.logger("async");
+    let task = rt.spawn({
+        let log = log.clone();
+        async move {
+            let mut queued = 0;
+            for i in 0..cap * 5 {
+                if fapilog::log_async!(log, Level::INFO, "a", i = i).await == Submitted::Queued {
+                    queued += 1;
+                }
+            }
+            queued
+        }
+    });
+    let deadline = Instant::now() + LONG;
+    while p.metrics().queue_depth < cap {
+        assert!(Instant::now() < deadline);
+        std::thread::yield_now();
+    }
+    h.gate.open();
+    assert_eq!(rt.block_on(task).unwrap(), cap * 5);
+    let report = p.shutdown(LONG);
+    assert!(report.is_complete(), "{report:?}");
+
+    // No room ever: each waiting call gives up after the timeout, counted.
+    let (p, h) = gated(
+        cap,
+        Backpressure::Wait {
+            timeout: Duration::from_millis(5),
+        },
+    );
+    hold_worker(&p, &h);
+    let log = p.logger("async");
+    let outcomes = rt.block_on(async move {
+        let mut out = Vec::new();
+        for i in 0..cap + 4 {
+            out.push(fapilog::log_async!(log, Level::INFO, "a", i = i).await);
+        }
+        out
+    });
+    let timed_out = outcomes
+        .iter()
+        .filter(|o| **o == Submitted::Dropped(DropReason::WaitTimeout))
+        .count();
+    assert_eq!(timed_out, 4);
+    assert_eq!(p.metrics().dropped_for(DropReason::WaitTimeout), 4);
+    h.gate.open();
+    p.shutdown(LONG);
+}
+
+#[test]
+fn in_band_reports_add_up_with_many_producers_and_a_slow_sink() {
+    struct Slow(Arc<std::sync::Mutex<Vec<String>>>);
+    impl fapilog::Sink for Slow {
+        fn name(&self) -> &str {
+            "slow"
+        }
+        fn write_batch(&mut self, b: &fapilog::Batch) -> Result<(), fapilog::SinkError> {
+            // Slowness, not synchronisation: the sink is simply slower than the producers.
+            std::thread::sleep(Duration::from_micros(200));
+            let mut v = self.0.lock().unwrap();
+            v.extend(
+                b.lines()
+                    .map(|l| String::from_utf8_lossy(l.bytes).into_owned()),
+            );
+            Ok(())
+        }
+    }
+    let lines = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let p = Pipeline::builder()
+        .queue_capacity(64)
+        .batch_max_events(16)
+        .drop_summary_interval(Duration::from_millis(5))
+        .backpressure(Backpressure::Drop)
+        .sink(Slow(Arc::clone(&lines)))
+        .build()
+        .unwrap();
+    let per_thread = 5_000;
+    std::thread::scope(|s| {
+        for t in 0..4 {
+            let log = p.logger("many");
+            s.spawn(move || {
+                for i in 0..per_thread {
+                    if i % 3 == 0 {
+                        fapilog::debug!(log, "d", t = t, i = i);
+                    } else {
+                        fapilog::warning!(log, "w", t = t, i = i);
+                    }
+                }
+            });
+        }
+    });
+    let report = p.shutdown(LONG);
+    let all: Vec<serde_json::Value> = lines
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let sent = 4 * per_thread as u64;
+    // DEBUG is below the default INFO level: never submitted.
+    let debug_sent = 4 * (0..per_thread).filter(|i| i % 3 == 0).count() as u64;
+    let arrived = user_events(&all).len() as u64;
+    let reported = reported_drops(&all);
+    assert!(reported > 0, "the slow sink should have caused drops");
+    assert_eq!(arrived + reported, sent - debug_sent);
+    assert_eq!(report.dropped_total(), reported);
+    assert_eq!(report.submitted, sent - debug_sent);
+    assert_eq!(report.written, arrived);
+}

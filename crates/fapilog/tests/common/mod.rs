@@ -1,0 +1,133 @@
+//! Sinks and helpers shared by the integration tests.
+#![allow(dead_code)]
+
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::{Duration, Instant};
+
+use fapilog::{Batch, Sink, SinkError};
+
+/// A sink that blocks every write until its gate is opened, so a test can
+/// hold the worker and fill the queue deterministically.
+pub struct GatedSink {
+    gate: Arc<Gate>,
+    lines: Arc<Mutex<Vec<String>>>,
+}
+
+#[derive(Default)]
+pub struct Gate {
+    open: Mutex<bool>,
+    cv: Condvar,
+    blocked: AtomicUsize,
+}
+
+impl Gate {
+    pub fn open(&self) {
+        *self.open.lock().unwrap() = true;
+        self.cv.notify_all();
+    }
+
+    /// Waits until the worker is blocked inside a write.
+    pub fn wait_blocked(&self, timeout: Duration) -> bool {
+        let deadline = Instant::now() + timeout;
+        while self.blocked.load(Ordering::SeqCst) == 0 {
+            if Instant::now() > deadline {
+                return false;
+            }
+            std::thread::yield_now();
+        }
+        true
+    }
+}
+
+pub struct GatedHandle {
+    pub gate: Arc<Gate>,
+    pub lines: Arc<Mutex<Vec<String>>>,
+}
+
+impl GatedHandle {
+    pub fn envelopes(&self) -> Vec<serde_json::Value> {
+        self.lines
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    }
+}
+
+impl GatedSink {
+    pub fn new() -> (GatedSink, GatedHandle) {
+        let gate = Arc::new(Gate::default());
+        let lines = Arc::new(Mutex::new(Vec::new()));
+        (
+            GatedSink {
+                gate: Arc::clone(&gate),
+                lines: Arc::clone(&lines),
+            },
+            GatedHandle { gate, lines },
+        )
+    }
+}
+
+impl Sink for GatedSink {
+    fn name(&self) -> &str {
+        "gated"
+    }
+
+    fn write_batch(&mut self, batch: &Batch) -> Result<(), SinkError> {
+        {
+            self.gate.blocked.fetch_add(1, Ordering::SeqCst);
+            let mut open = self.gate.open.lock().unwrap();
+            while !*open {
+                open = self.gate.cv.wait(open).unwrap();
+            }
+            self.gate.blocked.fetch_sub(1, Ordering::SeqCst);
+        }
+        let mut lines = self.lines.lock().unwrap();
+        for l in batch.lines() {
+            lines.push(String::from_utf8(l.bytes.to_vec()).unwrap());
+        }
+        Ok(())
+    }
+}
+
+/// A sink that fails (or panics) on demand.
+pub struct FlakySink {
+    pub name: &'static str,
+    pub panic: bool,
+    pub failing: Arc<AtomicBool>,
+    pub written: Arc<AtomicUsize>,
+}
+
+impl Sink for FlakySink {
+    fn name(&self) -> &str {
+        self.name
+    }
+
+    fn write_batch(&mut self, batch: &Batch) -> Result<(), SinkError> {
+        if self.failing.load(Ordering::SeqCst) {
+            if self.panic {
+                panic!("flaky sink panics on purpose");
+            }
+            return Err(SinkError::Rejected("flaky sink fails on purpose".into()));
+        }
+        self.written.fetch_add(batch.len(), Ordering::SeqCst);
+        Ok(())
+    }
+}
+
+/// Envelopes that are user events (not the pipeline's own `logs dropped` reports).
+pub fn user_events(all: &[serde_json::Value]) -> Vec<&serde_json::Value> {
+    all.iter()
+        .filter(|e| e["log"]["message"] != "logs dropped")
+        .collect()
+}
+
+/// Sum of `data.dropped` over the in-band `logs dropped` reports.
+pub fn reported_drops(all: &[serde_json::Value]) -> u64 {
+    all.iter()
+        .filter(|e| e["log"]["message"] == "logs dropped")
+        .map(|e| e["log"]["data"]["dropped"].as_u64().unwrap())
+        .sum()
+}

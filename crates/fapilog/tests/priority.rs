@@ -1,0 +1,127 @@
+//! Priority shedding: lower levels go first under pressure; ERROR and
+//! CRITICAL are never dropped while lower levels occupy the queue.
+
+mod common;
+
+use std::time::Duration;
+
+use common::{user_events, GatedSink};
+use fapilog::{Backpressure, DropReason, Level, Pipeline};
+
+const LONG: Duration = Duration::from_secs(30);
+
+fn gated(capacity: usize, reserve: usize) -> (Pipeline, common::GatedHandle) {
+    let (sink, handle) = GatedSink::new();
+    let p = Pipeline::builder()
+        .level(Level::DEBUG)
+        .queue_capacity(capacity)
+        .protected_queue_capacity(reserve)
+        .batch_max_events(4)
+        .batch_max_age(Duration::from_millis(1))
+        .backpressure(Backpressure::Drop)
+        .sink(sink)
+        .build()
+        .unwrap();
+    fapilog::info!(p.logger("hold"), "holder");
+    assert!(handle.gate.wait_blocked(LONG));
+    (p, handle)
+}
+
+fn count(events: &[&serde_json::Value], level: &str) -> usize {
+    events.iter().filter(|e| e["log"]["level"] == level).count()
+}
+
+#[test]
+fn errors_take_the_reserve_then_evict_the_oldest_lower_level_events() {
+    let (p, h) = gated(100, 10);
+    let log = p.logger("t");
+    for i in 0..100 {
+        fapilog::info!(log, "info", i = i);
+    }
+    for i in 0..30 {
+        fapilog::error!(log, "error", i = i);
+    }
+    let m = p.metrics();
+    assert_eq!(m.dropped_at("ERROR"), 0);
+    assert_eq!(m.dropped_for(DropReason::Evicted), 20);
+    assert_eq!(m.dropped_at("INFO"), 20);
+    h.gate.open();
+    p.shutdown(LONG);
+    let all = h.envelopes();
+    let ev = user_events(&all);
+    assert_eq!(count(&ev, "ERROR"), 30);
+    assert_eq!(count(&ev, "INFO"), 1 + 80);
+    // The evicted INFO events are the oldest: 20..100 survive.
+    let first_info = ev
+        .iter()
+        .find(|e| e["log"]["message"] == "info")
+        .map(|e| e["log"]["data"]["i"].as_u64().unwrap());
+    assert_eq!(first_info, Some(20));
+}
+
+#[test]
+fn debug_is_shed_at_three_quarters_so_info_keeps_the_last_quarter() {
+    let (p, h) = gated(100, 10);
+    let log = p.logger("t");
+    for i in 0..100 {
+        fapilog::debug!(log, "debug", i = i);
+    }
+    assert_eq!(p.metrics().dropped_at("DEBUG"), 25);
+    for i in 0..25 {
+        fapilog::info!(log, "info", i = i);
+    }
+    assert_eq!(p.metrics().dropped_at("INFO"), 0);
+    fapilog::info!(log, "one too many");
+    assert_eq!(p.metrics().dropped_at("INFO"), 1);
+    h.gate.open();
+    p.shutdown(LONG);
+    let all = h.envelopes();
+    let ev = user_events(&all);
+    assert_eq!(count(&ev, "DEBUG"), 75);
+    assert_eq!(count(&ev, "INFO"), 1 + 25);
+}
+
+#[test]
+fn protected_events_meet_the_policy_only_when_no_lower_level_is_queued() {
+    let (p, h) = gated(10, 5);
+    let log = p.logger("t");
+    for i in 0..7 {
+        fapilog::critical!(log, "c", i = i);
+    }
+    let m = p.metrics();
+    assert_eq!(m.dropped_at("CRITICAL"), 2);
+    assert_eq!(m.dropped_for(DropReason::QueueFull), 2);
+    h.gate.open();
+    p.shutdown(LONG);
+    assert_eq!(count(&user_events(&h.envelopes()), "CRITICAL"), 5);
+}
+
+#[test]
+fn custom_protected_levels_are_honoured() {
+    let audit = Level::custom(60, "AUDIT");
+    let (sink, h) = GatedSink::new();
+    let p = Pipeline::builder()
+        .queue_capacity(10)
+        .protected_queue_capacity(3)
+        .protected_levels(&[audit])
+        .batch_max_age(Duration::from_millis(1))
+        .backpressure(Backpressure::Drop)
+        .sink(sink)
+        .build()
+        .unwrap();
+    fapilog::info!(p.logger("hold"), "holder");
+    assert!(h.gate.wait_blocked(LONG));
+    let log = p.logger("t");
+    for _ in 0..10 {
+        fapilog::error!(log, "not protected here");
+    }
+    fapilog::error!(log, "this one is dropped");
+    fapilog::log!(log, audit, "audit survives");
+    let m = p.metrics();
+    assert_eq!(m.dropped_at("ERROR"), 1);
+    assert_eq!(m.dropped_at("CUSTOM"), 0);
+    h.gate.open();
+    p.shutdown(LONG);
+    let all = h.envelopes();
+    assert!(all.iter().any(|e| e["log"]["level"] == "AUDIT"));
+}

@@ -1,0 +1,130 @@
+//! A failing or panicking sink never takes the pipeline or the app down.
+
+mod common;
+
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use common::FlakySink;
+use fapilog::testing::CaptureSink;
+use fapilog::{Batch, Error, Pipeline, Sink, SinkError};
+
+const LONG: Duration = Duration::from_secs(30);
+
+fn run_with(panic: bool) {
+    let failing = Arc::new(AtomicBool::new(true));
+    let written = Arc::new(AtomicUsize::new(0));
+    let (capture, captured) = CaptureSink::new();
+    let p = Pipeline::builder()
+        .sink(FlakySink {
+            name: "flaky",
+            panic,
+            failing: Arc::clone(&failing),
+            written: Arc::clone(&written),
+        })
+        .sink(capture)
+        .build()
+        .unwrap();
+    let log = p.logger("app");
+    for i in 0..100u32 {
+        fapilog::info!(log, "while failing", i = i);
+    }
+    p.flush(LONG).unwrap();
+    let m = p.metrics();
+    assert!(m.sink_errors() > 0);
+    assert_eq!(m.failed, 100);
+    assert_eq!(m.written, 0);
+    let flaky = m.sinks.iter().find(|s| s.name == "flaky").unwrap();
+    assert!(flaky.errors > 0);
+    // The healthy sink got everything.
+    assert_eq!(captured.len(), 100);
+
+    // The sink recovers; the worker is still alive.
+    failing.store(false, Ordering::SeqCst);
+    for i in 0..100u32 {
+        fapilog::info!(log, "after recovery", i = i);
+    }
+    let report = p.shutdown(LONG);
+    assert_eq!(written.load(Ordering::SeqCst), 100);
+    assert_eq!(report.written, 100);
+    assert_eq!(report.failed, 100);
+    assert_eq!(captured.len(), 200);
+}
+
+#[test]
+fn an_erroring_sink_is_counted_and_the_rest_goes_on() {
+    run_with(false);
+}
+
+#[test]
+fn a_panicking_sink_is_isolated() {
+    run_with(true);
+}
+
+#[test]
+fn a_sink_that_cannot_start_fails_the_build_with_its_name() {
+    struct NoStart;
+    impl Sink for NoStart {
+        fn name(&self) -> &str {
+            "no-start"
+        }
+        fn start(&mut self) -> Result<(), SinkError> {
+            Err(SinkError::Rejected("endpoint unreachable".into()))
+        }
+        fn write_batch(&mut self, _: &Batch) -> Result<(), SinkError> {
+            Ok(())
+        }
+    }
+    let err = Pipeline::builder().sink(NoStart).build().unwrap_err();
+    assert!(matches!(err, Error::SinkStart { .. }));
+    let msg = err.to_string();
+    assert!(
+        msg.contains("no-start") && msg.contains("endpoint unreachable"),
+        "{msg}"
+    );
+}
+
+#[test]
+fn duplicate_sink_names_are_rejected() {
+    let err = Pipeline::builder()
+        .sink(CaptureSink::new().0)
+        .sink(CaptureSink::new().0)
+        .build()
+        .unwrap_err();
+    assert!(
+        matches!(err, Error::DuplicateSink(ref n) if n == "capture"),
+        "{err}"
+    );
+}
+
+#[test]
+fn an_unwritable_file_path_is_a_clear_error() {
+    let err = fapilog::FileSink::create("/nonexistent-dir/x/app.jsonl").unwrap_err();
+    assert!(
+        err.to_string().contains("/nonexistent-dir/x/app.jsonl"),
+        "{err}"
+    );
+}
+
+#[test]
+fn the_file_sink_writes_whole_lines() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("app.jsonl");
+    let p = Pipeline::builder()
+        .sink(fapilog::FileSink::create(&path).unwrap())
+        .build()
+        .unwrap();
+    let log = p.logger("file");
+    for i in 0..2000u32 {
+        fapilog::info!(log, "line", i = i);
+    }
+    assert!(p.shutdown(LONG).is_complete());
+    let text = std::fs::read_to_string(&path).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 2000);
+    for (i, l) in lines.iter().enumerate() {
+        let v: serde_json::Value = serde_json::from_str(l).unwrap();
+        assert_eq!(v["log"]["data"]["i"], i);
+    }
+}
