@@ -233,6 +233,7 @@ impl PipelineBuilder {
             layers,
         } = self;
         let settings = layers.resolve(&settings)?;
+        settings.install_stages(&mut stages)?;
         let c = &settings.core;
         if sinks.is_empty() {
             sinks = settings.open_sinks()?;

@@ -9,6 +9,8 @@ use fapilog::{Backpressure, Level, Pipeline, Settings};
 #[test]
 fn dev() {
     let s = Preset::Dev.settings();
+    assert!(s.stages.redactors.is_empty());
+    assert_eq!(s.stages.enrichers, vec!["runtime_info", "context_vars"]);
     assert_eq!(s.core.log_level, Level::DEBUG);
     assert_eq!(s.core.sinks, vec!["stdout_pretty"]);
     assert_eq!(s.core.batch_max_size, 1, "no batching delay");
@@ -29,6 +31,11 @@ fn production() {
     assert_eq!(s.core.worker_count, 2);
     assert_eq!(s.core.shutdown_timeout_seconds, 25.0);
     assert!(Preset::Production.description().contains("circuit breaker"));
+    assert_eq!(
+        s.stages.redactors,
+        vec!["field_mask", "regex_mask", "url_credentials"]
+    );
+    assert_eq!(s.stages.redactor_config.presets, vec!["CREDENTIALS"]);
 }
 
 #[test]
@@ -45,13 +52,23 @@ fn hardened() {
     assert_eq!(s.backpressure(), Backpressure::Block, "never drop");
     assert_eq!(s.core.batch_max_size, 100);
     assert_eq!(s.get("core.redaction_fail_mode").as_deref(), Some("closed"));
+    assert!(s.stages.redactors.contains(&"field_blocker".to_owned()));
+    assert_eq!(
+        s.stages.redactor_config.presets,
+        vec!["CREDENTIALS", "HIPAA_PHI", "PCI_DSS"]
+    );
 }
 
 #[test]
 fn minimal() {
     let mut s = Preset::Minimal.settings();
-    assert!(Preset::Minimal.overrides().is_empty());
+    assert_eq!(
+        Preset::Minimal.overrides(),
+        vec![("core.redactors", String::new())]
+    );
+    assert!(s.stages.redactors.is_empty());
     s.preset = None;
+    s.stages.redactors = Settings::default().stages.redactors;
     assert_eq!(s, Settings::default());
 }
 

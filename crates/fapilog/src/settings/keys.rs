@@ -72,7 +72,7 @@ pub struct Key {
     pub secret: bool,
     /// `Some(why)` for settings fapilog has that this version rejects.
     pub unavailable: Option<&'static str>,
-    pub(super) apply: fn(&mut Settings, &Raw) -> Result<(), String>,
+    pub(super) apply: fn(&mut Settings, &str, &Raw) -> Result<(), String>,
     pub(super) show: fn(&Settings) -> String,
     pub(super) copy: fn(&Settings, &mut Settings),
 }
@@ -394,6 +394,66 @@ const UNAVAILABLE_SINKS: [&str; 9] = [
     "routing",
 ];
 
+/// Sets `rest` (`sampling.sample_rate`) inside a serde-typed group: the
+/// value as JSON where it parses as JSON, else as a string; the group's own
+/// `Deserialize` (with `deny_unknown_fields`) decides what is allowed.
+fn set_in<T>(target: &mut T, rest: &str, raw: &Raw) -> Result<(), String>
+where
+    T: serde::Serialize + serde::de::DeserializeOwned,
+{
+    let root = serde_json::to_value(&*target).map_err(|e| e.to_string())?;
+    let segs: Vec<&str> = rest.split('.').collect();
+    if segs.iter().any(|s| s.is_empty()) {
+        return Err("an option name after the group".to_owned());
+    }
+    let mut first_err = None;
+    for candidate in json_candidates(raw) {
+        let mut trial = root.clone();
+        let mut cur = &mut trial;
+        for seg in &segs {
+            let obj = cur
+                .as_object_mut()
+                .ok_or_else(|| format!("a table above {seg}"))?;
+            cur = obj
+                .entry((*seg).to_owned())
+                .or_insert_with(|| serde_json::Value::Object(Default::default()));
+        }
+        *cur = candidate;
+        match serde_json::from_value::<T>(trial) {
+            Ok(t) => {
+                *target = t;
+                return Ok(());
+            }
+            Err(e) => {
+                first_err.get_or_insert(e.to_string());
+            }
+        }
+    }
+    Err(format!(
+        "a valid option value ({})",
+        first_err.unwrap_or_else(|| "no value".to_owned())
+    ))
+}
+
+fn json_candidates(raw: &Raw) -> Vec<serde_json::Value> {
+    fn plain(raw: &Raw) -> serde_json::Value {
+        match raw {
+            Raw::Str(s) => serde_json::Value::String(s.clone()),
+            Raw::Int(i) => serde_json::Value::from(*i),
+            Raw::Float(f) => serde_json::Value::from(*f),
+            Raw::Bool(b) => serde_json::Value::Bool(*b),
+            Raw::List(items) => serde_json::Value::Array(items.iter().map(plain).collect()),
+        }
+    }
+    match raw {
+        Raw::Str(s) => match serde_json::from_str::<serde_json::Value>(s.trim()) {
+            Ok(v) if !v.is_string() => vec![v, plain(raw)],
+            _ => vec![plain(raw)],
+        },
+        _ => vec![plain(raw)],
+    }
+}
+
 // ---------------------------------------------------------------- shows
 
 fn show<T: fmt::Display>(v: &T) -> String {
@@ -418,7 +478,7 @@ fn no_show(_: &Settings) -> String {
 
 fn no_copy(_: &Settings, _: &mut Settings) {}
 
-fn unavailable_apply(_: &mut Settings, _: &Raw) -> Result<(), String> {
+fn unavailable_apply(_: &mut Settings, _: &str, _: &Raw) -> Result<(), String> {
     Err("nothing: this setting is not available in this version".to_owned())
 }
 
@@ -434,11 +494,30 @@ macro_rules! key {
             doc: $doc,
             secret: false,
             unavailable: None,
-            apply: |s, raw| {
+            apply: |s, _path, raw| {
                 s.$($f).+ = ($parse)(raw)?;
                 Ok(())
             },
             show: |s| ($show)(&s.$($f).+),
+            copy: |from, to| to.$($f).+ = from.$($f).+.clone(),
+        }
+    };
+}
+
+macro_rules! group {
+    ($path:literal, $($f:ident).+, $doc:literal) => {
+        Key {
+            path: $path,
+            ty: "options of the named stage (see docs)",
+            default: "",
+            doc: $doc,
+            secret: false,
+            unavailable: None,
+            apply: |s, path, raw| {
+                let rest = path.strip_prefix(&$path[..$path.len() - 1]).unwrap_or(path);
+                set_in(&mut s.$($f).+, rest, raw)
+            },
+            show: |s| serde_json::to_string(&s.$($f).+).unwrap_or_default(),
             copy: |from, to| to.$($f).+ = from.$($f).+.clone(),
         }
     };
@@ -468,7 +547,7 @@ static KEYS: &[Key] = &[
         doc: "The preset under every other source (file, environment, builder); see the presets section. Only `FAPILOG_PRESET`, the file's top-level key and the builder choose it.",
         secret: false,
         unavailable: None,
-        apply: |s, raw| {
+        apply: |s, _path, raw| {
             if text(raw) == Some("") {
                 s.preset = None;
                 return Ok(());
@@ -569,6 +648,26 @@ static KEYS: &[Key] = &[
             Ok(true) => Ok(true),
             _ => Err("true (metrics cannot be turned off in this version)".to_owned()),
         }, show show),
+    key!("core.filters", stages.filters, "list of level, sampling, rate_limit, adaptive_sampling, trace_sampling, first_occurrence", "",
+        "Built-in filters, in order (options under `filter_config.<name>.*`).",
+        parse list, show |v: &Vec<String>| show_list(v)),
+    key!("core.enrichers", stages.enrichers, "list of runtime_info, context_vars, kubernetes, static_fields", "runtime_info,context_vars",
+        "Built-in enrichers, in order (options under `enricher_config.<name>.*`).",
+        parse list, show |v: &Vec<String>| show_list(v)),
+    key!("core.redactors", stages.redactors, "list of field_mask, regex_mask, url_credentials, field_blocker, string_truncate", "url_credentials",
+        "Built-in redactors, in order (options and redaction presets under `redactor_config.*`).",
+        parse list, show |v: &Vec<String>| show_list(v)),
+    key!("core.processors", stages.processors, "list of size_guard, exceptions, zero_copy", "exceptions",
+        "Built-in processors, in order (options under `processor_config.<name>.*`).",
+        parse list, show |v: &Vec<String>| show_list(v)),
+    group!("filter_config.*", stages.filter_config,
+        "Filter options: `filter_config.<filter>.<option>`, e.g. `FAPILOG_FILTER_CONFIG__SAMPLING__SAMPLE_RATE=0.1`, `FAPILOG_FILTER_CONFIG__LEVEL__OVERRIDES=app.db=debug`. Values are JSON where they parse as JSON, else text; unknown options are errors."),
+    group!("enricher_config.*", stages.enricher_config,
+        "Enricher options: `enricher_config.<enricher>.<option>`."),
+    group!("redactor_config.*", stages.redactor_config,
+        "Redactor options: `redactor_config.<redactor>.<option>`, and `redactor_config.presets` (e.g. `[\"CREDENTIALS\", \"PCI_DSS\"]`)."),
+    group!("processor_config.*", stages.processor_config,
+        "Processor options: `processor_config.<processor>.<option>`, e.g. `FAPILOG_PROCESSOR_CONFIG__SIZE_GUARD__MAX_BYTES=256000`."),
     key!("file.directory", file.directory, "path", "",
         "Directory of the file sink: events go to `<directory>/<filename_prefix>.log` (appended, created with the directory). Used when `core.sinks` is empty or names `file`. No rotation in this version.",
         parse opt_string, show show_opt),

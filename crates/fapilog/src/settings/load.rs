@@ -96,7 +96,7 @@ pub(crate) fn apply_one(
             key: shown_key,
             reason: k.unavailable.unwrap_or_default().to_owned(),
         },
-        Some(k) => match (k.apply)(s, raw) {
+        Some(k) => match (k.apply)(s, path, raw) {
             Ok(()) => return Ok(()),
             Err(expected) => Error::InvalidSetting {
                 value: if k.secret || is_secret_name(&shown_key) {

@@ -65,7 +65,8 @@ use crate::error::Error;
 use crate::level::Level;
 use crate::queue::Backpressure;
 use crate::sinks::{FileSink, Sink, StdoutSink};
-use crate::stages::RedactionFailMode;
+use crate::stages::settings::StageSettings;
+use crate::stages::{RedactionFailMode, Stages};
 
 use keys::Raw;
 
@@ -89,6 +90,9 @@ pub struct Settings {
     pub core: CoreSettings,
     /// The file sink (`FAPILOG_FILE__*`).
     pub file: FileSettings,
+    /// The built-in stages: `core.filters`, `core.enrichers`,
+    /// `core.redactors`, `core.processors` and the `*_config` groups.
+    pub stages: StageSettings,
 }
 
 /// The core pipeline's settings (`FAPILOG_CORE__*`).
@@ -198,6 +202,7 @@ impl Default for Settings {
             version: None,
             core: CoreSettings::default(),
             file: FileSettings::default(),
+            stages: StageSettings::default(),
         }
     }
 }
@@ -235,6 +240,8 @@ impl Default for FileSettings {
         }
     }
 }
+
+const LEVEL_KEYS: [&str; 2] = ["core.log_level", "core.protected_levels"];
 
 pub(crate) fn invalid(key: &str, value: impl ToString, expected: &str) -> Error {
     Error::InvalidSetting {
@@ -318,13 +325,16 @@ impl Settings {
     pub fn validate(&self) -> Result<(), Error> {
         let mut scratch = self.clone();
         for k in keys::all() {
-            if k.unavailable.is_some() || k.is_group() {
+            // A `Level` in code is valid by construction, custom ones too
+            // (the environment knows only the built-in names).
+            if k.unavailable.is_some() || k.is_group() || LEVEL_KEYS.contains(&k.path) {
                 continue;
             }
             let shown = (k.show)(self);
-            (k.apply)(&mut scratch, &Raw::Str(shown.clone()))
+            (k.apply)(&mut scratch, k.path, &Raw::Str(shown.clone()))
                 .map_err(|expected| invalid(k.path, shown, &expected))?;
         }
+        self.stages.build()?;
         if self.core.sinks.iter().any(|s| s == "file") && self.file.directory.is_none() {
             return Err(invalid(
                 "core.sinks",
@@ -399,6 +409,35 @@ impl Settings {
             });
         }
         Ok(out)
+    }
+
+    /// Builds the stages these settings name and puts them before the
+    /// ones added in code. A stage added in code outranks the settings' stage
+    /// of the same name (builder over settings), which is then left out; a
+    /// level filter added in code stays the one that steers the caller-side
+    /// gate.
+    pub(crate) fn install_stages(&self, stages: &mut Stages) -> Result<(), Error> {
+        fn merge<T: ?Sized>(
+            from_settings: Vec<Box<T>>,
+            in_code: &mut Vec<Box<T>>,
+            name: impl Fn(&T) -> &str,
+        ) {
+            let kept: Vec<Box<T>> = from_settings
+                .into_iter()
+                .filter(|s| !in_code.iter().any(|c| name(c) == name(s)))
+                .collect();
+            in_code.splice(0..0, kept);
+        }
+        let built = self.stages.build()?;
+        let code_has_level = stages.filters.iter().any(|f| f.name() == "level");
+        merge(built.filters, &mut stages.filters, |f| f.name());
+        merge(built.enrichers, &mut stages.enrichers, |e| e.name());
+        merge(built.redactors, &mut stages.redactors, |r| r.name());
+        merge(built.processors, &mut stages.processors, |p| p.name());
+        if let (Some(h), false) = (built.level, code_has_level) {
+            stages.levels.insert(0, h);
+        }
+        Ok(())
     }
 
     pub(crate) fn trace_name(&self) -> TraceName {

@@ -33,7 +33,7 @@ pub enum Preset {
     Serverless,
     /// Never drop, closed-mode redaction.
     Hardened,
-    /// The defaults.
+    /// The defaults, without redactors.
     Minimal,
 }
 
@@ -88,7 +88,9 @@ impl Preset {
                  by the typed encoder, so fapilog's `strict_envelope_mode` has no counterpart \
                  to turn on. Not included yet: fapilog's rotating-file second sink."
             }
-            Preset::Minimal => "The defaults, named: nothing added.",
+            Preset::Minimal => {
+                "The defaults with no redactors (as in fapilog): nothing else added."
+            }
         }
     }
 
@@ -98,6 +100,28 @@ impl Preset {
             preset: Some(self),
             ..Settings::default()
         };
+        let redactors = |names: &[&str]| names.iter().map(|n| (*n).to_owned()).collect();
+        let st = &mut s.stages;
+        match self {
+            Preset::Dev | Preset::Minimal => st.redactors = Vec::new(),
+            Preset::Production | Preset::Serverless => {
+                st.redactors = redactors(&["field_mask", "regex_mask", "url_credentials"]);
+                st.redactor_config.presets = vec!["CREDENTIALS".to_owned()];
+            }
+            Preset::Hardened => {
+                st.redactors = redactors(&[
+                    "field_mask",
+                    "regex_mask",
+                    "url_credentials",
+                    "field_blocker",
+                ]);
+                st.redactor_config.presets = vec![
+                    "CREDENTIALS".to_owned(),
+                    "HIPAA_PHI".to_owned(),
+                    "PCI_DSS".to_owned(),
+                ];
+            }
+        }
         let c = &mut s.core;
         match self {
             Preset::Dev => {

@@ -16,7 +16,12 @@ use crate::pipeline::Pipeline;
 
 /// Keys a running pipeline applies at once; every other change waits for a
 /// restart (and is listed as such by [`Reloader::apply`]).
-pub const LIVE_KEYS: [&str; 1] = ["core.log_level"];
+/// `filter_config.level.*` (the level filter's global minimum and per-logger
+/// overrides) is live when the pipeline runs a level filter. Sampling rates
+/// are not live in this version: the sampling filters have no run-time
+/// handle yet, so a changed `filter_config.sampling` is reported as needing
+/// a restart.
+pub const LIVE_KEYS: [&str; 2] = ["core.log_level", "filter_config.level"];
 
 /// What a reload did.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -117,31 +122,93 @@ impl Reloader {
         self.current.core.log_level
     }
 
-    /// Changes the lowest level logged, at once, for every logger.
+    /// Changes the lowest level logged, at once, for every logger without
+    /// an override.
     pub fn set_level(&mut self, level: Level) {
-        self.pipeline.set_level(level);
         self.current.core.log_level = level;
+        self.push_level();
+    }
+
+    /// Sets the lowest level for `logger` and its dotted children
+    /// (`app.db` covers `app.db.pool`). Needs a level filter in the pipeline
+    /// (`core.filters = ["level"]` or `PipelineBuilder::level_overrides`).
+    pub fn set_logger_level(&mut self, logger: &str, level: Level) -> Result<(), Error> {
+        let h = self.pipeline.levels().ok_or_else(|| Error::InvalidSetting {
+            key: "filter_config.level.overrides".to_owned(),
+            value: format!("{logger}={}", level.name()),
+            expected: "a pipeline with the `level` filter (core.filters = [\"level\"] or PipelineBuilder::level_overrides)".to_owned(),
+        })?;
+        h.set_override(logger, level);
+        self.current
+            .stages
+            .filter_config
+            .level
+            .overrides
+            .0
+            .insert(logger.to_owned(), level);
+        Ok(())
+    }
+
+    /// The level filter's handle takes the global level when there is one
+    /// (it keeps the caller-side gate low enough for its overrides).
+    fn push_level(&self) {
+        match self.pipeline.levels() {
+            Some(h) => h.set_global(self.current.core.log_level),
+            None => self.pipeline.set_level(self.current.core.log_level),
+        }
     }
 
     /// Applies the live keys of `next` and lists the other keys that differ.
     pub fn apply(&mut self, next: Settings) -> ReloadReport {
         let mut report = ReloadReport::default();
+        let handle = self.pipeline.levels();
         for k in keys::all() {
-            if k.unavailable.is_some() || k.is_group() || k.path == "preset" {
+            if k.unavailable.is_some() || k.path == "preset" {
                 continue;
             }
             let new = (k.show)(&next);
             if new == (k.show)(&self.current) {
                 continue;
             }
-            if LIVE_KEYS.contains(&k.path) {
+            if k.path == "core.log_level" {
                 (k.copy)(&next, &mut self.current);
                 report.applied.push((k.path, k.display(&next)));
+            } else if k.path == "filter_config.*" {
+                let level_only = {
+                    let mut other = next.stages.filter_config.clone();
+                    other.level = self.current.stages.filter_config.level.clone();
+                    other == self.current.stages.filter_config
+                };
+                match (&handle, level_only) {
+                    (Some(h), true) => {
+                        let lc = &next.stages.filter_config.level;
+                        let spec: Vec<String> = lc
+                            .overrides
+                            .0
+                            .iter()
+                            .map(|(l, v)| format!("{l}={}", v.name()))
+                            .collect();
+                        if h.apply_spec(&spec.join(",")).is_ok() {
+                            h.set_global(lc.min_level);
+                            self.current.stages.filter_config.level = lc.clone();
+                            report
+                                .applied
+                                .push(("filter_config.level", k.display(&next)));
+                        } else {
+                            report.needs_restart.push(k.path);
+                        }
+                    }
+                    _ => report.needs_restart.push(k.path),
+                }
             } else {
                 report.needs_restart.push(k.path);
             }
         }
-        self.pipeline.set_level(self.current.core.log_level);
+        if handle.is_none() {
+            self.pipeline.set_level(self.current.core.log_level);
+        } else if report.applied.iter().any(|(k, _)| *k == "core.log_level") {
+            self.push_level();
+        }
         report
     }
 
