@@ -69,6 +69,36 @@ pub fn write_event(out: &mut Vec<u8>, event: &Event<'_>, format: Format, trace_n
     out.push(b'\n');
 }
 
+/// Writes a JSON envelope read back from a log line in the human format
+/// of [`Format::Pretty`] (followed by a newline), for tools such as
+/// `fapilog pretty`. Accepts the v1.1 envelope (`{"schema_version", "log"}`)
+/// and the flat form (the `log` object alone); returns `false`, writing
+/// nothing, for any other value. The timestamp is written as read.
+///
+/// ```
+/// use fapilog::Value;
+/// let line = r#"{"log":{"context":{"correlation_id":null,"message_id":"m","request_id":"r1"},"data":{"n":3},"diagnostics":{},"level":"INFO","logger":"app","message":"hi","timestamp":"2026-11-25T10:30:00.123Z"},"schema_version":"1.1"}"#;
+/// let mut out = Vec::new();
+/// assert!(fapilog::encode::write_pretty_value(&mut out, &Value::from_json(line).unwrap(), false));
+/// assert_eq!(out, b"2026-11-25T10:30:00.123Z | INFO     | app | hi | request_id=r1 n=3\n");
+/// assert!(!fapilog::encode::write_pretty_value(&mut out, &Value::from_json("[1]").unwrap(), false));
+/// ```
+pub fn write_pretty_value(out: &mut Vec<u8>, envelope: &crate::Value<'_>, color: bool) -> bool {
+    let Some(top) = envelope.as_map() else {
+        return false;
+    };
+    let log = match top.get("log") {
+        Some(crate::Value::Map(log)) => log,
+        _ => top,
+    };
+    if pretty::write_envelope(out, log, color) {
+        out.push(b'\n');
+        true
+    } else {
+        false
+    }
+}
+
 pub(crate) fn level_name(level: crate::Level, trace_name: TraceName) -> &'static str {
     if level == crate::Level::TRACE && trace_name == TraceName::Debug {
         "DEBUG"

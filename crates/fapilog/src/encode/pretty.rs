@@ -60,6 +60,57 @@ pub(crate) fn write_event(out: &mut Vec<u8>, ev: &Event<'_>, color: bool, trace_
     }
 }
 
+/// The same line from an envelope read back from JSON (the `log` object):
+/// the timestamp is written as it was read. `false` (nothing written) when
+/// the object lacks a string `timestamp`, `level` or `message`.
+pub(crate) fn write_envelope(out: &mut Vec<u8>, log: &Map<'_>, color: bool) -> bool {
+    let (Some(ts), Some(level), Some(message)) = (
+        log.get("timestamp").and_then(Value::as_str),
+        log.get("level").and_then(Value::as_str),
+        log.get("message").and_then(Value::as_str),
+    ) else {
+        return false;
+    };
+    push_clean(out, ts);
+    out.extend_from_slice(b" | ");
+    if color {
+        let l = level.parse::<Level>().unwrap_or(Level::INFO);
+        out.extend_from_slice(level_color(l).as_bytes());
+    }
+    push_clean(out, level);
+    for _ in level.chars().count()..8 {
+        out.push(b' ');
+    }
+    if color {
+        out.extend_from_slice(RESET.as_bytes());
+    }
+    out.extend_from_slice(b" | ");
+    push_clean(out, log.get("logger").and_then(Value::as_str).unwrap_or(""));
+    out.extend_from_slice(b" | ");
+    push_clean(out, message);
+    let mut first = true;
+    if let Some(Value::Map(context)) = log.get("context") {
+        for (k, v) in context.iter() {
+            if v.is_null() || k == "message_id" {
+                continue;
+            }
+            if k == "correlation_id" && context.get("request_id") == Some(v) {
+                continue;
+            }
+            write_pair(out, &mut first, "", k, v, color);
+        }
+    }
+    if let Some(Value::Map(data)) = log.get("data") {
+        write_flat(out, &mut first, "", data, color);
+    }
+    if let Some(Value::Map(diag)) = log.get("diagnostics") {
+        if let Some(Value::Map(ex)) = diag.get("exception") {
+            write_flat(out, &mut first, "", ex, color);
+        }
+    }
+    true
+}
+
 /// Control characters would break the one-line-per-event promise.
 fn push_clean(out: &mut Vec<u8>, s: &str) {
     for ch in s.chars() {
