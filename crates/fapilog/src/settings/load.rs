@@ -294,7 +294,7 @@ impl Loader {
         };
         let mut origins: Vec<(&'static str, Origin)> = keys::all()
             .iter()
-            .filter(|k| k.unavailable.is_none() && !k.is_group())
+            .filter(|k| k.unavailable.is_none())
             .map(|k| {
                 let o = match preset {
                     Some(_) if k.path == "preset" => preset_origin.clone(),
@@ -305,7 +305,10 @@ impl Loader {
             })
             .collect();
         let mut record = |path: &str, origin: &Origin| {
-            if let Some(slot) = origins.iter_mut().find(|(p, _)| *p == path) {
+            let Some(key) = keys::lookup(path) else {
+                return;
+            };
+            if let Some(slot) = origins.iter_mut().find(|(p, _)| *p == key.path) {
                 slot.1 = origin.clone();
             }
         };
@@ -330,7 +333,7 @@ impl Loader {
         }
         if let Some((b, touched)) = builder {
             for k in keys::all() {
-                if k.unavailable.is_some() || k.is_group() {
+                if k.unavailable.is_some() {
                     continue;
                 }
                 if touched.contains(&"*") || touched.contains(&k.path) {
