@@ -103,6 +103,15 @@ impl Row {
         }
     }
 
+    /// Bytes written to the file per second (lines differ in size between loggers).
+    pub fn bytes_per_sec(&self) -> f64 {
+        if self.elapsed_secs > 0.0 {
+            self.file_bytes as f64 / self.elapsed_secs
+        } else {
+            0.0
+        }
+    }
+
     /// One line for progress output.
     pub fn summary(&self) -> String {
         match &self.error {
@@ -309,14 +318,14 @@ impl Report {
         let _ = writeln!(s);
         let _ = writeln!(
             s,
-            "| contender | scenario | thr | events | p50 ns | p99 ns | p99.9 ns | max µs | events/s e2e | lost | peak RSS (harness) |"
+            "| contender | scenario | thr | events | p50 ns | p99 ns | p99.9 ns | max µs | events/s e2e | MB/s | lost | peak RSS (harness) |"
         );
-        let _ = writeln!(s, "|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|");
+        let _ = writeln!(s, "|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|");
         for r in &self.rows {
             if let Some(e) = &r.error {
                 let _ = writeln!(
                     s,
-                    "| {} | {} | {} | {} | failed: {} | | | | | | |",
+                    "| {} | {} | {} | {} | failed: {} | | | | | | | |",
                     r.contender.name(),
                     pace_label(r.pace),
                     r.threads,
@@ -328,7 +337,7 @@ impl Report {
             let l = &r.latency;
             let _ = writeln!(
                 s,
-                "| {} | {} | {} | {} | {:.0} | {:.0} | {:.0} | {:.0} | {} | {} | {} ({}) |",
+                "| {} | {} | {} | {} | {:.0} | {:.0} | {:.0} | {:.0} | {} | {:.0} | {} | {} ({}) |",
                 r.contender.name(),
                 pace_label(r.pace),
                 r.threads,
@@ -338,6 +347,7 @@ impl Report {
                 l.p999,
                 l.max / 1000.0,
                 si(r.events_per_sec()),
+                r.bytes_per_sec() / 1e6,
                 r.lost(),
                 mib(r.rss_peak),
                 mib(r.rss_before),
@@ -349,7 +359,7 @@ impl Report {
             "Latency: per-call samples of quanta's raw counter, nearest-rank percentiles, minus the \
              median of back-to-back reads measured in each case's process. events/s e2e: lines \
              written / time from the producers' release to the file synced after the logger's \
-             shutdown. lost: events sent minus lines carrying the message (counted without parsing). \
+             shutdown; MB/s: the file's bytes over the same time (line sizes differ). lost: events sent minus lines carrying the message (counted without parsing). \
              Peak RSS: VmHWM of the case's own process; in brackets, the harness alone before the \
              logger was built. Sustained: rate fixed by the producers, so e2e equals the rate when \
              the logger keeps up."
@@ -424,11 +434,149 @@ impl Report {
                 );
             }
         }
+        let targets = self.targets();
+        if !targets.is_empty() {
+            let _ = writeln!(s);
+            let _ = writeln!(
+                s,
+                "DESIGN.md section 6, fapilog (Wait) in this run (worst case over its rows):"
+            );
+            let _ = writeln!(s);
+            let _ = writeln!(s, "| target | measured | met |");
+            let _ = writeln!(s, "|---|---|---|");
+            for t in targets {
+                let _ = writeln!(
+                    s,
+                    "| {} | {} | {} |",
+                    t.target,
+                    t.measured,
+                    if t.met { "yes" } else { "**no**" }
+                );
+            }
+        }
         if let Some(e) = &self.error {
             let _ = writeln!(s, "\nRun failed: {e}");
         }
         let _ = writeln!(s, "\nWhole run: {:.0} s.", self.wall_secs);
         s
+    }
+}
+
+/// One of DESIGN.md's numbers, checked against this run's rows.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct TargetCheck {
+    /// What DESIGN.md asks.
+    pub target: &'static str,
+    /// What this run measured.
+    pub measured: String,
+    /// Whether the measurement meets it.
+    pub met: bool,
+}
+
+impl Report {
+    /// DESIGN.md's numbers for fapilog (Wait), against this run: each
+    /// taken over all of its rows (the worst row decides), and the
+    /// comparisons against the peers' rows of the same scenario.
+    pub fn targets(&self) -> Vec<TargetCheck> {
+        let ours: Vec<&Row> = self
+            .rows_of(Contender::FapilogWait)
+            .filter(|r| r.error.is_none())
+            .collect();
+        if ours.is_empty() {
+            return Vec::new();
+        }
+        let max = |f: fn(&Row) -> f64| ours.iter().map(|r| f(r)).fold(0.0, f64::max);
+        let mut out = Vec::new();
+        let p50 = max(|r| r.latency.p50);
+        out.push(TargetCheck {
+            target: "caller p50 <= 30 ns above floor",
+            measured: format!("{p50:.0} ns"),
+            met: p50 <= 30.0,
+        });
+        let p99 = max(|r| r.latency.p99);
+        out.push(TargetCheck {
+            target: "caller p99 <= 200 ns",
+            measured: format!("{p99:.0} ns"),
+            met: p99 <= 200.0,
+        });
+        let p999 = max(|r| r.latency.p999);
+        out.push(TargetCheck {
+            target: "caller p99.9 <= 1 us",
+            measured: format!("{:.1} us", p999 / 1000.0),
+            met: p999 <= 1000.0,
+        });
+        let bursts: Vec<&&Row> = ours
+            .iter()
+            .filter(|r| matches!(r.pace, Pace::Burst))
+            .collect();
+        if !bursts.is_empty() {
+            let worst = bursts
+                .iter()
+                .map(|r| r.events_per_sec())
+                .fold(f64::INFINITY, f64::min);
+            out.push(TargetCheck {
+                target: ">= 3 M envelopes/s end to end into a file (burst)",
+                measured: format!("{} /s", si(worst)),
+                met: worst >= 3e6,
+            });
+        }
+        let lost: u64 = ours.iter().map(|r| r.lost()).sum();
+        out.push(TargetCheck {
+            target: "0 lost under Wait",
+            measured: lost.to_string(),
+            met: lost == 0,
+        });
+        let rss = ours.iter().filter_map(|r| r.rss_peak).max();
+        if let Some(rss) = rss {
+            out.push(TargetCheck {
+                target: "memory <= 64 MB at default settings (peak RSS)",
+                measured: mib(Some(rss)),
+                met: rss <= 64 * 1024 * 1024,
+            });
+        }
+        // Ratios against the peers, scenario by scenario (same pace and threads).
+        let peer = |r: &Row, c: Contender| {
+            self.rows_of(c)
+                .find(|p| p.error.is_none() && p.threads == r.threads && p.pace == r.pace)
+                .cloned()
+        };
+        let ratios: Vec<f64> = ours
+            .iter()
+            .filter_map(|r| {
+                let p = peer(r, Contender::TracingLossy)?;
+                Some(p.latency.p50 / r.latency.p50.max(1.0))
+            })
+            .collect();
+        if !ratios.is_empty() {
+            let worst = ratios.iter().copied().fold(f64::INFINITY, f64::min);
+            out.push(TargetCheck {
+                target: ">= 10x lower caller p50 than tracing-appender (lossy)",
+                measured: format!("{worst:.1}x (worst scenario)"),
+                met: worst >= 10.0,
+            });
+        }
+        let mut slowest: Option<(f64, &'static str)> = None;
+        for r in bursts {
+            for c in Contender::ALL.into_iter().filter(|c| !c.is_fapilog()) {
+                if let Some(p) = peer(r, c) {
+                    if p.events_per_sec() > 0.0 {
+                        let ratio = r.events_per_sec() / p.events_per_sec();
+                        if slowest.map_or(true, |(x, _)| ratio < x) {
+                            slowest = Some((ratio, c.name()));
+                        }
+                    }
+                }
+            }
+        }
+        if let Some((ratio, name)) = slowest {
+            out.push(TargetCheck {
+                target: "faster end to end than every peer (burst)",
+                measured: format!("{ratio:.2}x the closest ({name})"),
+                met: ratio > 1.0,
+            });
+        }
+        out
     }
 }
 

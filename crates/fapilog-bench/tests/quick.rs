@@ -26,12 +26,12 @@ fn quick_run_reports_rows_and_loses_nothing_under_wait() {
     // 2 contenders × (burst, sustained) × (1, 2 threads).
     assert_eq!(rows.len(), 8, "{stdout}");
     for r in &rows {
-        // | contender | scenario | thr | events | p50 | p99 | p99.9 | max | e2e | lost | rss |
+        // | contender | scenario | thr | events | p50 | p99 | p99.9 | max | e2e | MB/s | lost | rss |
         assert!(!r[5].starts_with("failed"), "{stdout}");
         let events: u64 = r[4].parse().expect("events column");
         assert!(events > 0);
         if r[1] == "fapilog (Wait)" {
-            assert_eq!(r[10], "0", "events lost under Wait: {}", r.join(" | "));
+            assert_eq!(r[11], "0", "events lost under Wait: {}", r.join(" | "));
         }
     }
     assert!(
