@@ -143,7 +143,7 @@ impl LevelState {
             .iter()
             .map(|(k, l)| (k.clone(), l.priority()))
             .collect();
-        v.sort_by(|a, b| b.0.len().cmp(&a.0.len()));
+        v.sort_by_key(|e| std::cmp::Reverse(e.0.len()));
         let any = !v.is_empty();
         match self.overrides.write() {
             Ok(mut o) => *o = v,

@@ -2,7 +2,6 @@
 //! paths with wildcards, and (for fapilog's `patterns`) regexes over the
 //! dotted path. Names compare ASCII-case-insensitively with `-` equal to `_`.
 
-use aho_corasick::AhoCorasick;
 use regex::Regex;
 
 use super::walk::{lower, Path};
@@ -57,11 +56,63 @@ impl PathRule {
     }
 }
 
+/// Substrings to find in short keys: a bitmap of the fragments' first two
+/// bytes rules out most positions with one lookup, and only a hit compares.
+#[derive(Debug)]
+struct Fragments {
+    bigrams: Box<[u64; 1024]>,
+    singles: [bool; 256],
+    list: Vec<Box<[u8]>>,
+}
+
+impl Fragments {
+    fn new(frags: &[String]) -> Fragments {
+        let mut f = Fragments {
+            bigrams: Box::new([0; 1024]),
+            singles: [false; 256],
+            list: Vec::new(),
+        };
+        for x in frags {
+            let b = x.as_bytes();
+            match b {
+                [] => continue,
+                [one] => f.singles[*one as usize] = true,
+                [a, c, ..] => {
+                    let i = (usize::from(*a) << 8) | usize::from(*c);
+                    f.bigrams[i / 64] |= 1 << (i % 64);
+                }
+            }
+            f.list.push(b.to_vec().into_boxed_slice());
+        }
+        f
+    }
+
+    #[inline]
+    fn found_in(&self, k: &[u8]) -> bool {
+        for (i, &a) in k.iter().enumerate() {
+            if self.singles[a as usize] {
+                return true;
+            }
+            let Some(&c) = k.get(i + 1) else { break };
+            let bg = (usize::from(a) << 8) | usize::from(c);
+            if self.bigrams[bg / 64] & (1 << (bg % 64)) != 0
+                && self
+                    .list
+                    .iter()
+                    .any(|f| f.len() >= 2 && f[0] == a && f[1] == c && k[i..].starts_with(f))
+            {
+                return true;
+            }
+        }
+        false
+    }
+}
+
 /// A compiled set of key rules.
 #[derive(Debug, Default)]
 pub(crate) struct KeyMatcher {
     by_len: Vec<Vec<Box<[u8]>>>,
-    fragments: Option<AhoCorasick>,
+    fragments: Option<Fragments>,
     min_fragment: usize,
     suffixes: Vec<Box<[u8]>>,
     paths: Vec<PathRule>,
@@ -124,11 +175,7 @@ impl KeyMatcher {
             .collect();
         if !frags.is_empty() {
             m.min_fragment = frags.iter().map(String::len).min().unwrap_or(0);
-            m.fragments = Some(AhoCorasick::new(&frags).map_err(|e| Error::InvalidSetting {
-                key: rules.key.to_owned(),
-                value: frags.join(","),
-                expected: format!("name fragments ({e})"),
-            })?);
+            m.fragments = Some(Fragments::new(&frags));
         }
         m.suffixes = rules
             .suffixes
@@ -183,25 +230,32 @@ impl KeyMatcher {
             }
             let k: &[u8] = k;
             if let Some(names) = self.by_len.get(k.len()) {
-                if names.iter().any(|n| **n == *k) {
+                // First and last bytes before the full compare: most keys fail there.
+                if names.iter().any(|n| {
+                    n.first() == k.first() && n.last() == k.last() && **n == *k
+                }) {
                     return true;
                 }
             }
             if k.len() >= self.min_fragment {
-                if let Some(ac) = &self.fragments {
-                    if ac.is_match(k) {
+                if let Some(f) = &self.fragments {
+                    if f.found_in(k) {
                         return true;
                     }
                 }
             }
-            if self.suffixes.iter().any(|s| k.ends_with(s)) {
+            if self
+                .suffixes
+                .iter()
+                .any(|s| s.last() == k.last() && k.ends_with(s))
+            {
                 return true;
             }
         } else {
             // Longer than any name: fragments and suffixes still apply.
             let k = normalize(key);
-            if let Some(ac) = &self.fragments {
-                if ac.is_match(k.as_bytes()) {
+            if let Some(f) = &self.fragments {
+                if f.found_in(k.as_bytes()) {
                     return true;
                 }
             }

@@ -83,6 +83,24 @@ fn scheme_char(b: u8) -> bool {
     b.is_ascii_alphanumeric() || matches!(b, b'+' | b'.' | b'-')
 }
 
+/// The next `//` at or after `from` (a plain loop: strings are short, and
+/// most have no `/` at all).
+#[inline]
+fn find_slashes(b: &[u8], from: usize) -> Option<usize> {
+    let mut i = from;
+    while i + 1 < b.len() {
+        if b[i] == b'/' {
+            if b[i + 1] == b'/' {
+                return Some(i);
+            }
+            i += 2;
+            continue;
+        }
+        i += 1;
+    }
+    None
+}
+
 impl UrlCredentials {
     /// From its settings.
     pub fn from_config(c: &UrlCredentialsConfig) -> UrlCredentials {
@@ -117,8 +135,7 @@ impl UrlCredentials {
         let mut out: Option<String> = None;
         let mut copied = 0;
         let mut from = 0;
-        while let Some(rel) = s[from..].find("//") {
-            let sep = from + rel;
+        while let Some(sep) = find_slashes(b, from) {
             // `scheme://` or a string starting with `//`.
             if sep >= 1 && b[sep - 1] == b':' {
                 if sep < 2 || !scheme_char(b[sep - 2]) {
