@@ -558,7 +558,10 @@ impl Report {
         }
         let mut slowest: Option<(f64, &'static str)> = None;
         for r in bursts {
-            for c in Contender::ALL.into_iter().filter(|c| !c.is_fapilog()) {
+            let peers = Contender::ALL
+                .into_iter()
+                .filter(|c| !c.is_fapilog() && *c != Contender::TracingFapilog);
+            for c in peers {
                 if let Some(p) = peer(r, c) {
                     if p.events_per_sec() > 0.0 {
                         let ratio = r.events_per_sec() / p.events_per_sec();
