@@ -55,6 +55,8 @@ mod level;
 mod logger;
 mod macros;
 mod metrics;
+#[cfg(feature = "metrics")]
+pub mod metrics_facade;
 mod pipeline;
 mod prometheus;
 pub mod queue;
