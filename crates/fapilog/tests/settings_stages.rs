@@ -159,6 +159,26 @@ fn reloader_changes_levels_without_restart() {
     fapilog::warning!(log, "after reload: hidden");
     fapilog::error!(log, "after reload: shown");
 
+    // A changed file is seen by its modification time.
+    assert_eq!(handle.reload_if_changed().expect("unchanged"), None);
+    std::fs::write(&path, "[core]\nlog_level = \"CRITICAL\"\n").expect("write");
+    let f = std::fs::File::options()
+        .write(true)
+        .open(&path)
+        .expect("open");
+    f.set_modified(std::time::SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000))
+        .expect("set mtime");
+    drop(f);
+    let report = handle
+        .reload_if_changed()
+        .expect("reload")
+        .expect("changed");
+    assert_eq!(
+        report.applied,
+        vec![("core.log_level", "CRITICAL".to_owned())]
+    );
+    handle.set_level(Level::ERROR);
+
     // A bad file changes nothing.
     std::fs::write(&path, "[core]\nlog_level = \"LOUD\"\n").expect("write");
     assert!(handle.reload().is_err());
@@ -188,6 +208,8 @@ fn reloader_sets_per_logger_levels() {
         .expect("override");
     fapilog::debug!(p.logger("app.db.pool"), "shown");
     fapilog::debug!(p.logger("app"), "hidden");
+    // The filter decides on the worker: let it see these before the change.
+    p.flush(T).expect("flush");
     // The same through a reload of `filter_config.level`.
     let next = Settings::from_env_vars([
         ("FAPILOG_CORE__FILTERS", "level"),
