@@ -9,8 +9,10 @@
 //! - `worker/*`: the whole worker path: one producer logs the workload into
 //!   a pipeline (`Backpressure::Block`, a sink that discards) and each
 //!   sample ends with a flush, so the time per event is the worker's
-//!   (stages + encoding + batching), with `no_redaction` and with
-//!   `credentials`.
+//!   (stages + encoding + batching): `no_redaction` (no redactor at all),
+//!   `credentials` (the preset alone) and `default_url_credentials` (the
+//!   settings' default redactor list). The default enrichers and
+//!   processors run in every row.
 //!
 //! `cargo bench -p fapilog --bench redaction`.
 
@@ -18,10 +20,10 @@ use std::time::{Duration, Instant};
 
 use criterion::{black_box, criterion_group, criterion_main, BatchSize, Criterion};
 use fapilog::stages::redactors::presets::CREDENTIALS;
-use fapilog::stages::redactors::{
-    redaction_for, FieldMaskConfig, RegexMaskConfig, UrlCredentials,
+use fapilog::stages::redactors::{redaction_for, FieldMaskConfig, RegexMaskConfig, UrlCredentials};
+use fapilog::{
+    Backpressure, Batch, Event, Level, Pipeline, Redactor, Settings, Sink, SinkError, Value,
 };
-use fapilog::{Backpressure, Batch, Event, Level, Pipeline, Redactor, Sink, SinkError, Value};
 
 /// Accepts every batch and keeps nothing.
 struct Discard;
@@ -38,7 +40,8 @@ impl Sink for Discard {
 fn workload_event() -> Event<'static> {
     let mut ev = Event::new(Level::INFO, "request handled");
     ev.context.insert("request_id", Value::from("req-00000001"));
-    ev.context.insert("correlation_id", Value::from("req-00000001"));
+    ev.context
+        .insert("correlation_id", Value::from("req-00000001"));
     ev.diagnostics.insert("service", Value::from("api"));
     ev.diagnostics.insert("env", Value::from("production"));
     ev.diagnostics.insert("host", Value::from("web-01"));
@@ -51,8 +54,12 @@ fn workload_event() -> Event<'static> {
 }
 
 fn credentials() -> Vec<Box<dyn Redactor>> {
-    let (fm, rm) = redaction_for(&[&CREDENTIALS], &FieldMaskConfig::default(), &RegexMaskConfig::default())
-        .expect("the preset compiles");
+    let (fm, rm) = redaction_for(
+        &[&CREDENTIALS],
+        &FieldMaskConfig::default(),
+        &RegexMaskConfig::default(),
+    )
+    .expect("the preset compiles");
     vec![Box::new(fm), Box::new(rm)]
 }
 
@@ -68,8 +75,14 @@ fn stages(c: &mut Criterion) {
         ("none", Vec::new()),
         ("url_credentials", vec![Box::new(UrlCredentials::default())]),
         ("credentials", credentials()),
-        ("credentials_field_mask", credentials().into_iter().take(1).collect()),
-        ("credentials_regex_mask", credentials().into_iter().skip(1).collect()),
+        (
+            "credentials_field_mask",
+            credentials().into_iter().take(1).collect(),
+        ),
+        (
+            "credentials_regex_mask",
+            credentials().into_iter().skip(1).collect(),
+        ),
         ("credentials_url", {
             let mut v = credentials();
             v.push(Box::new(UrlCredentials::default()));
@@ -102,12 +115,27 @@ fn stages(c: &mut Criterion) {
     g.finish();
 }
 
-fn pipeline(with_credentials: bool) -> Pipeline {
+#[derive(Clone, Copy)]
+enum Redaction {
+    /// No redactor at all (the settings' default `url_credentials` removed).
+    Off,
+    /// The settings' default: `url_credentials`.
+    Default,
+    /// The CREDENTIALS preset alone.
+    Credentials,
+}
+
+fn pipeline(r: Redaction) -> Pipeline {
+    let mut settings = Settings::default();
+    if !matches!(r, Redaction::Default) {
+        settings.stages.redactors.clear();
+    }
     let mut b = Pipeline::builder()
+        .settings(settings)
         .queue_capacity(1 << 16)
         .backpressure(Backpressure::Block)
         .sink(Discard);
-    if with_credentials {
+    if matches!(r, Redaction::Credentials) {
         b = b.redaction_preset(&CREDENTIALS);
     }
     b.build().expect("valid settings")
@@ -116,8 +144,12 @@ fn pipeline(with_credentials: bool) -> Pipeline {
 fn worker(c: &mut Criterion) {
     let mut g = c.benchmark_group("worker");
     g.measurement_time(Duration::from_secs(8));
-    for (name, creds) in [("no_redaction", false), ("credentials", true)] {
-        let p = pipeline(creds);
+    for (name, r) in [
+        ("no_redaction", Redaction::Off),
+        ("credentials", Redaction::Credentials),
+        ("default_url_credentials", Redaction::Default),
+    ] {
+        let p = pipeline(r);
         let log = p.logger("app");
         g.bench_function(name, |b| {
             b.iter_custom(|iters| {

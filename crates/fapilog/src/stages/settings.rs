@@ -60,7 +60,12 @@ pub const FILTER_NAMES: [&str; 6] = [
 ];
 /// Built-in enricher names (aliases: `runtime_info_enricher`,
 /// `context_vars_enricher`, `k8s`, `k8s_enricher`).
-pub const ENRICHER_NAMES: [&str; 4] = ["runtime_info", "context_vars", "kubernetes", "static_fields"];
+pub const ENRICHER_NAMES: [&str; 4] = [
+    "runtime_info",
+    "context_vars",
+    "kubernetes",
+    "static_fields",
+];
 /// Built-in redactor names.
 pub const REDACTOR_NAMES: [&str; 5] = [
     "field_mask",
@@ -201,10 +206,22 @@ impl std::fmt::Debug for BuiltStages {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let names = |v: Vec<&str>| v.join(",");
         f.debug_struct("BuiltStages")
-            .field("filters", &names(self.filters.iter().map(|s| s.name()).collect()))
-            .field("enrichers", &names(self.enrichers.iter().map(|s| s.name()).collect()))
-            .field("redactors", &names(self.redactors.iter().map(|s| s.name()).collect()))
-            .field("processors", &names(self.processors.iter().map(|s| s.name()).collect()))
+            .field(
+                "filters",
+                &names(self.filters.iter().map(|s| s.name()).collect()),
+            )
+            .field(
+                "enrichers",
+                &names(self.enrichers.iter().map(|s| s.name()).collect()),
+            )
+            .field(
+                "redactors",
+                &names(self.redactors.iter().map(|s| s.name()).collect()),
+            )
+            .field(
+                "processors",
+                &names(self.processors.iter().map(|s| s.name()).collect()),
+            )
             .finish()
     }
 }
@@ -260,7 +277,9 @@ impl StageSettings {
                     Box::new(f)
                 }
                 "sampling" => Box::new(SamplingFilter::from_config(&fc.sampling)?),
-                "rate_limit" => Box::new(RateLimitFilter::with_clock(&fc.rate_limit, clock.clone())?),
+                "rate_limit" => {
+                    Box::new(RateLimitFilter::with_clock(&fc.rate_limit, clock.clone())?)
+                }
                 "adaptive_sampling" => Box::new(AdaptiveSamplingFilter::with_clock(
                     &fc.adaptive_sampling,
                     clock.clone(),

@@ -83,7 +83,9 @@ impl Enricher for RuntimeInfo {
         if self.include_thread {
             let t = std::thread::current();
             if let Some(n) = t.name() {
-                event.diagnostics.insert("thread_name", Value::from(n.to_owned()));
+                event
+                    .diagnostics
+                    .insert("thread_name", Value::from(n.to_owned()));
             }
             let id = format!("{:?}", t.id());
             event.diagnostics.insert("thread_id", Value::from(id));

@@ -100,7 +100,10 @@ impl FirstOccurrenceFilter {
             keys: c.key_fields.clone(),
             window: Duration::from_secs_f64(c.window_seconds),
             max_keys: c.max_keys,
-            rate: check_rate(&format!("{k}.subsequent_sample_rate"), c.subsequent_sample_rate)?,
+            rate: check_rate(
+                &format!("{k}.subsequent_sample_rate"),
+                c.subsequent_sample_rate,
+            )?,
             rng: Rng::new(c.seed),
             seen: Mutex::new(HashMap::new()),
             clock,

@@ -139,10 +139,7 @@ impl LevelState {
     }
 
     fn set_overrides(&self, map: &BTreeMap<String, Level>) {
-        let mut v: Vec<(String, u8)> = map
-            .iter()
-            .map(|(k, l)| (k.clone(), l.priority()))
-            .collect();
+        let mut v: Vec<(String, u8)> = map.iter().map(|(k, l)| (k.clone(), l.priority())).collect();
         v.sort_by_key(|e| std::cmp::Reverse(e.0.len()));
         let any = !v.is_empty();
         match self.overrides.write() {
@@ -264,9 +261,7 @@ impl LevelHandle {
             Ok(o) => o.clone(),
             Err(p) => p.into_inner().clone(),
         };
-        o.into_iter()
-            .map(|(k, p)| (k, level_of(p)))
-            .collect()
+        o.into_iter().map(|(k, p)| (k, level_of(p))).collect()
     }
 
     /// The lowest level kept for `logger` now.

@@ -115,9 +115,7 @@ pub(crate) fn hash_value(h: &mut u64, v: Option<&Value<'_>>) {
 }
 
 pub(crate) fn field<'e>(ev: &'e Event<'_>, name: &str) -> Option<&'e Value<'e>> {
-    ev.context
-        .get_path(name)
-        .or_else(|| ev.data.get_path(name))
+    ev.context.get_path(name).or_else(|| ev.data.get_path(name))
 }
 
 impl RateLimitFilter {

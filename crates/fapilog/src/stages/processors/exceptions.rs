@@ -86,7 +86,10 @@ impl Exceptions {
             if is_frame_start(line) {
                 frames += 1;
                 if frames > self.max_frames {
-                    let total = stack[offset..].lines().filter(|l| is_frame_start(l)).count();
+                    let total = stack[offset..]
+                        .lines()
+                        .filter(|l| is_frame_start(l))
+                        .count();
                     let mut s = stack[..offset].to_owned();
                     s.push_str(&format!("   ... {total} more frames\n"));
                     out = Some(s);

@@ -97,7 +97,10 @@ fn raw_len(v: &Value<'_>) -> usize {
 }
 
 fn raw_map_len(m: &Map<'_>) -> usize {
-    m.iter().map(|(k, v)| k.len() + 4 + raw_len(v)).sum::<usize>() + 2
+    m.iter()
+        .map(|(k, v)| k.len() + 4 + raw_len(v))
+        .sum::<usize>()
+        + 2
 }
 
 /// Where a value lives: section (0 context, 1 diagnostics, 2 data, 3 message) and indices.
@@ -241,7 +244,8 @@ impl SizeGuard {
             size = measure(ev) + 48;
             if size <= self.max {
                 ev.data.insert("_truncated", Value::Bool(true));
-                ev.data.insert("_original_size", Value::U64(original as u64));
+                ev.data
+                    .insert("_original_size", Value::U64(original as u64));
                 return true;
             }
         }

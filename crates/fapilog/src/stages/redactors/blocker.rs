@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
-use super::keys::{normalize, KeyMatcher, KeyRules};
+use super::keys::{normalize, with_seen, KeyMatcher, KeyRules, Seen};
 use super::walk::{self, Path, MAX_WALK_DEPTH};
 use crate::envelope::Event;
 use crate::error::Error;
@@ -58,7 +58,10 @@ pub struct FieldBlockerConfig {
 impl Default for FieldBlockerConfig {
     fn default() -> Self {
         FieldBlockerConfig {
-            blocked_fields: DEFAULT_BLOCKED_FIELDS.iter().map(|s| (*s).to_owned()).collect(),
+            blocked_fields: DEFAULT_BLOCKED_FIELDS
+                .iter()
+                .map(|s| (*s).to_owned())
+                .collect(),
             allowed_fields: Vec::new(),
             action: BlockAction::Remove,
             replacement: "[REDACTED:HIGH_RISK_FIELD]".to_owned(),
@@ -104,11 +107,11 @@ impl FieldBlocker {
         })
     }
 
-    fn walk(&self, m: &mut Map<'_>, path: &Path<'_>, scratch: &mut String) -> u64 {
+    fn walk(&self, m: &mut Map<'_>, path: &Path<'_>, scratch: &mut String, seen: &mut Seen) -> u64 {
         let mut n = 0;
         m.retain(|k, v| {
             let p = path.child(k);
-            if self.matcher.matches(&p, scratch) && !self.allowed.contains(&normalize(k)) {
+            if self.matcher.matches(&p, scratch, seen) && !self.allowed.contains(&normalize(k)) {
                 n += 1;
                 return match self.action {
                     BlockAction::Remove => false,
@@ -119,17 +122,26 @@ impl FieldBlocker {
                 };
             }
             if p.depth < MAX_WALK_DEPTH {
-                n += self.walk_value(v, &p, scratch);
+                n += self.walk_value(v, &p, scratch, seen);
             }
             true
         });
         n
     }
 
-    fn walk_value(&self, v: &mut Value<'_>, p: &Path<'_>, scratch: &mut String) -> u64 {
+    fn walk_value(
+        &self,
+        v: &mut Value<'_>,
+        p: &Path<'_>,
+        scratch: &mut String,
+        seen: &mut Seen,
+    ) -> u64 {
         match v {
-            Value::Map(m) => self.walk(m, p, scratch),
-            Value::Array(a) => a.iter_mut().map(|x| self.walk_value(x, p, scratch)).sum(),
+            Value::Map(m) => self.walk(m, p, scratch, seen),
+            Value::Array(a) => a
+                .iter_mut()
+                .map(|x| self.walk_value(x, p, scratch, seen))
+                .sum(),
             _ => 0,
         }
     }
@@ -141,10 +153,22 @@ impl Redactor for FieldBlocker {
     }
 
     fn redact(&self, event: &mut Event<'_>) -> Result<(), StageError> {
-        let mut scratch = String::new();
-        let mut n = self.walk(&mut event.context, &Path::root("context"), &mut scratch);
-        n += self.walk(&mut event.diagnostics, &Path::root("diagnostics"), &mut scratch);
-        n += self.walk(&mut event.data, &Path::root("data"), &mut scratch);
+        let n = with_seen(|seen| {
+            let mut scratch = String::new();
+            let mut n = self.walk(
+                &mut event.context,
+                &Path::root("context"),
+                &mut scratch,
+                seen,
+            );
+            n += self.walk(
+                &mut event.diagnostics,
+                &Path::root("diagnostics"),
+                &mut scratch,
+                seen,
+            );
+            n + self.walk(&mut event.data, &Path::root("data"), &mut scratch, seen)
+        });
         runtime::count(Counter::RedactedFields, n);
         Ok(())
     }

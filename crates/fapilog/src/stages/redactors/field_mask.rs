@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
-use super::keys::{KeyMatcher, KeyRules};
+use super::keys::{with_seen, KeyMatcher, KeyRules, Seen};
 use super::walk::Path;
 use crate::diagnostics;
 use crate::envelope::Event;
@@ -79,10 +79,11 @@ pub struct FieldMask {
     guardrail: Guardrail,
 }
 
-struct Walk {
+struct Walk<'s> {
     scanned: usize,
     masked: u64,
     scratch: String,
+    seen: &'s mut Seen,
 }
 
 impl FieldMask {
@@ -129,7 +130,7 @@ impl FieldMask {
         matches!(v, Value::Str(t) if t.as_str() == &*self.mask)
     }
 
-    fn exceeded(&self, v: &mut Value<'_>, w: &mut Walk, what: &str) -> Result<(), StageError> {
+    fn exceeded(&self, v: &mut Value<'_>, w: &mut Walk<'_>, what: &str) -> Result<(), StageError> {
         match self.guardrail {
             Guardrail::ReplaceSubtree => {
                 if !v.is_null() && !self.is_mask(v) {
@@ -152,7 +153,12 @@ impl FieldMask {
         }
     }
 
-    fn walk_map(&self, m: &mut Map<'_>, path: &Path<'_>, w: &mut Walk) -> Result<(), StageError> {
+    fn walk_map(
+        &self,
+        m: &mut Map<'_>,
+        path: &Path<'_>,
+        w: &mut Walk<'_>,
+    ) -> Result<(), StageError> {
         for (k, v) in m.iter_mut() {
             w.scanned += 1;
             if w.scanned > self.max_keys {
@@ -160,7 +166,7 @@ impl FieldMask {
                 continue;
             }
             let p = path.child(k);
-            if self.matcher.matches(&p, &mut w.scratch) {
+            if self.matcher.matches(&p, &mut w.scratch, w.seen) {
                 if !v.is_null() && !self.is_mask(v) {
                     *v = self.mask_value();
                     w.masked += 1;
@@ -172,7 +178,12 @@ impl FieldMask {
         Ok(())
     }
 
-    fn walk_value(&self, v: &mut Value<'_>, p: &Path<'_>, w: &mut Walk) -> Result<(), StageError> {
+    fn walk_value(
+        &self,
+        v: &mut Value<'_>,
+        p: &Path<'_>,
+        w: &mut Walk<'_>,
+    ) -> Result<(), StageError> {
         match v {
             Value::Map(_) | Value::Array(_) if p.depth >= self.max_depth => {
                 self.exceeded(v, w, "max_depth")
@@ -198,17 +209,21 @@ impl Redactor for FieldMask {
         if self.matcher.is_empty() {
             return Ok(());
         }
-        let mut w = Walk {
-            scanned: 0,
-            masked: 0,
-            scratch: String::new(),
-        };
-        let result = (|| {
-            self.walk_map(&mut event.context, &Path::root("context"), &mut w)?;
-            self.walk_map(&mut event.diagnostics, &Path::root("diagnostics"), &mut w)?;
-            self.walk_map(&mut event.data, &Path::root("data"), &mut w)
-        })();
-        runtime::count(Counter::RedactedFields, w.masked);
+        let (masked, result) = with_seen(|seen| {
+            let mut w = Walk {
+                scanned: 0,
+                masked: 0,
+                scratch: String::new(),
+                seen,
+            };
+            let result = (|| {
+                self.walk_map(&mut event.context, &Path::root("context"), &mut w)?;
+                self.walk_map(&mut event.diagnostics, &Path::root("diagnostics"), &mut w)?;
+                self.walk_map(&mut event.data, &Path::root("data"), &mut w)
+            })();
+            (w.masked, result)
+        });
+        runtime::count(Counter::RedactedFields, masked);
         result
     }
 }

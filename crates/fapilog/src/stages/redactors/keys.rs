@@ -2,6 +2,9 @@
 //! paths with wildcards, and (for fapilog's `patterns`) regexes over the
 //! dotted path. Names compare ASCII-case-insensitively with `-` equal to `_`.
 
+use std::cell::RefCell;
+use std::sync::atomic::{AtomicU64, Ordering};
+
 use regex::Regex;
 
 use super::walk::{lower, Path};
@@ -20,7 +23,11 @@ pub(crate) fn normalize(s: &str) -> String {
 fn norm_eq(key: &str, lit: &[u8]) -> bool {
     key.len() == lit.len()
         && key.bytes().zip(lit).all(|(k, l)| {
-            let k = if k == b'-' { b'_' } else { k.to_ascii_lowercase() };
+            let k = if k == b'-' {
+                b'_'
+            } else {
+                k.to_ascii_lowercase()
+            };
             k == *l
         })
 }
@@ -108,9 +115,75 @@ impl Fragments {
     }
 }
 
+/// Keys seen on this thread and whether they matched, per matcher: events
+/// repeat their keys, so most lookups are one hash and one compare. The
+/// entry holds the whole key (no hash-only decisions), and matcher ids are
+/// never reused.
+struct Slot {
+    owner: u64,
+    len: usize,
+    key: [u8; 64],
+    hit: bool,
+}
+
+const SLOTS: usize = 1024;
+
+/// This thread's cache of key decisions (see [`Slot`]).
+pub(crate) struct Seen(Vec<Slot>);
+
+thread_local! {
+    static SEEN: RefCell<Seen> = const { RefCell::new(Seen(Vec::new())) };
+}
+
+/// Runs `f` with this thread's key cache (taken once per event, not per key).
+pub(crate) fn with_seen<R>(f: impl FnOnce(&mut Seen) -> R) -> R {
+    SEEN.with(|s| match s.try_borrow_mut() {
+        Ok(mut seen) => f(&mut seen),
+        // Re-entered (a redactor inside a redactor): a private, empty cache.
+        Err(_) => f(&mut Seen(Vec::new())),
+    })
+}
+
+static NEXT_ID: AtomicU64 = AtomicU64::new(1);
+
+fn load8(b: &[u8]) -> u64 {
+    u64::from_le_bytes(b.get(..8).and_then(|x| x.try_into().ok()).unwrap_or([0; 8]))
+}
+
+/// `a == b` for equal-length keys, without a library call for short ones.
+#[inline]
+fn same(a: &[u8], b: &[u8]) -> bool {
+    let n = b.len();
+    if a.len() != n {
+        return false;
+    }
+    if n <= 16 {
+        if n >= 8 {
+            return load8(a) == load8(b) && load8(&a[n - 8..]) == load8(&b[n - 8..]);
+        }
+        return a.iter().zip(b).all(|(x, y)| x == y);
+    }
+    a == b
+}
+
+/// The slot of a key: its length and first and last eight bytes are enough
+/// to spread keys (a collision only costs a lookup, never a wrong answer).
+fn slot_of(owner: u64, b: &[u8]) -> usize {
+    const K: u64 = 0x517c_c1b7_2722_0a95;
+    let (first, last) = if b.len() >= 8 {
+        (load8(b), load8(&b[b.len() - 8..]))
+    } else {
+        (b.iter().fold(0u64, |x, &c| (x << 8) | u64::from(c)), 0)
+    };
+    let h = (owner ^ (b.len() as u64)).wrapping_mul(K) ^ first;
+    let h = h.wrapping_mul(K) ^ last;
+    (h.wrapping_mul(K) >> 40) as usize % SLOTS
+}
+
 /// A compiled set of key rules.
 #[derive(Debug, Default)]
 pub(crate) struct KeyMatcher {
+    id: u64,
     by_len: Vec<Vec<Box<[u8]>>>,
     fragments: Option<Fragments>,
     min_fragment: usize,
@@ -138,7 +211,10 @@ const SECTIONS: [&str; 3] = ["data", "context", "diagnostics"];
 
 impl KeyMatcher {
     pub(crate) fn new(rules: &KeyRules<'_>) -> Result<KeyMatcher, Error> {
-        let mut m = KeyMatcher::default();
+        let mut m = KeyMatcher {
+            id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
+            ..KeyMatcher::default()
+        };
         for f in &rules.fields {
             let segs: Vec<Seg> = f
                 .split('.')
@@ -218,9 +294,8 @@ impl KeyMatcher {
             && self.path_regex.is_none()
     }
 
-    /// Whether the key at `path` (its last step) matches.
-    pub(crate) fn matches(&self, path: &Path<'_>, scratch: &mut String) -> bool {
-        let key = path.key;
+    /// Whether the key alone matches a name, fragment or suffix.
+    fn key_matches(&self, key: &str) -> bool {
         let mut buf = [0u8; 64];
         if let Some(k) = lower(key, &mut buf) {
             for b in k.iter_mut() {
@@ -231,9 +306,10 @@ impl KeyMatcher {
             let k: &[u8] = k;
             if let Some(names) = self.by_len.get(k.len()) {
                 // First and last bytes before the full compare: most keys fail there.
-                if names.iter().any(|n| {
-                    n.first() == k.first() && n.last() == k.last() && **n == *k
-                }) {
+                if names
+                    .iter()
+                    .any(|n| n.first() == k.first() && n.last() == k.last() && **n == *k)
+                {
                     return true;
                 }
             }
@@ -262,6 +338,40 @@ impl KeyMatcher {
             if self.suffixes.iter().any(|s| k.as_bytes().ends_with(s)) {
                 return true;
             }
+        }
+        false
+    }
+
+    fn key_matches_cached(&self, key: &str, seen: &mut Seen) -> bool {
+        let b = key.as_bytes();
+        if b.len() > 64 || self.id == 0 {
+            return self.key_matches(key);
+        }
+        let slots = &mut seen.0;
+        if slots.is_empty() {
+            slots.resize_with(SLOTS, || Slot {
+                owner: 0,
+                len: 0,
+                key: [0; 64],
+                hit: false,
+            });
+        }
+        let slot = &mut slots[slot_of(self.id, b)];
+        if slot.owner == self.id && slot.len == b.len() && same(&slot.key[..slot.len], b) {
+            return slot.hit;
+        }
+        let hit = self.key_matches(key);
+        slot.owner = self.id;
+        slot.len = b.len();
+        slot.key[..b.len()].copy_from_slice(b);
+        slot.hit = hit;
+        hit
+    }
+
+    /// Whether the key at `path` (its last step) matches.
+    pub(crate) fn matches(&self, path: &Path<'_>, scratch: &mut String, seen: &mut Seen) -> bool {
+        if self.key_matches_cached(path.key, seen) {
+            return true;
         }
         if self.paths.iter().any(|r| r.matches(path)) {
             return true;

@@ -197,7 +197,11 @@ fn iban_ok(m: &str) -> bool {
 
 fn ssn_ok(m: &str) -> bool {
     let area = &m[..3];
-    area != "000" && area != "666" && !area.starts_with('9') && &m[4..6] != "00" && &m[7..] != "0000"
+    area != "000"
+        && area != "666"
+        && !area.starts_with('9')
+        && &m[4..6] != "00"
+        && &m[7..] != "0000"
 }
 
 /// Triggers found in one pass over a string.
@@ -375,7 +379,10 @@ mod tests {
     fn masks(kind: ValueKind, s: &str) -> Option<String> {
         let d = Detector::new(kind).unwrap();
         let mut n = 0;
-        assert!(d.may_match(Triggers::scan(s)), "trigger for {kind:?} in {s:?}");
+        assert!(
+            d.may_match(Triggers::scan(s)),
+            "trigger for {kind:?} in {s:?}"
+        );
         d.apply(s, "***", &mut n)
     }
 
@@ -388,22 +395,53 @@ mod tests {
 
     #[test]
     fn detectors_find_their_kind() {
-        assert_eq!(masks(ValueKind::Email, "mail ann@example.co.uk now").unwrap(), "mail *** now");
-        assert_eq!(masks(ValueKind::CreditCard, "card 4111 1111 1111 1111.").unwrap(), "card ***.");
+        assert_eq!(
+            masks(ValueKind::Email, "mail ann@example.co.uk now").unwrap(),
+            "mail *** now"
+        );
+        assert_eq!(
+            masks(ValueKind::CreditCard, "card 4111 1111 1111 1111.").unwrap(),
+            "card ***."
+        );
         assert!(masks(ValueKind::CreditCard, "order 4111 1111 1111 1112").is_none());
-        assert_eq!(masks(ValueKind::UsSsn, "ssn 123-45-6789").unwrap(), "ssn ***");
+        assert_eq!(
+            masks(ValueKind::UsSsn, "ssn 123-45-6789").unwrap(),
+            "ssn ***"
+        );
         assert!(masks(ValueKind::UsSsn, "ssn 000-45-6789").is_none());
-        assert_eq!(masks(ValueKind::Iban, "GB82 WEST 1234 5698 7654 32").unwrap(), "***");
-        assert_eq!(masks(ValueKind::BearerToken, "Authorization: Bearer abc.def").unwrap(), "Authorization: Bearer ***");
-        assert_eq!(masks(ValueKind::AwsAccessKey, "key AKIAIOSFODNN7EXAMPLE").unwrap(), "key ***");
+        assert_eq!(
+            masks(ValueKind::Iban, "GB82 WEST 1234 5698 7654 32").unwrap(),
+            "***"
+        );
+        assert_eq!(
+            masks(ValueKind::BearerToken, "Authorization: Bearer abc.def").unwrap(),
+            "Authorization: Bearer ***"
+        );
+        assert_eq!(
+            masks(ValueKind::AwsAccessKey, "key AKIAIOSFODNN7EXAMPLE").unwrap(),
+            "key ***"
+        );
         assert_eq!(masks(ValueKind::UkNino, "AB 12 34 56 C").unwrap(), "***");
-        assert_eq!(masks(ValueKind::Phone, "call +44 20 7946 0958").unwrap(), "call ***");
-        assert_eq!(masks(ValueKind::Phone, "call (555) 123-4567").unwrap(), "call ***");
+        assert_eq!(
+            masks(ValueKind::Phone, "call +44 20 7946 0958").unwrap(),
+            "call ***"
+        );
+        assert_eq!(
+            masks(ValueKind::Phone, "call (555) 123-4567").unwrap(),
+            "call ***"
+        );
         assert_eq!(masks(ValueKind::Ipv4, "from 10.1.2.3").unwrap(), "from ***");
-        assert_eq!(masks(ValueKind::SecretAssignment, "password=hunter2 ok").unwrap(), "password=*** ok");
+        assert_eq!(
+            masks(ValueKind::SecretAssignment, "password=hunter2 ok").unwrap(),
+            "password=*** ok"
+        );
         assert!(masks(ValueKind::Jwt, "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.sig").is_some());
         assert_eq!(
-            masks(ValueKind::PrivateKey, "-----BEGIN RSA PRIVATE KEY-----\nMIIE\n-----END RSA PRIVATE KEY----- tail").unwrap(),
+            masks(
+                ValueKind::PrivateKey,
+                "-----BEGIN RSA PRIVATE KEY-----\nMIIE\n-----END RSA PRIVATE KEY----- tail"
+            )
+            .unwrap(),
             "*** tail"
         );
     }

@@ -54,7 +54,10 @@ impl Default for UrlCredentialsConfig {
     fn default() -> Self {
         UrlCredentialsConfig {
             max_string_length: None,
-            secret_params: DEFAULT_SECRET_PARAMS.iter().map(|s| (*s).to_owned()).collect(),
+            secret_params: DEFAULT_SECRET_PARAMS
+                .iter()
+                .map(|s| (*s).to_owned())
+                .collect(),
             mask_string: "***".to_owned(),
         }
     }
@@ -115,7 +118,11 @@ impl UrlCredentials {
         self.params.iter().any(|p| {
             p.len() == name.len()
                 && p.bytes().zip(name.bytes()).all(|(a, b)| {
-                    let b = if b == b'-' { b'_' } else { b.to_ascii_lowercase() };
+                    let b = if b == b'-' {
+                        b'_'
+                    } else {
+                        b.to_ascii_lowercase()
+                    };
                     a == b
                 })
         })
@@ -217,7 +224,8 @@ mod tests {
     fn strips_userinfo_and_secret_params() {
         let u = UrlCredentials::default();
         assert_eq!(
-            u.clean("see https://bob:pw@example.com/x?a=1&token=abc#f and more").unwrap(),
+            u.clean("see https://bob:pw@example.com/x?a=1&token=abc#f and more")
+                .unwrap(),
             "see https://example.com/x?a=1&token=***#f and more"
         );
         assert_eq!(
