@@ -161,7 +161,7 @@ pub(crate) fn spawn(
 ) -> std::io::Result<std::thread::JoinHandle<()>> {
     std::thread::Builder::new()
         .name(format!("fapilog-worker-{id}"))
-        .spawn(move || {
+        .spawn(move || loop {
             let batches = core
                 .formats
                 .iter()
@@ -169,8 +169,8 @@ pub(crate) fn spawn(
                 .collect();
             let mut w = Worker {
                 id,
-                shared,
-                core,
+                shared: Arc::clone(&shared),
+                core: Arc::clone(&core),
                 builder: EventBuilder::new(),
                 anchor: Anchor::now(),
                 batches,
@@ -179,7 +179,12 @@ pub(crate) fn spawn(
                 batch_started: None,
                 last_drop_check: Instant::now(),
             };
-            w.run();
+            // A worker that dies anyway (a panic outside the stage and sink
+            // guards) starts again; what it held is lost (counted unflushed).
+            if catch_unwind(AssertUnwindSafe(|| w.run())).is_ok() {
+                return;
+            }
+            crate::stages::worker_restarted(&shared.metrics);
         })
 }
 

@@ -212,3 +212,46 @@ fn failing_plugins_are_isolated_and_counted() {
     fapilog::info!(p.logger("app"), "the worker survived");
     p.flush(Duration::from_secs(10)).unwrap();
 }
+
+/// A filter whose `name()` panics once when armed: the runner calls it
+/// outside the stage guard, so the panic reaches the worker, which must restart.
+struct NameBomb(std::sync::Arc<std::sync::atomic::AtomicBool>);
+
+impl Filter for NameBomb {
+    fn name(&self) -> &str {
+        if self.0.swap(false, std::sync::atomic::Ordering::SeqCst) {
+            panic!("bug in a plugin's name()");
+        }
+        "name_bomb"
+    }
+    fn filter(&self, _ev: &Event<'_>) -> Result<Verdict, StageError> {
+        Ok(Verdict::Keep)
+    }
+}
+
+#[test]
+fn a_worker_that_dies_is_restarted_and_counted() {
+    let (sink, captured) = CaptureSink::new();
+    let armed = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let p = Pipeline::builder()
+        .filter(NameBomb(armed.clone()))
+        .sink(sink)
+        .build()
+        .unwrap();
+    let log = p.logger("app");
+    fapilog::info!(log, "first");
+    p.flush(Duration::from_secs(10)).unwrap();
+    armed.store(true, std::sync::atomic::Ordering::SeqCst);
+    // The events the dying worker held are lost (they count as unflushed).
+    fapilog::info!(log, "lost with the worker");
+    p.flush(Duration::from_secs(10)).unwrap();
+    fapilog::info!(log, "third");
+    p.flush(Duration::from_secs(10)).unwrap();
+    let msgs = captured.messages();
+    assert_eq!(msgs.first().map(String::as_str), Some("first"));
+    assert!(msgs.contains(&"third".to_owned()), "{msgs:?}");
+    assert_eq!(p.stage_counters().worker_restarts, 1);
+    fapilog::info!(log, "still running");
+    p.flush(Duration::from_secs(10)).unwrap();
+    assert!(captured.messages().contains(&"still running".to_owned()));
+}

@@ -178,6 +178,21 @@ impl Stages {
     }
 }
 
+/// Counts a worker restart and says so once on stderr.
+pub(crate) fn worker_restarted(metrics: &Metrics) {
+    let n = metrics
+        .stage_runtime
+        .worker_restarts
+        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    if n == 0 {
+        diagnostics::warn(
+            "worker",
+            "a worker thread panicked and was restarted; further restarts are counted only",
+            &[],
+        );
+    }
+}
+
 /// Runs one stage call; `None` when it failed or panicked (counted).
 fn guarded<R>(
     name: &str,
