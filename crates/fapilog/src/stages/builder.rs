@@ -75,6 +75,8 @@ impl PipelineBuilder {
     ///     .build()?;
     /// fapilog::debug!(pipeline.logger("app.db"), "query");
     /// fapilog::info!(pipeline.logger("app"), "hidden");
+    /// // Level changes apply to what the worker processes after them.
+    /// pipeline.flush(Duration::from_secs(5))?;
     /// pipeline.levels().unwrap().set_override("app", fapilog::Level::INFO);
     /// fapilog::info!(pipeline.logger("app"), "shown");
     /// pipeline.flush(Duration::from_secs(5))?;

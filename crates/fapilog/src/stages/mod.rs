@@ -7,7 +7,20 @@
 //! in the metrics, reported once on stderr, and the event goes on — except
 //! that a failing redactor in [`RedactionFailMode::Closed`] (the default)
 //! withholds the event, because passing it on could leak what it was meant
-//! to hide.
+//! to hide. A worker that dies anyway (a panic outside these guards) is
+//! started again and counted in [`StageCounters::worker_restarts`].
+//!
+//! Built-ins, by fapilog's names (configurable as data through
+//! [`settings::StageSettings`]):
+//! - [`filters`]: `level` (per-logger, changeable at run time), `sampling`,
+//!   `adaptive_sampling`, `rate_limit`, `first_occurrence`, `trace_sampling`;
+//! - [`enrichers`]: `runtime_info`, `context_vars`, `kubernetes`, `static_fields`;
+//! - [`redactors`]: `field_mask`, `regex_mask`, `url_credentials`,
+//!   `field_blocker`, `string_truncate`, and the [`redactors::presets`];
+//! - [`processors`]: `size_guard`, `exceptions`.
+//!
+//! Windowed filters read a [`StageClock`]; tests pass a [`ManualClock`].
+//! What the built-ins count is read with [`crate::Pipeline::stage_counters`].
 //!
 //! ```
 //! use fapilog::{Enricher, Event, StageError, Value};

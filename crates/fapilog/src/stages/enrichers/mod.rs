@@ -39,6 +39,14 @@ pub struct RuntimeInfoConfig {
     pub version: Option<String>,
 }
 
+thread_local! {
+    /// This thread's name and id, formatted once.
+    static THREAD: (Option<Arc<str>>, Arc<str>) = {
+        let t = std::thread::current();
+        (t.name().map(Arc::from), Arc::from(format!("{:?}", t.id())))
+    };
+}
+
 /// Adds what the process runs on: `diagnostics.rust` (the compiler of the
 /// build), `fapilog` (this crate's version), `os`, `arch`.
 pub struct RuntimeInfo {
@@ -81,14 +89,15 @@ impl Enricher for RuntimeInfo {
             event.diagnostics.insert(*k, v.clone());
         }
         if self.include_thread {
-            let t = std::thread::current();
-            if let Some(n) = t.name() {
+            let (name, id) = THREAD.with(Clone::clone);
+            if let Some(n) = name {
                 event
                     .diagnostics
-                    .insert("thread_name", Value::from(n.to_owned()));
+                    .insert("thread_name", Value::Str(Text::Shared(n)));
             }
-            let id = format!("{:?}", t.id());
-            event.diagnostics.insert("thread_id", Value::from(id));
+            event
+                .diagnostics
+                .insert("thread_id", Value::Str(Text::Shared(id)));
         }
         Ok(())
     }

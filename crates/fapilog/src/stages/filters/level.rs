@@ -173,6 +173,10 @@ pub struct LevelFilter {
 }
 
 /// Changes a [`LevelFilter`]'s levels while the pipeline runs.
+///
+/// The filter runs on the worker, so a change applies to the events it
+/// processes after the change, including ones logged just before it and
+/// still queued; the caller-side gate follows at once.
 #[derive(Clone)]
 pub struct LevelHandle {
     state: Arc<LevelState>,
