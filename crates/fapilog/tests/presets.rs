@@ -2,7 +2,9 @@
 
 use std::time::Duration;
 
-use fapilog::settings::{Loader, Preset};
+#[cfg(feature = "config-file")]
+use fapilog::settings::Loader;
+use fapilog::settings::Preset;
 use fapilog::testing::CaptureSink;
 use fapilog::{Backpressure, Level, Pipeline, Settings};
 
@@ -97,6 +99,7 @@ fn every_preset_is_valid_named_and_builds() {
     assert!("turbo".parse::<Preset>().is_err());
 }
 
+#[cfg(feature = "config-file")]
 #[test]
 fn presets_are_overridable_key_by_key() {
     for p in Preset::ALL {

@@ -177,6 +177,7 @@ impl EnvVars {
 /// of precedence (lowest first).
 ///
 /// ```
+/// # #[cfg(feature = "config-file")] {
 /// use fapilog::settings::{Loader, Preset};
 /// let s = Loader::new()
 ///     .preset(Preset::Dev)
@@ -186,6 +187,7 @@ impl EnvVars {
 /// assert_eq!(s.core.max_queue_size, 512);      // file over preset
 /// assert_eq!(s.core.log_level, fapilog::Level::ERROR); // env over file
 /// assert_eq!(s.core.batch_max_size, 1);        // the dev preset
+/// # }
 /// # Ok::<(), fapilog::Error>(())
 /// ```
 #[derive(Clone, Debug, Default)]
