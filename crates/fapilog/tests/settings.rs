@@ -377,3 +377,42 @@ fn set_and_get_by_path() {
     s.set("preset", "dev").expect("preset");
     assert_eq!(s, Preset::Dev.settings());
 }
+
+/// Every key of the registry rejects a nonsense value (except the free-text
+/// ones), through the environment and through a file, naming the key.
+#[test]
+fn every_key_rejects_nonsense() {
+    const FREE_TEXT: [&str; 5] = [
+        "service",
+        "env",
+        "version",
+        "file.directory",
+        "file.filename_prefix",
+    ];
+    for k in fapilog::settings::keys::all() {
+        if k.is_group() || FREE_TEXT.contains(&k.path) {
+            continue;
+        }
+        let var = k.env_name();
+        let e = Settings::from_env_vars([(var.as_str(), "?? nonsense ??")]).expect_err(&var);
+        assert!(
+            e.to_string().contains(&var) || e.to_string().contains(k.path),
+            "{var}: {e}"
+        );
+        if k.path == "preset" {
+            continue;
+        }
+        let (table, key) = k.path.rsplit_once('.').unwrap_or(("", k.path));
+        let text = if table.is_empty() {
+            format!("{key} = \"?? nonsense ??\"\n")
+        } else {
+            format!("[{table}]\n{key} = \"?? nonsense ??\"\n")
+        };
+        let e = Loader::new()
+            .toml_str("k.toml", &text)
+            .load()
+            .expect_err(k.path);
+        let msg = e.to_string();
+        assert!(msg.contains(k.path), "{}: {msg}", k.path);
+    }
+}
