@@ -416,3 +416,13 @@ fn every_key_rejects_nonsense() {
         assert!(msg.contains(k.path), "{}: {msg}", k.path);
     }
 }
+
+#[test]
+fn loader_debug_shows_no_values() {
+    let l = Loader::new()
+        .toml_str("a.toml", "[postgres]\npassword = \"hunter2\"\n")
+        .env_vars([("FAPILOG_POSTGRES__DSN", "postgres://a:hunter2@db/x")]);
+    let shown = format!("{l:?}");
+    assert!(!shown.contains("hunter2"), "{shown}");
+    assert!(shown.contains("FAPILOG_POSTGRES__DSN"), "{shown}");
+}

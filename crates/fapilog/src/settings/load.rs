@@ -113,7 +113,7 @@ pub(crate) fn apply_one(
 }
 
 /// The `FAPILOG_*` variables of one environment, sorted by name.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Default)]
 pub(crate) struct EnvVars {
     vars: Vec<(String, String)>,
     env_fallback: Option<String>,
@@ -190,7 +190,7 @@ impl EnvVars {
 /// # }
 /// # Ok::<(), fapilog::Error>(())
 /// ```
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Default)]
 #[must_use = "a loader does nothing until `load` is called"]
 pub struct Loader {
     base: Option<Settings>,
@@ -198,6 +198,25 @@ pub struct Loader {
     file: Option<PathBuf>,
     text: Option<(String, String)>,
     env: Option<EnvVars>,
+}
+
+/// Shows the sources, never their values (a file or a variable may hold a
+/// secret).
+impl fmt::Debug for Loader {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Loader")
+            .field("preset", &self.preset)
+            .field("file", &self.file)
+            .field("toml_str", &self.text.as_ref().map(|(name, _)| name))
+            .field(
+                "env_vars",
+                &self
+                    .env
+                    .as_ref()
+                    .map(|e| e.vars.iter().map(|(k, _)| k.as_str()).collect::<Vec<_>>()),
+            )
+            .finish_non_exhaustive()
+    }
 }
 
 impl Loader {
