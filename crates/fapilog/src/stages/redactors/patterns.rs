@@ -251,11 +251,18 @@ static CLASS: [u8; 256] = {
 impl Triggers {
     /// One pass over `s`.
     #[inline]
+    #[cfg(test)]
     pub(crate) fn scan(s: &str) -> Triggers {
+        Triggers::scan_with(s, &CLASS)
+    }
+
+    /// One pass over `s`, looking only at the bytes `table` marks.
+    #[inline]
+    pub(crate) fn scan_with(s: &str, table: &[u8; 256]) -> Triggers {
         let b = s.as_bytes();
         let mut t = Triggers::default();
         for (i, &c) in b.iter().enumerate() {
-            let class = CLASS[c as usize];
+            let class = table[c as usize];
             if class == 0 {
                 continue;
             }
@@ -305,6 +312,33 @@ impl Triggers {
             | ValueKind::Phone => true,
         }
     }
+}
+
+/// The byte classes the given kinds need (others read as 0 and cost one
+/// table lookup per byte).
+pub(crate) fn trigger_table(kinds: &[ValueKind]) -> [u8; 256] {
+    let mut keep = 0u8;
+    for k in kinds {
+        keep |= match k {
+            ValueKind::PrivateKey => C_DASH,
+            ValueKind::Jwt => C_J,
+            ValueKind::BearerToken => C_B,
+            ValueKind::AwsAccessKey => C_A,
+            ValueKind::SecretAssignment => C_ASSIGN,
+            ValueKind::Email => C_AT,
+            ValueKind::Ipv4 => C_DOT | C_DIGIT,
+            ValueKind::Iban
+            | ValueKind::CreditCard
+            | ValueKind::UsSsn
+            | ValueKind::UkNino
+            | ValueKind::Phone => C_DIGIT,
+        };
+    }
+    let mut t = [0u8; 256];
+    for (i, c) in CLASS.iter().enumerate() {
+        t[i] = c & keep;
+    }
+    t
 }
 
 /// A compiled detector.

@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::patterns::{Detector, Triggers, ValueKind};
+use super::patterns::{trigger_table, Detector, Triggers, ValueKind};
 use super::walk;
 use crate::envelope::Event;
 use crate::error::Error;
@@ -49,6 +49,7 @@ impl Default for RegexMaskConfig {
 /// mod-97-checked.
 pub struct RegexMask {
     detectors: Vec<Detector>,
+    triggers: Box<[u8; 256]>,
     mask: String,
 }
 
@@ -88,7 +89,9 @@ impl RegexMask {
             })?;
             detectors.push(Detector::custom(re));
         }
+        let kinds: Vec<ValueKind> = detectors.iter().map(Detector::kind).collect();
         Ok(RegexMask {
+            triggers: Box::new(trigger_table(&kinds)),
             detectors,
             mask: c.mask_string.clone(),
         })
@@ -106,7 +109,7 @@ impl RegexMask {
     }
 
     fn mask_counted(&self, s: &str, n: &mut u64) -> Option<String> {
-        let t = Triggers::scan(s);
+        let t = Triggers::scan_with(s, &self.triggers);
         let mut cur: Option<String> = None;
         for d in &self.detectors {
             if !d.may_match(t) {
