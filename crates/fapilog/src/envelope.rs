@@ -229,14 +229,21 @@ impl EventBuilder {
         let mut context = Map::from_vec(recycle(std::mem::take(&mut self.context)));
         let mut diagnostics = Map::from_vec(recycle(std::mem::take(&mut self.diagnostics)));
         let data = Map::from_vec(recycle(std::mem::take(&mut self.data)));
-        context.insert("correlation_id", Value::Null);
-        diagnostics.insert("service", Value::Str(Text::Borrowed(&info.service)));
-        diagnostics.insert("env", Value::Str(Text::Borrowed(&info.env)));
+        // Fresh maps: the keys are known to be absent.
+        context.push_new(Text::Borrowed("correlation_id"), Value::Null);
+        diagnostics.push_new(
+            Text::Borrowed("service"),
+            Value::Str(Text::Borrowed(&info.service)),
+        );
+        diagnostics.push_new(Text::Borrowed("env"), Value::Str(Text::Borrowed(&info.env)));
         if let Some(v) = &info.version {
-            diagnostics.insert("version", Value::Str(Text::Borrowed(v)));
+            diagnostics.push_new(Text::Borrowed("version"), Value::Str(Text::Borrowed(v)));
         }
-        diagnostics.insert("host", Value::Str(Text::Borrowed(&info.host)));
-        diagnostics.insert("pid", Value::U64(info.pid.into()));
+        diagnostics.push_new(
+            Text::Borrowed("host"),
+            Value::Str(Text::Borrowed(&info.host)),
+        );
+        diagnostics.push_new(Text::Borrowed("pid"), Value::U64(info.pid.into()));
         Event {
             timestamp,
             level,

@@ -342,36 +342,74 @@ impl Queue {
         }
     }
 
-    /// The worker's side: moves up to `max` records into `out`, protected
-    /// first, and tells waiting producers there is room.
-    pub(crate) fn pop_batch(&self, out: &mut Vec<Record>, max: usize) -> (usize, bool) {
-        let mut n = 0;
-        let mut from_protected = false;
-        while n < max {
-            match self.protected.pop() {
-                Some(r) => {
-                    out.push(r);
-                    n += 1;
-                    from_protected = true;
+    /// The worker's side: hands up to about `max` records to `each`, oldest
+    /// first, then tells waiting producers there is room. Returns how many.
+    ///
+    /// In the common case (no protected event waiting) records go to `each`
+    /// straight from the main queue, without an intermediate copy. When
+    /// protected events wait, they are merged with every main-queue event
+    /// older than them and handed over in timestamp order, so a thread's
+    /// lines keep their call order whatever their levels.
+    pub(crate) fn drain(
+        &self,
+        max: usize,
+        scratch: &mut Vec<Record>,
+        mut each: impl FnMut(&Record),
+    ) -> usize {
+        let n = if self.protected.is_empty() {
+            let mut n = 0;
+            while n < max {
+                match self.main.pop() {
+                    Some(r) => {
+                        each(&r);
+                        n += 1;
+                    }
+                    None => break,
                 }
-                None => break,
             }
-        }
-        let mut from_main = false;
-        while n < max {
-            match self.main.pop() {
-                Some(r) => {
-                    out.push(r);
-                    n += 1;
-                    from_main = true;
-                }
-                None => break,
-            }
-        }
+            n
+        } else {
+            self.drain_merged(max, scratch, each)
+        };
         if n > 0 {
             self.notify_space();
         }
-        (n, from_protected && from_main)
+        n
+    }
+
+    #[cold]
+    fn drain_merged(
+        &self,
+        max: usize,
+        scratch: &mut Vec<Record>,
+        mut each: impl FnMut(&Record),
+    ) -> usize {
+        let mut newest = 0;
+        while scratch.len() < max {
+            match self.protected.pop() {
+                Some(r) => {
+                    newest = newest.max(r.time);
+                    scratch.push(r);
+                }
+                None => break,
+            }
+        }
+        // Take every main-queue event older than the newest protected one
+        // (the main queue is FIFO, so stop at the first newer one).
+        while let Some(r) = self.main.pop() {
+            let newer = r.time > newest;
+            scratch.push(r);
+            if newer && scratch.len() >= max {
+                break;
+            }
+        }
+        scratch.sort_by_key(|r| r.time);
+        let n = scratch.len();
+        for r in scratch.iter() {
+            each(r);
+        }
+        scratch.clear();
+        n
     }
 
     fn notify_space(&self) {

@@ -330,6 +330,12 @@ impl<'a> Map<'a> {
         }
     }
 
+    /// Appends an entry whose key the caller knows is absent (no scan).
+    pub(crate) fn push_new(&mut self, key: Text<'a>, value: Value<'a>) {
+        debug_assert!(self.get(&key).is_none(), "duplicate key {key:?}");
+        self.entries.push((key, value));
+    }
+
     /// Removes `key`, returning its value.
     pub fn remove(&mut self, key: &str) -> Option<Value<'a>> {
         let i = self.entries.iter().position(|(k, _)| k.as_str() == key)?;

@@ -192,28 +192,18 @@ impl Worker {
     fn run(&mut self) {
         let shared = Arc::clone(&self.shared);
         let max = self.core.limits.max_events.max(1);
-        let mut recs: Vec<Record> = Vec::with_capacity(max);
         let mut idle: u32 = 0;
+        let mut scratch: Vec<Record> = Vec::new();
         loop {
             self.anchor.refresh();
             let room = max.saturating_sub(self.lines_in_batch).max(1);
-            let (n, mixed) = shared.queue.pop_batch(&mut recs, room);
+            let n = shared.queue.drain(room, &mut scratch, |r| self.process(r));
             if n > 0 {
                 shared
                     .metrics
                     .dequeued
                     .fetch_add(n as u64, Ordering::Relaxed);
                 shared.metrics.observe_depth(n + shared.queue.len());
-                if mixed {
-                    // Protected events were popped first; restore call order.
-                    recs.sort_by_key(|r| r.time);
-                }
-                if self.batch_started.is_none() {
-                    self.batch_started = Some(Instant::now());
-                }
-                for r in recs.drain(..) {
-                    self.process(r);
-                }
                 if self.lines_in_batch >= max || self.batch_bytes() >= self.core.limits.max_bytes {
                     self.flush_batch();
                 }
@@ -280,12 +270,15 @@ impl Worker {
         self.batches.iter().map(Batch::byte_len).max().unwrap_or(0)
     }
 
-    fn process(&mut self, r: Record) {
+    fn process(&mut self, r: &Record) {
         let shared = &self.shared;
         let core = &self.core;
-        let mut ev = self.builder.build(&r, &self.anchor, &core.info);
+        let mut ev = self.builder.build(r, &self.anchor, &core.info);
         match core.stages.run(&mut ev, &shared.metrics) {
             Outcome::Keep => {
+                if self.lines_in_batch == 0 {
+                    self.batch_started = Some(Instant::now());
+                }
                 for b in &mut self.batches {
                     b.push(&ev);
                 }

@@ -125,3 +125,26 @@ fn custom_protected_levels_are_honoured() {
     let all = h.envelopes();
     assert!(all.iter().any(|e| e["log"]["level"] == "AUDIT"));
 }
+
+#[test]
+fn a_threads_lines_keep_call_order_across_levels() {
+    let (p, h) = gated(100, 10);
+    let log = p.logger("order");
+    for i in 0..40u32 {
+        match i % 4 {
+            0 => fapilog::info!(log, "o", i = i),
+            1 => fapilog::error!(log, "o", i = i),
+            2 => fapilog::warning!(log, "o", i = i),
+            _ => fapilog::critical!(log, "o", i = i),
+        }
+    }
+    h.gate.open();
+    p.shutdown(LONG);
+    let all = h.envelopes();
+    let seq: Vec<u64> = user_events(&all)
+        .iter()
+        .filter(|e| e["log"]["message"] == "o")
+        .map(|e| e["log"]["data"]["i"].as_u64().unwrap())
+        .collect();
+    assert_eq!(seq, (0..40).collect::<Vec<_>>());
+}
