@@ -128,7 +128,8 @@ fn custom_protected_levels_are_honoured() {
 
 #[test]
 fn a_threads_lines_keep_call_order_across_levels() {
-    let (p, h) = gated(100, 10);
+    // A reserve large enough that nothing is evicted.
+    let (p, h) = gated(100, 50);
     let log = p.logger("order");
     for i in 0..40u32 {
         match i % 4 {
