@@ -6,16 +6,16 @@
 //!   list), `credentials` (the preset: field mask + regex mask),
 //!   `credentials_url` (both), and `credentials_secrets` (an event that does
 //!   hold a password field and a bearer token, rebuilt each iteration);
-//! - `worker/*`: the whole worker path: one producer logs the workload into
-//!   a pipeline (`Backpressure::Block`, a sink that discards) and each
-//!   sample ends with a flush, so the time per event is the worker's
-//!   (stages + encoding + batching): `no_redaction` (no redactor at all),
-//!   `credentials` (the preset alone) and `default_url_credentials` (the
-//!   settings' default redactor list). The default enrichers and
-//!   processors run in every row.
+//! - `worker/*`: the worker alone. The sink holds the worker while the
+//!   producer fills the queue with 50 000 events of the workload, then the
+//!   drain is timed: stages (the default enrichers and processors in every
+//!   row), encoding, batching, a sink that discards. Rows: `no_redaction`
+//!   (no redactor at all), `credentials` (the preset alone),
+//!   `default_url_credentials` (the settings' default redactor list).
 //!
 //! `cargo bench -p fapilog --bench redaction`.
 
+use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
 use criterion::{black_box, criterion_group, criterion_main, BatchSize, Criterion};
@@ -24,18 +24,6 @@ use fapilog::stages::redactors::{redaction_for, FieldMaskConfig, RegexMaskConfig
 use fapilog::{
     Backpressure, Batch, Event, Level, Pipeline, Redactor, Settings, Sink, SinkError, Value,
 };
-
-/// Accepts every batch and keeps nothing.
-struct Discard;
-
-impl Sink for Discard {
-    fn name(&self) -> &str {
-        "discard"
-    }
-    fn write_batch(&mut self, _batch: &Batch) -> Result<(), SinkError> {
-        Ok(())
-    }
-}
 
 fn workload_event() -> Event<'static> {
     let mut ev = Event::new(Level::INFO, "request handled");
@@ -125,22 +113,74 @@ enum Redaction {
     Credentials,
 }
 
-fn pipeline(r: Redaction) -> Pipeline {
+/// Discards batches; while closed, holds the worker inside `write_batch`
+/// so the queue can be filled before the timed drain.
+#[derive(Clone, Default)]
+struct Gate(Arc<(Mutex<GateState>, Condvar)>);
+
+#[derive(Default)]
+struct GateState {
+    closed: bool,
+    waiting: bool,
+}
+
+impl Gate {
+    fn set(&self, closed: bool) {
+        let (m, cv) = &*self.0;
+        let mut g = m.lock().expect("gate lock");
+        g.closed = closed;
+        cv.notify_all();
+    }
+
+    fn wait_until_holding(&self) {
+        let (m, cv) = &*self.0;
+        let mut g = m.lock().expect("gate lock");
+        while !g.waiting {
+            g = cv.wait(g).expect("gate lock");
+        }
+    }
+}
+
+struct GateSink(Gate);
+
+impl Sink for GateSink {
+    fn name(&self) -> &str {
+        "gate"
+    }
+    fn write_batch(&mut self, _batch: &Batch) -> Result<(), SinkError> {
+        let (m, cv) = &*(self.0).0;
+        let mut g = m.lock().expect("gate lock");
+        while g.closed {
+            g.waiting = true;
+            cv.notify_all();
+            g = cv.wait(g).expect("gate lock");
+        }
+        g.waiting = false;
+        Ok(())
+    }
+}
+
+const CHUNK: u64 = 50_000;
+
+fn gated_pipeline(r: Redaction, gate: &Gate) -> Pipeline {
     let mut settings = Settings::default();
     if !matches!(r, Redaction::Default) {
         settings.stages.redactors.clear();
     }
     let mut b = Pipeline::builder()
         .settings(settings)
-        .queue_capacity(1 << 16)
+        .queue_capacity(1 << 17)
+        .batch_max_events(256)
         .backpressure(Backpressure::Block)
-        .sink(Discard);
+        .sink(GateSink(gate.clone()));
     if matches!(r, Redaction::Credentials) {
         b = b.redaction_preset(&CREDENTIALS);
     }
     b.build().expect("valid settings")
 }
 
+/// The worker alone: the queue is filled while the worker is held, then
+/// the drain is timed (stages, encoding, batching; the sink discards).
 fn worker(c: &mut Criterion) {
     let mut g = c.benchmark_group("worker");
     g.measurement_time(Duration::from_secs(8));
@@ -149,24 +189,37 @@ fn worker(c: &mut Criterion) {
         ("credentials", Redaction::Credentials),
         ("default_url_credentials", Redaction::Default),
     ] {
-        let p = pipeline(r);
+        let gate = Gate::default();
+        let p = gated_pipeline(r, &gate);
         let log = p.logger("app");
         g.bench_function(name, |b| {
             b.iter_custom(|iters| {
-                let start = Instant::now();
-                for i in 0..iters {
-                    fapilog::info!(
-                        log,
-                        "request handled",
-                        request_id = "req-00000001",
-                        user_id = i,
-                        path = "/api/v1/users/42",
-                        status = 200,
-                        latency = 12.5
-                    );
+                let mut total = Duration::ZERO;
+                let mut left = iters;
+                while left > 0 {
+                    let n = left.min(CHUNK);
+                    left -= n;
+                    gate.set(true);
+                    fapilog::info!(log, "hold");
+                    p.flush(Duration::from_millis(1)).ok();
+                    gate.wait_until_holding();
+                    for i in 0..n {
+                        fapilog::info!(
+                            log,
+                            "request handled",
+                            request_id = "req-00000001",
+                            user_id = i,
+                            path = "/api/v1/users/42",
+                            status = 200,
+                            latency = 12.5
+                        );
+                    }
+                    let start = Instant::now();
+                    gate.set(false);
+                    p.flush(Duration::from_secs(60)).expect("flushed");
+                    total += start.elapsed();
                 }
-                p.flush(Duration::from_secs(60)).expect("flushed");
-                start.elapsed()
+                total
             })
         });
         let m = p.metrics();

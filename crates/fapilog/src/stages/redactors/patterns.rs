@@ -218,7 +218,6 @@ const T_BEARER: u16 = 8;
 const T_PEM: u16 = 16;
 const T_ASSIGN: u16 = 32;
 const T_DOT: u16 = 64;
-const T_UPPER: u16 = 128;
 
 const C_DIGIT: u8 = 1;
 const C_AT: u8 = 2;
@@ -261,34 +260,41 @@ impl Triggers {
     pub(crate) fn scan_with(s: &str, table: &[u8; 256]) -> Triggers {
         let b = s.as_bytes();
         let mut t = Triggers::default();
-        for (i, &c) in b.iter().enumerate() {
-            let class = table[c as usize];
-            if class == 0 {
-                continue;
+        let mut i = 0;
+        loop {
+            // A tight skip over the bytes no kind cares about (most of them).
+            match b[i..].iter().position(|&c| table[c as usize] != 0) {
+                Some(p) => i += p,
+                None => return t,
             }
+            let class = table[b[i] as usize];
             if class == C_DIGIT {
                 t.digits += 1;
-                continue;
+            } else {
+                t.note(b, i, class);
             }
-            match class {
-                C_AT => t.bits |= T_AT,
-                C_J if i >= 2 && &b[i - 2..i] == b"ey" => t.bits |= T_JWT,
-                C_A => {
-                    t.bits |= T_UPPER;
-                    if b.len() - i >= 20 && b[i + 1].is_ascii_uppercase() {
-                        t.bits |= T_AWS;
-                    }
-                }
-                C_B if b.len() - i >= 7 && b[i + 1..i + 7].eq_ignore_ascii_case(b"earer ") => {
-                    t.bits |= T_BEARER
-                }
-                C_DASH if b[i..].starts_with(b"-----BEGIN") => t.bits |= T_PEM,
-                C_ASSIGN => t.bits |= T_ASSIGN,
-                C_DOT => t.bits |= T_DOT,
-                _ => {}
-            }
+            i += 1;
         }
-        t
+    }
+
+    #[inline(never)]
+    fn note(&mut self, b: &[u8], i: usize, class: u8) {
+        match class {
+            C_AT => self.bits |= T_AT,
+            C_J if i >= 2 && &b[i - 2..i] == b"ey" => self.bits |= T_JWT,
+            C_A => {
+                if b.len() - i >= 20 && b[i + 1].is_ascii_uppercase() {
+                    self.bits |= T_AWS;
+                }
+            }
+            C_B if b.len() - i >= 7 && b[i + 1..i + 7].eq_ignore_ascii_case(b"earer ") => {
+                self.bits |= T_BEARER
+            }
+            C_DASH if b[i..].starts_with(b"-----BEGIN") => self.bits |= T_PEM,
+            C_ASSIGN => self.bits |= T_ASSIGN,
+            C_DOT => self.bits |= T_DOT,
+            _ => {}
+        }
     }
 
     /// `true` when `kind` can match.
