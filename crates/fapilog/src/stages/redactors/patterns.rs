@@ -282,11 +282,7 @@ impl Triggers {
         match class {
             C_AT => self.bits |= T_AT,
             C_J if i >= 2 && &b[i - 2..i] == b"ey" => self.bits |= T_JWT,
-            C_A => {
-                if b.len() - i >= 20 && b[i + 1].is_ascii_uppercase() {
-                    self.bits |= T_AWS;
-                }
-            }
+            C_A if b.len() - i >= 20 && b[i + 1].is_ascii_uppercase() => self.bits |= T_AWS,
             C_B if b.len() - i >= 7 && b[i + 1..i + 7].eq_ignore_ascii_case(b"earer ") => {
                 self.bits |= T_BEARER
             }
