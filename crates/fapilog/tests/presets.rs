@@ -66,7 +66,7 @@ fn minimal() {
     let mut s = Preset::Minimal.settings();
     assert_eq!(
         Preset::Minimal.overrides(),
-        vec![("core.redactors", String::new())]
+        vec![("core.redactors".to_owned(), String::new())]
     );
     assert!(s.stages.redactors.is_empty());
     s.preset = None;
@@ -93,7 +93,7 @@ fn every_preset_is_valid_named_and_builds() {
         assert_eq!(captured.len(), 1, "{p}");
         // Every override is visible as data.
         for (k, v) in p.overrides() {
-            assert_eq!(p.settings().get(k).as_deref(), Some(v.as_str()));
+            assert_eq!(p.settings().get(&k).as_deref(), Some(v.as_str()), "{k}");
         }
     }
     assert!("turbo".parse::<Preset>().is_err());

@@ -565,7 +565,12 @@ the builder.\n\n",
         } else {
             out.push_str("| Key | Value |\n|---|---|\n");
             for (k, v) in diff {
-                out.push_str(&format!("| `{k}` | `{v}` |\n"));
+                let v = if v.is_empty() {
+                    "*(empty)*".to_owned()
+                } else {
+                    format!("`{}`", v.replace('|', "\\|"))
+                };
+                out.push_str(&format!("| `{k}` | {v} |\n"));
             }
             out.push('\n');
         }

@@ -241,6 +241,14 @@ impl Default for FileSettings {
     }
 }
 
+/// A JSON value as the environment would spell it: strings bare, the rest as JSON.
+pub(crate) fn json_text(v: &serde_json::Value) -> String {
+    match v {
+        serde_json::Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
 const LEVEL_KEYS: [&str; 2] = ["core.log_level", "core.protected_levels"];
 
 pub(crate) fn invalid(key: &str, value: impl ToString, expected: &str) -> Error {
@@ -300,11 +308,20 @@ impl Settings {
     }
 
     /// The value of one key as text (`***` for a secret), `None` for an
-    /// unknown path.
+    /// unknown path. Options inside the `*_config` groups are reached by
+    /// their full path (`filter_config.sampling.sample_rate`).
     pub fn get(&self, path: &str) -> Option<String> {
-        keys::lookup(path)
-            .filter(|k| k.unavailable.is_none())
-            .map(|k| k.display(self))
+        let k = keys::lookup(path).filter(|k| k.unavailable.is_none())?;
+        if !k.is_group() || path == k.path {
+            return Some(k.display(self));
+        }
+        let rest = path.strip_prefix(k.path.trim_end_matches('*'))?;
+        let group: serde_json::Value = serde_json::from_str(&(k.show)(self)).ok()?;
+        let mut v = &group;
+        for seg in rest.split('.') {
+            v = v.get(seg)?;
+        }
+        Some(json_text(v))
     }
 
     /// Every available key with its current value (secrets masked), in

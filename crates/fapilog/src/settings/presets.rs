@@ -19,7 +19,9 @@ use crate::level::Level;
 /// let s = dev.settings();
 /// assert_eq!(s.core.log_level, Level::DEBUG);
 /// assert_eq!(s.core.batch_max_size, 1);
-/// assert!(dev.overrides().iter().any(|(k, v)| *k == "core.sinks" && v == "stdout_pretty"));
+/// assert!(dev.overrides().iter().any(|(k, v)| k == "core.sinks" && v == "stdout_pretty"));
+/// let prod = Preset::Production.overrides();
+/// assert!(prod.iter().any(|(k, v)| k == "redactor_config.presets" && v == r#"["CREDENTIALS"]"#));
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -167,18 +169,49 @@ impl Preset {
     }
 
     /// The keys this preset changes from the defaults, with its values (as
-    /// the environment would spell them), in documentation order.
-    pub fn overrides(self) -> Vec<(&'static str, String)> {
+    /// the environment would spell them), in documentation order. Inside
+    /// the `*_config` groups, each changed option is listed by its full
+    /// path (`redactor_config.presets`).
+    pub fn overrides(self) -> Vec<(String, String)> {
         let s = self.settings();
         let d = Settings::default();
-        keys::all()
-            .iter()
-            .filter(|k| k.unavailable.is_none() && !k.is_group() && k.path != "preset")
-            .filter_map(|k| {
-                let v = (k.show)(&s);
-                (v != (k.show)(&d)).then_some((k.path, v))
-            })
-            .collect()
+        let mut out = Vec::new();
+        for k in keys::all() {
+            if k.unavailable.is_some() || k.path == "preset" {
+                continue;
+            }
+            let (v, dv) = ((k.show)(&s), (k.show)(&d));
+            if v == dv {
+                continue;
+            }
+            if k.is_group() {
+                let prefix = k.path.trim_end_matches(".*");
+                let parse = |t: &str| serde_json::from_str(t).unwrap_or(serde_json::Value::Null);
+                diff_json(prefix, &parse(&v), &parse(&dv), &mut out);
+            } else {
+                out.push((k.path.to_owned(), v));
+            }
+        }
+        out
+    }
+}
+
+/// The leaves of `a` that differ from `b`, by dotted path.
+fn diff_json(
+    path: &str,
+    a: &serde_json::Value,
+    b: &serde_json::Value,
+    out: &mut Vec<(String, String)>,
+) {
+    match (a, b) {
+        (serde_json::Value::Object(x), serde_json::Value::Object(y)) => {
+            for (k, v) in x {
+                let null = serde_json::Value::Null;
+                diff_json(&format!("{path}.{k}"), v, y.get(k).unwrap_or(&null), out);
+            }
+        }
+        _ if a != b => out.push((path.to_owned(), super::json_text(a))),
+        _ => {}
     }
 }
 
