@@ -324,3 +324,30 @@ fn redactors_leave_clean_events_alone() {
     assert_eq!(logs[0]["data"]["path"], "/api/v1/users");
     assert_eq!(p.stage_counters().redacted_fields, 0);
 }
+
+#[test]
+fn field_mask_key_budget_masks_the_rest_or_warns() {
+    let mut cfg = FieldMaskConfig::default();
+    cfg.fields_to_mask = vec!["password".into()];
+    cfg.max_keys_scanned = 3;
+    let wide = j!({"a": 1, "b": 2, "c": 3, "d": "maybe secret", "password": "p"});
+    let (logs, _) = run(
+        Pipeline::builder().redactor(FieldMask::from_config(&cfg).unwrap()),
+        |log| fapilog::info!(log, "x", wide = json(&wide)),
+    );
+    let line = logs[0].to_string();
+    assert!(
+        !line.contains("maybe secret") && !line.contains(r#""p""#),
+        "{line}"
+    );
+
+    cfg.on_guardrail_exceeded = Guardrail::Warn;
+    let (logs, _) = run(
+        Pipeline::builder().redactor(FieldMask::from_config(&cfg).unwrap()),
+        |log| fapilog::info!(log, "x", wide = json(&wide)),
+    );
+    assert_eq!(
+        logs[0]["data"]["wide"]["d"], "maybe secret",
+        "warn leaves it, as asked"
+    );
+}
