@@ -64,8 +64,9 @@ impl Default for UrlCredentialsConfig {
 }
 
 /// Removes the userinfo of every `scheme://user:pass@host` URL (as fapilog
-/// does: removed, not masked) and masks the values of secret query
-/// parameters, in URLs anywhere inside any string, the message included.
+/// does: removed, not masked) and masks the values of secret parameters in
+/// the query and the fragment, in URLs anywhere inside any string, the
+/// message included.
 pub struct UrlCredentials {
     max_len: usize,
     params: Vec<String>,
@@ -165,11 +166,16 @@ impl UrlCredentials {
             if let Some(at) = authority.rfind('@') {
                 edits.push((auth_start, auth_start + at + 1, ""));
             }
-            if let Some(q) = url.find('?') {
-                let qs = auth_start + q + 1;
-                let qe = url[q..].find('#').map_or(end, |h| auth_start + q + h);
-                let mut p = qs;
-                for pair in s[qs..qe].split('&') {
+            // The query, and the fragment (OAuth's implicit flow puts
+            // `access_token=…` there): `&`-separated `name=value` pairs.
+            let hash = url.find('#').map_or(end, |h| auth_start + h);
+            let query = url[..hash - auth_start]
+                .find('?')
+                .map(|q| (auth_start + q + 1, hash));
+            let fragment = (hash < end).then_some((hash + 1, end));
+            for (from_, to) in [query, fragment].into_iter().flatten() {
+                let mut p = from_;
+                for pair in s[from_..to].split('&') {
                     if let Some(eq) = pair.find('=') {
                         let v_start = p + eq + 1;
                         let v_end = p + pair.len();
@@ -233,6 +239,15 @@ mod tests {
             "postgres://db:5432/app"
         );
         assert_eq!(u.clean("//u:p@h/p").unwrap(), "//h/p");
+        assert_eq!(
+            u.clean("https://app/cb#access_token=XYZ&token_type=bearer")
+                .unwrap(),
+            "https://app/cb#access_token=***&token_type=bearer"
+        );
+        assert_eq!(
+            u.clean("https://h/p?x=1#sig=S&k=v?key=K").unwrap(),
+            "https://h/p?x=1#sig=***&k=v?key=K"
+        );
         assert!(u.clean("https://example.com/a?b=c").is_none());
         assert!(u.clean("a // b").is_none());
         assert!(u.clean("plain").is_none());
