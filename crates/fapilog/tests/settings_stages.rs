@@ -232,3 +232,48 @@ fn reloader_sets_per_logger_levels() {
     p.flush(T).expect("flush");
     assert_eq!(captured.messages(), ["shown", "shown too"]);
 }
+
+#[test]
+fn watch_reloads_the_file_when_it_changes() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("fapilog.toml");
+    std::fs::write(&path, "[core]\nlog_level = \"WARNING\"\n").expect("write");
+    let no_env = Vec::<(String, String)>::new;
+    let settings = Loader::new()
+        .file(&path)
+        .env_vars(no_env())
+        .load()
+        .expect("load");
+    let (sink, _captured) = CaptureSink::new();
+    let p = Pipeline::builder()
+        .settings(settings.clone())
+        .sink(sink)
+        .build()
+        .expect("build");
+    let log = p.logger("app");
+    assert!(!log.enabled(Level::INFO));
+    let file = path.clone();
+    let guard = Reloader::new(&p, settings)
+        .with_file(&path)
+        .with_loader(move || Loader::new().file(&file).env_vars(no_env()))
+        .watch(Duration::from_millis(5))
+        .expect("watch");
+    std::fs::write(&path, "[core]\nlog_level = \"DEBUG\"\n").expect("write");
+    let f = std::fs::File::options()
+        .write(true)
+        .open(&path)
+        .expect("open");
+    f.set_modified(std::time::SystemTime::UNIX_EPOCH + Duration::from_secs(2_000_000))
+        .expect("set mtime");
+    drop(f);
+    // Wait for the condition, with a deadline.
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while !log.enabled(Level::DEBUG) && std::time::Instant::now() < deadline {
+        std::thread::yield_now();
+    }
+    assert!(
+        log.enabled(Level::DEBUG),
+        "the watcher did not apply the new level"
+    );
+    drop(guard);
+}
