@@ -174,7 +174,7 @@ impl Metrics {
         let mut cumulative = 0;
         let flush_histogram = FLUSH_BUCKETS
             .iter()
-            .map(|b| *b)
+            .copied()
             .chain(std::iter::once(f64::INFINITY))
             .zip(self.flush_buckets.iter())
             .map(|(le, c)| {

@@ -26,6 +26,10 @@
 //! the event is protected or the queue has passed the wake threshold: waking
 //! a parked thread costs the caller microseconds, so the worker polls instead.
 
+// Pushes hand a record back by value when it cannot be queued, so the
+// caller can retry or count it; boxing it would allocate on the hot path.
+#![allow(clippy::result_large_err)]
+
 use std::sync::atomic::{fence, AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, OnceLock};
 use std::task::Waker;
@@ -394,6 +398,7 @@ impl Queue {
                 None => break,
             }
         }
+        let protected = scratch.len();
         // Take every main-queue event older than the newest protected one
         // (the main queue is FIFO, so stop at the first newer one).
         while let Some(r) = self.main.pop() {
@@ -403,11 +408,22 @@ impl Queue {
                 break;
             }
         }
-        scratch.sort_by_key(|r| r.time);
-        let n = scratch.len();
-        for r in scratch.iter() {
-            each(r);
+        // Merge the two FIFO runs by timestamp. Each run keeps its own
+        // order, so a clock that differs slightly between cores can only
+        // ever swap a protected event with a neighbour, never reorder a run.
+        let (p, m) = scratch.split_at(protected);
+        let (mut i, mut j) = (0, 0);
+        while i < p.len() || j < m.len() {
+            let take_p = j == m.len() || (i < p.len() && p[i].time <= m[j].time);
+            if take_p {
+                each(&p[i]);
+                i += 1;
+            } else {
+                each(&m[j]);
+                j += 1;
+            }
         }
+        let n = scratch.len();
         scratch.clear();
         n
     }
