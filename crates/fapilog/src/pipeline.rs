@@ -421,11 +421,19 @@ impl Pipeline {
     }
 
     /// Changes the lowest level logged, at once, for every logger.
+    ///
+    /// With a level filter configured (per-logger overrides), this sets its
+    /// global minimum, and the caller-side gate follows the lowest level any
+    /// logger still accepts.
     pub fn set_level(&self, level: Level) {
-        self.inner
-            .shared
-            .min_level
-            .store(level.priority(), Ordering::Relaxed);
+        match self.levels() {
+            Some(handle) => handle.set_global(level),
+            None => self
+                .inner
+                .shared
+                .min_level
+                .store(level.priority(), Ordering::Relaxed),
+        }
     }
 
     /// Writes out everything logged before this call and flushes the sinks.
