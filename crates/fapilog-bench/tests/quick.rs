@@ -2,9 +2,19 @@
 //! what it reports (rows, no lost events under `Wait`), never its timings.
 
 use std::process::Command;
+use std::sync::Mutex;
+
+/// One benchmark at a time: two running side by side on a 2-core machine
+/// would starve each other's workers and turn `Wait` into timeouts.
+static SERIAL: Mutex<()> = Mutex::new(());
+
+fn serial() -> std::sync::MutexGuard<'static, ()> {
+    SERIAL.lock().unwrap_or_else(|p| p.into_inner())
+}
 
 #[test]
 fn quick_run_reports_rows_and_loses_nothing_under_wait() {
+    let _one_at_a_time = serial();
     let out = Command::new(env!("CARGO_BIN_EXE_fapilog-bench"))
         .args(["--quick", "--fapilog-only", "--quiet"])
         .output()
@@ -42,6 +52,7 @@ fn quick_run_reports_rows_and_loses_nothing_under_wait() {
 
 #[test]
 fn the_library_runs_in_process_too() {
+    let _one_at_a_time = serial();
     let mut opts = fapilog_bench::Options::quick().fapilog_only();
     opts.isolation = fapilog_bench::Isolation::InProcess;
     opts.threads = vec![2];
