@@ -219,6 +219,7 @@ impl Metrics {
                 panics,
             })
             .collect(),
+            stages: self.stage_runtime.snapshot(),
         }
     }
 }
@@ -300,6 +301,8 @@ pub struct MetricsSnapshot {
     pub sinks: Vec<SinkMetrics>,
     /// Per-stage failure counters.
     pub stage_errors: Vec<StageMetrics>,
+    /// The built-in stages' counters and gauges (redacted fields, sampling, …).
+    pub stages: crate::stages::StageCounters,
 }
 
 impl MetricsSnapshot {

@@ -190,6 +190,73 @@ impl MetricsSnapshot {
                 s.panics,
             );
         }
+
+        let st = &self.stages;
+        let stage_counters: [(&str, &str, u64); 8] = [
+            (
+                "fapilog_redacted_fields_total",
+                "Values the built-in redactors masked, removed or rewrote.",
+                st.redacted_fields,
+            ),
+            (
+                "fapilog_rate_limited_total",
+                "Events the rate-limit filter suppressed.",
+                st.rate_limited,
+            ),
+            (
+                "fapilog_deduplicated_total",
+                "Repeats the first-occurrence filter suppressed.",
+                st.deduplicated,
+            ),
+            (
+                "fapilog_sampled_out_total",
+                "Events the sampling filters dropped.",
+                st.sampled_out,
+            ),
+            (
+                "fapilog_size_guard_truncated_total",
+                "Events the size guard shortened.",
+                st.size_guard_truncated,
+            ),
+            (
+                "fapilog_size_guard_dropped_total",
+                "Events the size guard dropped.",
+                st.size_guard_dropped,
+            ),
+            (
+                "fapilog_exceptions_bounded_total",
+                "Backtraces the exceptions processor shortened.",
+                st.exceptions_bounded,
+            ),
+            (
+                "fapilog_worker_restarts_total",
+                "Worker threads that died and were restarted.",
+                st.worker_restarts,
+            ),
+        ];
+        for (name, help, value) in stage_counters {
+            counter(w, name, help, value);
+        }
+        gauge(
+            w,
+            "fapilog_rate_limit_keys_tracked",
+            "Keys the rate-limit filter tracks now.",
+            st.rate_limit_keys_tracked,
+        );
+        if let Some(rate) = st.adaptive_sample_rate {
+            header(
+                w,
+                "fapilog_filter_sample_rate",
+                "The adaptive sampling filter's current sample rate.",
+                "gauge",
+            );
+            let _ = write!(
+                w,
+                "fapilog_filter_sample_rate{{filter=\"adaptive_sampling\"}} "
+            );
+            float(w, rate);
+            let _ = writeln!(w);
+        }
         out
     }
 }
