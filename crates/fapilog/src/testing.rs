@@ -468,7 +468,8 @@ mod tests {
         let a = LogCapture::new();
         let b = LogCapture::new();
         a.logger("a").info("only in a", &[]);
-        b.logger("b").trace("only in b", &[("n", FieldValue::I64(1))]);
+        b.logger("b")
+            .trace("only in b", &[("n", FieldValue::I64(1))]);
         assert_eq!(a.messages(), ["only in a"]);
         assert_eq!(b.messages(), ["only in b"]);
         b.assert_logged("only in b").assert_field("data.n", 1);
@@ -478,7 +479,8 @@ mod tests {
     #[test]
     fn line_paths() {
         let c = LogCapture::new();
-        c.logger("p").info("x", &[("request_id", FieldValue::Str("r"))]);
+        c.logger("p")
+            .info("x", &[("request_id", FieldValue::Str("r"))]);
         let l = c.assert_logged("x");
         let dotted = Line(serde_json::json!({"log": {"a": {"b.c": {"d": 1}}}}));
         dotted.assert_field("a.b.c.d", 1);
