@@ -565,7 +565,7 @@ impl Report {
                 if let Some(p) = peer(r, c) {
                     if p.events_per_sec() > 0.0 {
                         let ratio = r.events_per_sec() / p.events_per_sec();
-                        if slowest.map_or(true, |(x, _)| ratio < x) {
+                        if slowest.is_none_or(|(x, _)| ratio < x) {
                             slowest = Some((ratio, c.name()));
                         }
                     }

@@ -168,7 +168,7 @@ impl Context {
 
     /// `true` when nothing is bound.
     pub fn is_empty(&self) -> bool {
-        self.frame.as_ref().map_or(true, |f| f.entries.is_empty())
+        self.frame.as_ref().is_none_or(|f| f.entries.is_empty())
     }
 
     /// The bound keys, in binding order.

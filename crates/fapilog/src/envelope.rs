@@ -28,8 +28,10 @@ pub const CONTEXT_KEYS: [&str; 6] = [
 ];
 
 /// `true` when a field named `key` goes to the envelope's `context`.
+#[inline]
 pub fn is_context_key(key: &str) -> bool {
-    CONTEXT_KEYS.contains(&key)
+    // Every context key ends in `_id`: most data keys are rejected by that alone.
+    key.ends_with("_id") && CONTEXT_KEYS.contains(&key)
 }
 
 /// A unique id per event (a random UUID, version 4).

@@ -279,7 +279,9 @@ impl PipelineBuilder {
             max_age: Duration::from_secs_f64(c.batch_timeout_seconds),
         };
         let policy = backpressure.unwrap_or_else(|| settings.backpressure());
-        let wake_threshold = (c.max_queue_size / 4).min(c.batch_max_size).max(1);
+        // Producers wake a parked worker only when the queue is half full: the
+        // worker polls on its own every millisecond while traffic is recent.
+        let wake_threshold = (c.max_queue_size / 2).max(1);
         let shared = Arc::new(Shared {
             queue: Queue::new(
                 c.max_queue_size,

@@ -198,6 +198,11 @@ impl Queue {
         if self.closed.load(Ordering::Relaxed) {
             return self.refuse(record, DropReason::Shutdown, metrics);
         }
+        // Fairness: while producers are parked waiting for room, a newcomer
+        // queues up behind them instead of taking the room they wait for.
+        if self.sync_waiters.load(Ordering::Relaxed) > 0 && self.policy != Backpressure::Drop {
+            return self.offer_slow(record, metrics);
+        }
         let level = record.level;
         match self.try_push(record, metrics) {
             Ok(()) => {
@@ -233,8 +238,14 @@ impl Queue {
         };
         self.wake_workers();
         let mut record = record;
-        // Spin, then yield: the worker usually frees room within microseconds.
-        for i in 0..96 {
+        // Spin, then yield: the worker usually frees room within microseconds
+        // (unless others already wait: then join them, first come first served).
+        let spins = if self.sync_waiters.load(Ordering::Relaxed) > 0 {
+            0
+        } else {
+            96
+        };
+        for i in 0..spins {
             if i < 64 {
                 std::hint::spin_loop();
             } else {
@@ -360,58 +371,64 @@ impl Queue {
         scratch: &mut Vec<Record>,
         mut each: impl FnMut(&Record),
     ) -> usize {
-        let n = if self.protected.is_empty() {
-            let mut n = 0;
-            while n < max {
-                match self.main.pop() {
-                    Some(r) => {
-                        each(&r);
-                        n += 1;
-                    }
-                    None => break,
-                }
+        let mut n = 0;
+        while n < max {
+            let Some(r) = self.main.pop() else {
+                break;
+            };
+            // Checked after the pop: a protected event pushed before `r`
+            // (by `r`'s thread) is visible now, and must be written first.
+            if !self.protected.is_empty() {
+                scratch.push(r);
+                n += self.drain_merged(max.saturating_sub(n), scratch, &mut each);
+                break;
             }
-            n
-        } else {
-            self.drain_merged(max, scratch, each)
-        };
+            each(&r);
+            n += 1;
+        }
+        if n == 0 && !self.protected.is_empty() {
+            n = self.drain_merged(max, scratch, &mut each);
+        }
         if n > 0 {
             self.notify_space();
         }
         n
     }
 
+    /// Merges the protected events with the main-queue events older than
+    /// them. `scratch` may already hold main-queue events (popped first).
     #[cold]
     fn drain_merged(
         &self,
         max: usize,
         scratch: &mut Vec<Record>,
-        mut each: impl FnMut(&Record),
+        each: &mut impl FnMut(&Record),
     ) -> usize {
+        let mut main_run = std::mem::take(scratch);
+        let mut protected: Vec<Record> = Vec::new();
         let mut newest = 0;
-        while scratch.len() < max {
+        while protected.len() < max.max(1) {
             match self.protected.pop() {
                 Some(r) => {
                     newest = newest.max(r.time);
-                    scratch.push(r);
+                    protected.push(r);
                 }
                 None => break,
             }
         }
-        let protected = scratch.len();
         // Take every main-queue event older than the newest protected one
         // (the main queue is FIFO, so stop at the first newer one).
-        while let Some(r) = self.main.pop() {
-            let newer = r.time > newest;
-            scratch.push(r);
-            if newer && scratch.len() >= max {
-                break;
+        if main_run.last().is_none_or(|r| r.time <= newest) {
+            while let Some(r) = self.main.pop() {
+                let newer = r.time > newest;
+                main_run.push(r);
+                if newer {
+                    break;
+                }
             }
         }
-        // Merge the two FIFO runs by timestamp. Each run keeps its own
-        // order, so a clock that differs slightly between cores can only
-        // ever swap a protected event with a neighbour, never reorder a run.
-        let (p, m) = scratch.split_at(protected);
+        // Merge the two FIFO runs by timestamp; each run keeps its order.
+        let (p, m) = (&protected, &main_run);
         let (mut i, mut j) = (0, 0);
         while i < p.len() || j < m.len() {
             let take_p = j == m.len() || (i < p.len() && p[i].time <= m[j].time);
@@ -423,8 +440,9 @@ impl Queue {
                 j += 1;
             }
         }
-        let n = scratch.len();
-        scratch.clear();
+        let n = p.len() + m.len();
+        main_run.clear();
+        *scratch = main_run;
         n
     }
 

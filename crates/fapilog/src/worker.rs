@@ -141,6 +141,11 @@ pub(crate) struct Core {
     pub(crate) drop_summary_interval: Duration,
 }
 
+/// How long after the last event the worker keeps polling every [`POLL`].
+const RECENT: Duration = Duration::from_millis(100);
+/// The worker's polling interval while traffic is recent.
+const POLL: Duration = Duration::from_millis(1);
+
 struct Worker {
     id: usize,
     shared: Arc<Shared>,
@@ -194,11 +199,13 @@ impl Worker {
         let max = self.core.limits.max_events.max(1);
         let mut idle: u32 = 0;
         let mut scratch: Vec<Record> = Vec::new();
+        let mut last_work = Instant::now();
         loop {
             self.anchor.refresh();
             let room = max.saturating_sub(self.lines_in_batch).max(1);
             let n = shared.queue.drain(room, &mut scratch, |r| self.process(r));
             if n > 0 {
+                last_work = Instant::now();
                 shared
                     .metrics
                     .dequeued
@@ -258,6 +265,12 @@ impl Worker {
                     None => self.core.limits.max_age,
                 };
                 timeout = timeout.min(self.core.drop_summary_interval);
+                // While traffic is recent, come back every millisecond on our
+                // own, so producers almost never pay for a wake-up; once it has
+                // been quiet for a while, sleep up to the batch age.
+                if last_work.elapsed() < RECENT {
+                    timeout = timeout.min(POLL);
+                }
                 if shared.queue.prepare_park() {
                     std::thread::park_timeout(timeout.max(Duration::from_micros(50)));
                     shared.queue.unpark_done();
