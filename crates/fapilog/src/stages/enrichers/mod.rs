@@ -21,7 +21,7 @@ use crate::stages::{Enricher, StageError};
 use crate::value::{Map, Text, Value};
 
 /// The compiler that built this crate (`rustc --version`), when known.
-pub const RUSTC_VERSION: &str = match option_env!("FAPILOG_RUSTC_VERSION") {
+pub const RUSTC_VERSION: &str = match option_env!("RUSTC_VERSION_OF_FAPILOG_BUILD") {
     Some(v) => v,
     None => "unknown",
 };
