@@ -9,7 +9,10 @@ fn main() {
     let rustc = std::env::var("RUSTC").unwrap_or_else(|_| "rustc".to_owned());
     if let Ok(out) = std::process::Command::new(rustc).arg("--version").output() {
         if let Ok(v) = String::from_utf8(out.stdout) {
-            println!("cargo:rustc-env=RUSTC_VERSION_OF_FAPILOG_BUILD={}", v.trim());
+            println!(
+                "cargo:rustc-env=RUSTC_VERSION_OF_FAPILOG_BUILD={}",
+                v.trim()
+            );
         }
     }
 }

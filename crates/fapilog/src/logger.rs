@@ -168,14 +168,7 @@ impl Logger {
         if !self.enabled(level) {
             return;
         }
-        let mut r = Record::empty(
-            clock::raw_now(),
-            level,
-            self.name,
-            None,
-            self.bound.clone(),
-            context::current_frame(),
-        );
+        let mut r = self.empty_record(level, self.name, None);
         r.set_message_str(message);
         for (k, v) in fields {
             r.push_field(crate::record::Key::Static(k), v);
@@ -200,14 +193,7 @@ impl Logger {
             Some(n) if n != self.name => intern(n),
             _ => self.name,
         };
-        let mut r = Record::empty(
-            clock::raw_now(),
-            level,
-            logger,
-            location,
-            self.bound.clone(),
-            context::current_frame(),
-        );
+        let mut r = self.empty_record(level, logger, location);
         r.message = r.capture_message(message);
         for (k, v) in fields {
             r.push_dyn_field(k, v);
@@ -236,14 +222,7 @@ impl Logger {
         }
         Some(Capture {
             logger: self,
-            record: Record::empty(
-                clock::raw_now(),
-                level,
-                self.name,
-                None,
-                self.bound.clone(),
-                context::current_frame(),
-            ),
+            record: self.empty_record(level, self.name, None),
         })
     }
 
@@ -305,17 +284,28 @@ impl Logger {
                 outcome: Submitted::Disabled,
             };
         }
-        let record = self.record(level, message, fields, location);
-        let deadline = match self.shared.queue.policy {
-            Backpressure::Wait { timeout } => Some(Instant::now() + timeout),
-            _ => None,
-        };
-        Submit {
-            shared: Arc::clone(&self.shared),
-            record: Some(record),
-            deadline,
-            outcome: Submitted::Queued,
-        }
+        Submit::new(
+            Arc::clone(&self.shared),
+            self.record(level, message, fields, location),
+        )
+    }
+
+    /// A record stamped now, carrying this logger's and the thread's context.
+    #[inline(always)]
+    fn empty_record(
+        &self,
+        level: Level,
+        logger: &'static str,
+        location: Option<&'static Location>,
+    ) -> Record {
+        Record::empty(
+            clock::raw_now(),
+            level,
+            logger,
+            location,
+            self.bound.clone(),
+            context::current_frame(),
+        )
     }
 }
 
@@ -345,6 +335,23 @@ impl fmt::Debug for Submit {
         f.debug_struct("Submit")
             .field("pending", &self.record.is_some())
             .finish()
+    }
+}
+
+impl Submit {
+    /// The future that offers `record`, with the `Wait` policy's deadline
+    /// counted from now.
+    fn new(shared: Arc<Shared>, record: Record) -> Submit {
+        let deadline = match shared.queue.policy {
+            Backpressure::Wait { timeout } => Some(Instant::now() + timeout),
+            _ => None,
+        };
+        Submit {
+            shared,
+            record: Some(record),
+            deadline,
+            outcome: Submitted::Queued,
+        }
     }
 }
 
@@ -450,16 +457,6 @@ impl Capture<'_> {
 
     /// Offers the event asynchronously; see [`Logger::log_async`].
     pub fn submit_async(self) -> Submit {
-        let shared = Arc::clone(&self.logger.shared);
-        let deadline = match shared.queue.policy {
-            Backpressure::Wait { timeout } => Some(Instant::now() + timeout),
-            _ => None,
-        };
-        Submit {
-            shared,
-            record: Some(self.record),
-            deadline,
-            outcome: Submitted::Queued,
-        }
+        Submit::new(Arc::clone(&self.logger.shared), self.record)
     }
 }
