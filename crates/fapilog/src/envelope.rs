@@ -181,6 +181,7 @@ pub(crate) struct Info {
     pub(crate) version: Option<Arc<str>>,
     pub(crate) host: Arc<str>,
     pub(crate) pid: u32,
+    pub(crate) include_location: bool,
 }
 
 type Entries<'a> = Vec<(Text<'a>, Value<'a>)>;
@@ -275,6 +276,13 @@ impl EventBuilder {
             info,
         );
         ev.location = r.location;
+        if let (true, Some(loc)) = (info.include_location, r.location) {
+            let mut at = Map::new();
+            at.push_new(Text::Borrowed("file"), Value::str(loc.file));
+            at.push_new(Text::Borrowed("line"), Value::U64(loc.line.into()));
+            at.push_new(Text::Borrowed("module"), Value::str(loc.module));
+            ev.diagnostics.insert("location", Value::Map(at));
+        }
         for frame in [&r.context, &r.bound].into_iter().flatten() {
             for (k, v) in &frame.entries {
                 route(&mut ev, k.view(), v.view());

@@ -130,6 +130,8 @@ pub struct CoreSettings {
     pub sinks: Vec<String>,
     /// How TRACE is written (`DEBUG`).
     pub trace_level_name: TraceNameSetting,
+    /// Write the call site as `diagnostics.location` (`false`).
+    pub include_location: bool,
     /// Shortest interval between two in-band `logs dropped` reports, seconds (1.0).
     pub drop_summary_window_seconds: f64,
     /// What a failing redactor does to its event (`closed`).
@@ -224,6 +226,7 @@ impl Default for CoreSettings {
             shutdown_timeout_seconds: 3.0,
             sinks: Vec::new(),
             trace_level_name: TraceNameSetting::Debug,
+            include_location: false,
             drop_summary_window_seconds: 1.0,
             redaction_fail_mode: FailModeSetting::Closed,
             enable_metrics: true,
