@@ -2,7 +2,7 @@
 //! envelopes.
 //!
 //! [`LogCapture`] is a private pipeline (every level, nothing dropped)
-//! writing into memory; give its [`Logger`](crate::Logger) to the code under
+//! writing into memory; give its [`Logger`] to the code under
 //! test. Each capture has its own pipeline, so tests running in parallel
 //! (plain `#[test]` or `#[tokio::test]`) never see each other's lines.
 //!
