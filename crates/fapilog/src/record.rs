@@ -18,9 +18,9 @@ use crate::field::{ErrorValue, FieldValue};
 use crate::level::Level;
 
 /// Fields stored inline before a record spills to the heap.
-pub const INLINE_FIELDS: usize = 8;
+pub const INLINE_FIELDS: usize = 6;
 /// Bytes of text (strings, formatted values, JSON) stored inline.
-pub const INLINE_BYTES: usize = 192;
+pub const INLINE_BYTES: usize = 128;
 
 /// A byte range inside a record's text storage.
 #[derive(Clone, Copy, Debug)]

@@ -222,6 +222,11 @@ impl Worker {
             let shutting_down = shared.control.shutdown.load(Ordering::SeqCst);
             let flush_target = shared.control.flush_requested.load(Ordering::SeqCst);
             let flush_pending = flush_target > shared.control.acks[self.id].load(Ordering::SeqCst);
+            // Events logged before the flush request are visible now (the
+            // request was read after them): drain them before acknowledging.
+            if flush_pending && !shared.queue.is_empty() {
+                continue;
+            }
             let aged = self
                 .batch_started
                 .is_some_and(|t| t.elapsed() >= self.core.limits.max_age);

@@ -113,3 +113,17 @@ fn flush_waits_for_the_events_logged_before_it() {
     assert!(report.is_complete());
     assert_eq!(user_events(&captured.envelopes()).len(), 5000);
 }
+
+#[test]
+fn flush_never_returns_before_the_events_logged_before_it() {
+    // A race once let a flush that arrived while the worker was between
+    // "queue empty" and "flush requested" return with the events still queued.
+    let (sink, captured) = CaptureSink::new();
+    let p = Pipeline::builder().sink(sink).build().unwrap();
+    let log = p.logger("race");
+    for i in 0..3000usize {
+        fapilog::info!(log, "e", i = i);
+        p.flush(LONG).unwrap();
+        assert_eq!(captured.len(), i + 1, "flush {i} returned early");
+    }
+}
