@@ -166,7 +166,7 @@ impl Record {
         self.push_field(k, value);
     }
 
-    #[inline]
+    #[inline(always)]
     pub(crate) fn push_field(&mut self, key: Key, value: &FieldValue<'_>) {
         let raw = match *value {
             FieldValue::Null => Raw::Null,
@@ -238,14 +238,14 @@ impl Record {
         self.bytes[at..at + 4].copy_from_slice(&len.to_le_bytes());
     }
 
-    #[inline]
+    #[inline(always)]
     fn push_bytes(&mut self, b: &[u8]) -> Span {
         let start = self.bytes.len();
         self.bytes.extend_from_slice(b);
         self.span_from(start)
     }
 
-    #[inline]
+    #[inline(always)]
     fn span_from(&self, start: usize) -> Span {
         Span {
             start: start as u32,
