@@ -180,42 +180,54 @@ fn needs_escape(w: u64) -> bool {
         != 0
 }
 
+/// Index of the first byte of `b` that needs escaping, or `b.len()`.
+#[inline]
+fn first_escape(b: &[u8]) -> usize {
+    let mut i = 0;
+    // A word at a time over the clean prefix; most strings are clean.
+    for chunk in b.chunks_exact(8) {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(chunk);
+        if needs_escape(u64::from_le_bytes(w)) {
+            break;
+        }
+        i += 8;
+    }
+    b[i..]
+        .iter()
+        .position(|&x| ESCAPE[x as usize] != 0)
+        .map_or(b.len(), |p| i + p)
+}
+
 /// Writes `s` as a JSON string.
 pub(crate) fn write_str(out: &mut Vec<u8>, s: &str) {
     let bytes = s.as_bytes();
+    let first = first_escape(bytes);
     out.reserve(bytes.len() + 2);
     out.push(b'"');
-    let mut start = 0;
-    let mut i = 0;
-    while i < bytes.len() {
-        // Skip clean runs a word at a time; most strings have nothing to escape.
-        while i + 8 <= bytes.len() {
-            let mut w = [0u8; 8];
-            w.copy_from_slice(&bytes[i..i + 8]);
-            if needs_escape(u64::from_le_bytes(w)) {
-                break;
-            }
-            i += 8;
-        }
-        if i >= bytes.len() {
-            break;
-        }
-        let b = bytes[i];
+    if first == bytes.len() {
+        out.extend_from_slice(bytes);
+        out.push(b'"');
+        return;
+    }
+    out.extend_from_slice(&bytes[..first]);
+    let mut start = first;
+    for (i, &b) in bytes.iter().enumerate().skip(first) {
         let esc = ESCAPE[b as usize];
-        if esc != 0 {
-            out.extend_from_slice(&bytes[start..i]);
-            if esc == b'u' {
-                const HEX: &[u8; 16] = b"0123456789abcdef";
-                out.extend_from_slice(b"\\u00");
-                out.push(HEX[(b >> 4) as usize]);
-                out.push(HEX[(b & 0xf) as usize]);
-            } else {
-                out.push(b'\\');
-                out.push(esc);
-            }
-            start = i + 1;
+        if esc == 0 {
+            continue;
         }
-        i += 1;
+        out.extend_from_slice(&bytes[start..i]);
+        if esc == b'u' {
+            const HEX: &[u8; 16] = b"0123456789abcdef";
+            out.extend_from_slice(b"\\u00");
+            out.push(HEX[(b >> 4) as usize]);
+            out.push(HEX[(b & 0xf) as usize]);
+        } else {
+            out.push(b'\\');
+            out.push(esc);
+        }
+        start = i + 1;
     }
     out.extend_from_slice(&bytes[start..]);
     out.push(b'"');
