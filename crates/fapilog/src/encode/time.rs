@@ -1,6 +1,12 @@
 //! RFC 3339 UTC timestamps with milliseconds, without a date library.
 
+use std::cell::Cell;
 use std::time::{SystemTime, UNIX_EPOCH};
+
+thread_local! {
+    /// The last whole second written by this thread, and its text up to the `.`.
+    static LAST_SECOND: Cell<(u64, [u8; 20])> = const { Cell::new((0, [0; 20])) };
+}
 
 /// Writes `t` as `YYYY-MM-DDTHH:MM:SS.mmmZ` (UTC). Times before 1970 are
 /// written as the epoch.
@@ -15,16 +21,25 @@ pub fn write_rfc3339_millis(out: &mut Vec<u8>, t: SystemTime) {
     let d = t.duration_since(UNIX_EPOCH).unwrap_or_default();
     let secs = d.as_secs();
     let millis = d.subsec_millis();
-    let days = (secs / 86_400) as i64;
-    let sod = secs % 86_400;
-    let (y, m, dd) = civil_from_days(days);
     let mut b = *b"0000-00-00T00:00:00.000Z";
-    put4(&mut b[0..4], y as u32);
-    put2(&mut b[5..7], m);
-    put2(&mut b[8..10], dd);
-    put2(&mut b[11..13], (sod / 3600) as u32);
-    put2(&mut b[14..16], ((sod / 60) % 60) as u32);
-    put2(&mut b[17..19], (sod % 60) as u32);
+    // Events come in bursts within one second: keep the last second's text.
+    let (cached, prefix) = LAST_SECOND.with(Cell::get);
+    if cached == secs && secs != 0 {
+        b[..20].copy_from_slice(&prefix);
+    } else {
+        let days = (secs / 86_400) as i64;
+        let sod = secs % 86_400;
+        let (y, m, dd) = civil_from_days(days);
+        put4(&mut b[0..4], y as u32);
+        put2(&mut b[5..7], m);
+        put2(&mut b[8..10], dd);
+        put2(&mut b[11..13], (sod / 3600) as u32);
+        put2(&mut b[14..16], ((sod / 60) % 60) as u32);
+        put2(&mut b[17..19], (sod % 60) as u32);
+        let mut p = [0u8; 20];
+        p.copy_from_slice(&b[..20]);
+        LAST_SECOND.with(|c| c.set((secs, p)));
+    }
     b[20] = b'0' + (millis / 100) as u8;
     b[21] = b'0' + ((millis / 10) % 10) as u8;
     b[22] = b'0' + (millis % 10) as u8;
@@ -75,6 +90,15 @@ mod tests {
         assert_eq!(fmt(0), "1970-01-01T00:00:00.000Z");
         assert_eq!(fmt(951_782_400_000), "2000-02-29T00:00:00.000Z");
         assert_eq!(fmt(4_102_444_799_999), "2099-12-31T23:59:59.999Z");
+    }
+
+    #[test]
+    fn the_cached_second_is_only_reused_within_that_second() {
+        assert_eq!(fmt(61_001), "1970-01-01T00:01:01.001Z");
+        assert_eq!(fmt(61_999), "1970-01-01T00:01:01.999Z");
+        assert_eq!(fmt(62_000), "1970-01-01T00:01:02.000Z");
+        assert_eq!(fmt(86_400_000 + 62_000), "1970-01-02T00:01:02.000Z");
+        assert_eq!(fmt(61_500), "1970-01-01T00:01:01.500Z");
     }
 
     proptest::proptest! {
