@@ -150,14 +150,7 @@ fn case() -> impl Strategy<Value = Case> {
 }
 
 fn log_case(p: &Pipeline, c: &Case) {
-    let level = [
-        Level::TRACE,
-        Level::DEBUG,
-        Level::INFO,
-        Level::WARNING,
-        Level::ERROR,
-        Level::CRITICAL,
-    ][c.level as usize];
+    let level = Level::BUILTIN[c.level as usize];
     let bound: Vec<(&str, FieldValue<'_>)> = c
         .bound
         .iter()

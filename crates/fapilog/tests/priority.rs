@@ -11,11 +11,22 @@ use fapilog::{Backpressure, DropReason, Level, Pipeline};
 const LONG: Duration = Duration::from_secs(30);
 
 fn gated(capacity: usize, reserve: usize) -> (Pipeline, common::GatedHandle) {
+    gated_with(capacity, reserve, &[Level::ERROR, Level::CRITICAL])
+}
+
+/// A pipeline whose worker is held inside its sink, so the queue fills
+/// deterministically.
+fn gated_with(
+    capacity: usize,
+    reserve: usize,
+    protected: &[Level],
+) -> (Pipeline, common::GatedHandle) {
     let (sink, handle) = GatedSink::new();
     let p = Pipeline::builder()
         .level(Level::DEBUG)
         .queue_capacity(capacity)
         .protected_queue_capacity(reserve)
+        .protected_levels(protected)
         .batch_max_events(4)
         .batch_max_age(Duration::from_millis(1))
         .backpressure(Backpressure::Drop)
@@ -99,18 +110,7 @@ fn protected_events_meet_the_policy_only_when_no_lower_level_is_queued() {
 #[test]
 fn custom_protected_levels_are_honoured() {
     let audit = Level::custom(60, "AUDIT");
-    let (sink, h) = GatedSink::new();
-    let p = Pipeline::builder()
-        .queue_capacity(10)
-        .protected_queue_capacity(3)
-        .protected_levels(&[audit])
-        .batch_max_age(Duration::from_millis(1))
-        .backpressure(Backpressure::Drop)
-        .sink(sink)
-        .build()
-        .unwrap();
-    fapilog::info!(p.logger("hold"), "holder");
-    assert!(h.gate.wait_blocked(LONG));
+    let (p, h) = gated_with(10, 3, &[audit]);
     let log = p.logger("t");
     for _ in 0..10 {
         fapilog::error!(log, "not protected here");
