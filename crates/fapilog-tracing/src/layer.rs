@@ -123,7 +123,9 @@ impl FapilogLayer {
         self
     }
 
-    /// Adds the source file, line and module of each event (`diagnostics`).
+    /// Passes the source file, line and module of each event to the pipeline,
+    /// which writes them as `diagnostics.location` when `core.include_location`
+    /// is on.
     #[must_use]
     pub fn with_file_and_line(mut self) -> Self {
         self.file_and_line = true;

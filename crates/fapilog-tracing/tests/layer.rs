@@ -171,7 +171,7 @@ fn env_filter_composes() {
 #[test]
 fn trace_level_and_logger_name_options() {
     let capture =
-        LogCapture::with_builder(fapilog::Pipeline::builder().enricher(SourceToData)).unwrap();
+        LogCapture::with_builder(fapilog::Pipeline::builder().include_location(true)).unwrap();
     let layer = FapilogLayer::new(capture.logger("fixed"))
         .logger_name(LoggerName::Logger)
         .without_span_path()
@@ -185,36 +185,10 @@ fn trace_level_and_logger_name_options() {
     line.assert_field("level", "DEBUG")
         .assert_field("logger", "fixed")
         .assert_absent("data.span_path");
-    line.assert_field("data.src", "crates/fapilog-tracing/tests/layer.rs");
-}
-
-/// Shows the call site the worker received (the JSON encoder does not write it).
-struct SourceToData;
-
-impl fapilog::Enricher for SourceToData {
-    fn name(&self) -> &str {
-        "source"
-    }
-    fn enrich(&self, event: &mut fapilog::Event<'_>) -> Result<(), fapilog::StageError> {
-        if let Some(loc) = event.location {
-            event.data.insert("src", fapilog::Value::str(loc.file));
-        }
-        Ok(())
-    }
-}
-
-#[test]
-fn trace_as_debug_passes_a_debug_gate_and_as_trace_does_not() {
-    for (mapping, expected) in [
-        (TraceLevel::AsDebug, vec!["fine"]),
-        (TraceLevel::AsTrace, vec![]),
-    ] {
-        let capture = LogCapture::new();
-        capture.pipeline().set_level(fapilog::Level::DEBUG);
-        let layer = FapilogLayer::new(capture.logger("a")).trace_level(mapping);
-        tracing::subscriber::with_default(subscriber(layer), || tracing::trace!("fine"));
-        assert_eq!(capture.messages(), expected, "{mapping:?}");
-    }
+    line.assert_field(
+        "diagnostics.location.file",
+        "crates/fapilog-tracing/tests/layer.rs",
+    );
 }
 
 #[test]

@@ -61,7 +61,7 @@ fn records_and_key_values_reach_the_pipeline() {
 #[test]
 fn level_options_and_gates() {
     let capture =
-        LogCapture::with_builder(fapilog::Pipeline::builder().enricher(SourceToData)).unwrap();
+        LogCapture::with_builder(fapilog::Pipeline::builder().include_location(true)).unwrap();
     let bridge = LogBridge::new(capture.logger("app"))
         .trace_level(TraceLevel::AsTrace)
         .max_level(log::LevelFilter::Debug)
@@ -85,8 +85,8 @@ fn level_options_and_gates() {
     assert_eq!(capture.messages(), ["broken"]);
     capture
         .assert_logged("broken")
-        .assert_field("data.src", "src/legacy.rs")
-        .assert_field("data.line", 12);
+        .assert_field("diagnostics.location.file", "src/legacy.rs")
+        .assert_field("diagnostics.location.line", 12);
 
     capture.pipeline().set_level(fapilog::Level::CRITICAL);
     assert!(!bridge.enabled(&meta(log::Level::Error)));
@@ -110,22 +110,4 @@ fn tracing_span_lifecycle_records_are_skipped() {
         &none,
     ));
     assert_eq!(capture.messages(), ["real"]);
-}
-
-/// Shows the call site the worker received (the JSON encoder does not write it).
-struct SourceToData;
-
-impl fapilog::Enricher for SourceToData {
-    fn name(&self) -> &str {
-        "source"
-    }
-    fn enrich(&self, event: &mut fapilog::Event<'_>) -> Result<(), fapilog::StageError> {
-        if let Some(loc) = event.location {
-            event.data.insert("src", fapilog::Value::str(loc.file));
-            event
-                .data
-                .insert("line", fapilog::Value::U64(loc.line.into()));
-        }
-        Ok(())
-    }
 }
