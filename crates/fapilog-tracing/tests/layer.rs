@@ -192,6 +192,20 @@ fn trace_level_and_logger_name_options() {
 }
 
 #[test]
+fn trace_as_debug_passes_a_debug_gate_and_as_trace_does_not() {
+    for (mapping, expected) in [
+        (TraceLevel::AsDebug, vec!["fine"]),
+        (TraceLevel::AsTrace, vec![]),
+    ] {
+        let capture = LogCapture::new();
+        capture.pipeline().set_level(fapilog::Level::DEBUG);
+        let layer = FapilogLayer::new(capture.logger("a")).trace_level(mapping);
+        tracing::subscriber::with_default(subscriber(layer), || tracing::trace!("fine"));
+        assert_eq!(capture.messages(), expected, "{mapping:?}");
+    }
+}
+
+#[test]
 fn pipeline_level_gates_events() {
     let capture = LogCapture::new();
     capture.pipeline().set_level(fapilog::Level::WARNING);
