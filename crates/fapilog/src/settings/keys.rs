@@ -340,6 +340,43 @@ fn one_of<'a>(raw: &Raw, allowed: &[&'a str]) -> Result<&'a str, String> {
         .ok_or_else(|| format!("one of {}", allowed.join(", ")))
 }
 
+/// Names of an enumerated setting, in the order they are documented.
+type Choices<T> = [(&'static str, T)];
+
+const POLICIES: &Choices<PolicyName> = &[
+    ("wait", PolicyName::Wait),
+    ("drop", PolicyName::Drop),
+    ("block", PolicyName::Block),
+];
+const TRACE_NAMES: &Choices<TraceNameSetting> = &[
+    ("DEBUG", TraceNameSetting::Debug),
+    ("TRACE", TraceNameSetting::Trace),
+];
+const FAIL_MODES: &Choices<FailModeSetting> = &[
+    ("closed", FailModeSetting::Closed),
+    ("warn", FailModeSetting::Warn),
+    ("open", FailModeSetting::Open),
+];
+
+/// Parses one of `choices` by name (case-insensitive).
+fn choice<T: Copy>(raw: &Raw, choices: &Choices<T>) -> Result<T, String> {
+    let names: Vec<&str> = choices.iter().map(|(n, _)| *n).collect();
+    let name = one_of(raw, &names)?;
+    choices
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map(|(_, v)| *v)
+        .ok_or_else(|| format!("one of {}", names.join(", ")))
+}
+
+/// The name of `value` among `choices`.
+fn choice_name<T: PartialEq>(value: &T, choices: &Choices<T>) -> String {
+    choices
+        .iter()
+        .find(|(_, v)| v == value)
+        .map_or_else(String::new, |(n, _)| (*n).to_owned())
+}
+
 fn string(raw: &Raw) -> Result<String, String> {
     match raw {
         Raw::Str(s) => Ok(s.clone()),
@@ -594,15 +631,7 @@ static KEYS: &[Key] = &[
         parse |r| seconds(r, 0.0001, 3600.0), show show),
     key!("core.backpressure_policy", core.backpressure_policy, "wait, drop, block", "wait",
         "What a log call does on a full queue: wait up to `backpressure_wait_ms` then drop, drop at once, or block.",
-        parse |r| one_of(r, &["wait", "drop", "block"]).map(|p| match p {
-            "drop" => PolicyName::Drop,
-            "block" => PolicyName::Block,
-            _ => PolicyName::Wait,
-        }), show |p: &PolicyName| match p {
-            PolicyName::Wait => "wait",
-            PolicyName::Drop => "drop",
-            PolicyName::Block => "block",
-        }.to_owned()),
+        parse |r| choice(r, POLICIES), show |p: &PolicyName| choice_name(p, POLICIES)),
     key!("core.drop_on_full", core.drop_on_full, "boolean", "false",
         "fapilog's switch: `true` forces the `drop` policy. Default `false` (fapilog: `true`): this library does not lose lines by default.",
         parse boolean, show show),
@@ -620,14 +649,7 @@ static KEYS: &[Key] = &[
         parse sinks, show |v: &Vec<String>| show_list(v)),
     key!("core.trace_level_name", core.trace_level_name, "DEBUG, TRACE", "DEBUG",
         "How TRACE events are named in the output.",
-        parse |r| one_of(r, &["DEBUG", "TRACE"]).map(|p| if p == "TRACE" {
-            TraceNameSetting::Trace
-        } else {
-            TraceNameSetting::Debug
-        }), show |t: &TraceNameSetting| match t {
-            TraceNameSetting::Debug => "DEBUG",
-            TraceNameSetting::Trace => "TRACE",
-        }.to_owned()),
+        parse |r| choice(r, TRACE_NAMES), show |t: &TraceNameSetting| choice_name(t, TRACE_NAMES)),
     key!("core.include_location", core.include_location, "boolean", "false",
         "Write each call site as `diagnostics.location` (`file`, `line`, `module`) when the call has one (the macros and the `tracing` layer with file and line do).",
         parse boolean, show show),
@@ -636,15 +658,7 @@ static KEYS: &[Key] = &[
         parse |r| seconds(r, 0.001, 86_400.0), show show),
     key!("core.redaction_fail_mode", core.redaction_fail_mode, "closed, warn, open", "closed",
         "What a failing redactor does to its event: withhold it (closed), pass it and report on stderr (warn), or pass it (open).",
-        parse |r| one_of(r, &["closed", "warn", "open"]).map(|p| match p {
-            "warn" => FailModeSetting::Warn,
-            "open" => FailModeSetting::Open,
-            _ => FailModeSetting::Closed,
-        }), show |m: &FailModeSetting| match m {
-            FailModeSetting::Closed => "closed",
-            FailModeSetting::Warn => "warn",
-            FailModeSetting::Open => "open",
-        }.to_owned()),
+        parse |r| choice(r, FAIL_MODES), show |m: &FailModeSetting| choice_name(m, FAIL_MODES)),
     key!("core.enable_metrics", core.enable_metrics, "true", "true",
         "Metrics are always counted (it costs nothing on the caller's path): read them with `Pipeline::metrics()` or `MetricsSnapshot::to_prometheus()`. Accepted for fapilog compatibility; `false` is rejected because it could not take effect.",
         parse |r| match boolean(r) {
