@@ -133,63 +133,42 @@ impl MetricsSnapshot {
         float(w, self.flush_seconds_max);
         let _ = writeln!(w);
 
-        header(
+        let by_sink = |pick: fn(&crate::SinkMetrics) -> u64| {
+            self.sinks.iter().map(move |s| (s.name.as_str(), pick(s)))
+        };
+        labelled_counter(
             w,
             "fapilog_sink_events_written_total",
             "Events each sink accepted.",
-            "counter",
+            "sink",
+            by_sink(|s| s.written),
         );
-        for s in &self.sinks {
-            series(
-                w,
-                "fapilog_sink_events_written_total",
-                &[("sink", &s.name)],
-                s.written,
-            );
-        }
-        header(
+        labelled_counter(
             w,
             "fapilog_sink_errors_total",
             "Failed batch writes per sink (errors and panics).",
-            "counter",
+            "sink",
+            by_sink(|s| s.errors),
         );
-        for s in &self.sinks {
-            series(
-                w,
-                "fapilog_sink_errors_total",
-                &[("sink", &s.name)],
-                s.errors,
-            );
-        }
-
-        header(
+        let by_plugin = |pick: fn(&crate::StageMetrics) -> u64| {
+            self.stage_errors
+                .iter()
+                .map(move |s| (s.stage.as_str(), pick(s)))
+        };
+        labelled_counter(
             w,
             "fapilog_plugin_errors_total",
             "Stage (filter, enricher, redactor, processor) calls that failed, panics included.",
-            "counter",
+            "plugin",
+            by_plugin(|s| s.errors + s.panics),
         );
-        for s in &self.stage_errors {
-            series(
-                w,
-                "fapilog_plugin_errors_total",
-                &[("plugin", &s.stage)],
-                s.errors + s.panics,
-            );
-        }
-        header(
+        labelled_counter(
             w,
             "fapilog_plugin_panics_total",
             "Stage calls that panicked.",
-            "counter",
+            "plugin",
+            by_plugin(|s| s.panics),
         );
-        for s in &self.stage_errors {
-            series(
-                w,
-                "fapilog_plugin_panics_total",
-                &[("plugin", &s.stage)],
-                s.panics,
-            );
-        }
 
         let st = &self.stages;
         let stage_counters: [(&str, &str, u64); 8] = [
@@ -274,6 +253,20 @@ fn counter(w: &mut String, name: &str, help: &str, value: u64) {
 fn gauge(w: &mut String, name: &str, help: &str, value: u64) {
     header(w, name, help, "gauge");
     let _ = writeln!(w, "{name} {value}");
+}
+
+/// A counter family with one label: a header, then one series per row.
+fn labelled_counter<'a>(
+    w: &mut String,
+    name: &str,
+    help: &str,
+    label: &str,
+    rows: impl Iterator<Item = (&'a str, u64)>,
+) {
+    header(w, name, help, "counter");
+    for (value_of_label, count) in rows {
+        series(w, name, &[(label, value_of_label)], count);
+    }
 }
 
 fn series(w: &mut String, name: &str, labels: &[(&str, &str)], value: u64) {
