@@ -251,24 +251,9 @@ async fn sensitive_headers_never_appear() {
 async fn concurrent_requests_never_mix_contexts() {
     let server = Server::start().await;
     let addr = server.addr;
-    let mut clients = Vec::new();
-    for i in 0..24u64 {
-        clients.push(tokio::spawn(async move {
-            let id = format!("req-{i}");
-            let reply = send(
-                addr,
-                "GET",
-                &format!("/users/{i}"),
-                &[("X-Request-ID", &id)],
-                "",
-            )
-            .await;
-            assert_eq!(reply.status, 200);
-            assert_eq!(reply.header("x-request-id"), Some(id.as_str()));
-        }));
-    }
-    for c in clients {
-        c.await.expect("client");
+    for (id, reply) in common::concurrent_user_requests(addr, 24, "req").await {
+        assert_eq!(reply.status, 200);
+        assert_eq!(reply.header("x-request-id"), Some(id.as_str()));
     }
     let capture = server.stop().await;
     let lines = capture.records();

@@ -18,24 +18,8 @@ async fn tracing_and_log_lines_in_handlers_carry_the_request_id() {
         .expect("log bridge");
 
     let server = common::Server::start().await;
-    let mut clients = Vec::new();
-    for i in 0..8u64 {
-        let addr = server.addr;
-        clients.push(tokio::spawn(async move {
-            let id = format!("trq-{i}");
-            let reply = common::send(
-                addr,
-                "GET",
-                &format!("/users/{i}"),
-                &[("X-Request-ID", &id)],
-                "",
-            )
-            .await;
-            assert_eq!(reply.status, 200);
-        }));
-    }
-    for c in clients {
-        c.await.expect("client");
+    for (_, reply) in common::concurrent_user_requests(server.addr, 8, "trq").await {
+        assert_eq!(reply.status, 200);
     }
     server.stop().await;
 

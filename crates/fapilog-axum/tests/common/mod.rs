@@ -79,6 +79,35 @@ impl Reply {
     }
 }
 
+/// `GET /users/{i}` for `i` in `0..n`, all at once, each with its own
+/// `X-Request-ID` (`{prefix}-{i}`); returns each request id with its reply.
+pub async fn concurrent_user_requests(
+    addr: SocketAddr,
+    n: u64,
+    prefix: &str,
+) -> Vec<(String, Reply)> {
+    let mut clients = Vec::new();
+    for i in 0..n {
+        let id = format!("{prefix}-{i}");
+        clients.push(tokio::spawn(async move {
+            let reply = send(
+                addr,
+                "GET",
+                &format!("/users/{i}"),
+                &[("X-Request-ID", &id)],
+                "",
+            )
+            .await;
+            (id, reply)
+        }));
+    }
+    let mut replies = Vec::new();
+    for c in clients {
+        replies.push(c.await.expect("client"));
+    }
+    replies
+}
+
 /// One HTTP/1.1 request on its own connection (`Connection: close`).
 pub async fn send(
     addr: SocketAddr,
