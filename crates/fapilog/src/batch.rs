@@ -76,6 +76,13 @@ impl Batch {
         self.ends.push((self.bytes.len(), event.level));
     }
 
+    /// Appends one line that `write` encodes (newline included); `write` is
+    /// told whether the format is [`Format::Flat`]. For JSON batches only.
+    pub(crate) fn push_with(&mut self, level: Level, write: impl FnOnce(&mut Vec<u8>, bool)) {
+        write(&mut self.bytes, self.format == Format::Flat);
+        self.ends.push((self.bytes.len(), level));
+    }
+
     /// The format of every line.
     pub fn format(&self) -> Format {
         self.format

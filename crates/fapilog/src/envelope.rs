@@ -220,6 +220,11 @@ impl EventBuilder {
         self.data = recycle(ev.data.into_vec());
     }
 
+    /// The next event's id.
+    pub(crate) fn next_id(&mut self) -> MessageId {
+        self.ids.next_id()
+    }
+
     /// An empty event with the pipeline's diagnostics.
     pub(crate) fn blank<'a>(
         &mut self,
@@ -228,6 +233,19 @@ impl EventBuilder {
         logger: &'a str,
         message: Text<'a>,
         info: &'a Info,
+    ) -> Event<'a> {
+        let id = self.ids.next_id();
+        self.blank_with_id(timestamp, level, logger, message, info, id)
+    }
+
+    fn blank_with_id<'a>(
+        &mut self,
+        timestamp: SystemTime,
+        level: Level,
+        logger: &'a str,
+        message: Text<'a>,
+        info: &'a Info,
+        message_id: MessageId,
     ) -> Event<'a> {
         let mut context = Map::from_vec(recycle(std::mem::take(&mut self.context)));
         let mut diagnostics = Map::from_vec(recycle(std::mem::take(&mut self.diagnostics)));
@@ -252,7 +270,7 @@ impl EventBuilder {
             level,
             logger: Text::Borrowed(logger),
             message,
-            message_id: self.ids.next_id(),
+            message_id,
             context,
             diagnostics,
             data,
@@ -268,20 +286,29 @@ impl EventBuilder {
         anchor: &Anchor,
         info: &'a Info,
     ) -> Event<'a> {
-        let mut ev = self.blank(
+        let id = self.ids.next_id();
+        self.build_with_id(r, anchor, info, id)
+    }
+
+    /// The event of a queued record, with the given id.
+    pub(crate) fn build_with_id<'a>(
+        &mut self,
+        r: &'a Record,
+        anchor: &Anchor,
+        info: &'a Info,
+        id: MessageId,
+    ) -> Event<'a> {
+        let mut ev = self.blank_with_id(
             anchor.wall(r.time),
             r.level,
             r.logger,
             Text::Borrowed(r.message()),
             info,
+            id,
         );
         ev.location = r.location;
         if let (true, Some(loc)) = (info.include_location, r.location) {
-            let mut at = Map::new();
-            at.push_new(Text::Borrowed("file"), Value::str(loc.file));
-            at.push_new(Text::Borrowed("line"), Value::U64(loc.line.into()));
-            at.push_new(Text::Borrowed("module"), Value::str(loc.module));
-            ev.diagnostics.insert("location", Value::Map(at));
+            ev.diagnostics.insert("location", location_value(loc));
         }
         for frame in [&r.context, &r.bound].into_iter().flatten() {
             for (k, v) in &frame.entries {
@@ -328,6 +355,15 @@ impl EventBuilder {
         link_correlation(&mut ev);
         ev
     }
+}
+
+/// `diagnostics.location`: `{"file", "line", "module"}`.
+pub(crate) fn location_value(loc: &Location) -> Value<'_> {
+    let mut at = Map::new();
+    at.push_new(Text::Borrowed("file"), Value::str(loc.file));
+    at.push_new(Text::Borrowed("line"), Value::U64(loc.line.into()));
+    at.push_new(Text::Borrowed("module"), Value::str(loc.module));
+    Value::Map(at)
 }
 
 fn route<'a>(ev: &mut Event<'a>, key: Text<'a>, value: Value<'a>) {

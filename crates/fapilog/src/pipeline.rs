@@ -7,6 +7,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use crate::batch::BatchLimits;
+use crate::encode::direct::DirectPlan;
 use crate::encode::Format;
 use crate::envelope::Info;
 use crate::error::Error;
@@ -304,15 +305,18 @@ impl PipelineBuilder {
             control: Control::new(workers),
         });
         stages.attach(&shared)?;
+        let info = Info {
+            service: settings.service.as_str().into(),
+            env: settings.env.as_str().into(),
+            version: settings.version.as_deref().map(Into::into),
+            host: hostname().into(),
+            pid: std::process::id(),
+            include_location: c.include_location,
+        };
+        let direct = DirectPlan::new(&stages, &info, &formats, &shared.metrics);
         let core = Arc::new(Core {
-            info: Info {
-                service: settings.service.as_str().into(),
-                env: settings.env.as_str().into(),
-                version: settings.version.as_deref().map(Into::into),
-                host: hostname().into(),
-                pid: std::process::id(),
-                include_location: c.include_location,
-            },
+            info,
+            direct,
             stages,
             sinks: slots,
             formats,

@@ -15,6 +15,7 @@ use std::time::{Duration, Instant};
 use crate::batch::{Batch, BatchLimits};
 use crate::clock::Anchor;
 use crate::diagnostics;
+use crate::encode::direct::DirectPlan;
 use crate::encode::{Format, TraceName};
 use crate::envelope::{EventBuilder, Info};
 use crate::level::Level;
@@ -139,6 +140,8 @@ pub(crate) struct Core {
     pub(crate) limits: BatchLimits,
     pub(crate) trace_name: TraceName,
     pub(crate) drop_summary_interval: Duration,
+    /// The direct path, when the stages and formats allow it.
+    pub(crate) direct: Option<DirectPlan>,
 }
 
 /// How long after the last event the worker keeps polling every [`POLL`].
@@ -291,6 +294,23 @@ impl Worker {
     fn process(&mut self, r: &Record) {
         let shared = &self.shared;
         let core = &self.core;
+        if let Some(plan) = &core.direct {
+            if let Some(items) = plan.items(r, &core.stages) {
+                let id = self.builder.next_id();
+                let timestamp = self.anchor.wall(r.time);
+                if self.lines_in_batch == 0 {
+                    self.batch_started = Some(Instant::now());
+                }
+                for b in &mut self.batches {
+                    b.push_with(r.level, |out, flat| {
+                        plan.write(out, r, &items, timestamp, id, flat, core.trace_name);
+                    });
+                }
+                self.events_in_batch += 1;
+                self.lines_in_batch += 1;
+                return;
+            }
+        }
         let mut ev = self.builder.build(r, &self.anchor, &core.info);
         match core.stages.run(&mut ev, &shared.metrics) {
             Outcome::Keep => {

@@ -75,7 +75,7 @@ pub(crate) fn write_event(out: &mut Vec<u8>, ev: &Event<'_>, opts: &JsonOptions)
     }
 }
 
-fn write_as_string(out: &mut Vec<u8>, v: &Value<'_>) {
+pub(crate) fn write_as_string(out: &mut Vec<u8>, v: &Value<'_>) {
     match v {
         Value::Str(t) => write_str(out, t),
         // Numbers and booleans need no escaping: quote them in place.

@@ -9,4 +9,14 @@ pub trait Enricher: Send + Sync + 'static {
 
     /// Adds to `event`.
     fn enrich(&self, event: &mut Event<'_>) -> Result<(), StageError>;
+
+    /// `true` promises that `enrich` adds the same `diagnostics` entries to
+    /// every event, reads nothing from it and changes nothing else (the
+    /// process's runtime, the pod's names). When every stage of a pipeline
+    /// makes such a promise, the worker computes this enricher's output once
+    /// and writes ordinary events straight from the queued call, without
+    /// building an [`Event`]: about twice the throughput. Default `false`.
+    fn is_constant(&self) -> bool {
+        false
+    }
 }

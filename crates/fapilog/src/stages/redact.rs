@@ -8,6 +8,18 @@ pub trait Redactor: Send + Sync + 'static {
 
     /// Redacts `event` in place.
     fn redact(&self, event: &mut Event<'_>) -> Result<(), StageError>;
+
+    /// A cheap pre-check for redactors that look only at string values.
+    /// `true` promises that `redact` changes nothing in an event (and counts
+    /// nothing) when this returns `true` for its message and for every one
+    /// of its string values, whatever its keys, numbers and other fields;
+    /// the worker then writes such events without building an [`Event`]
+    /// (see [`crate::Enricher::is_constant`]). Default `false`: no promise,
+    /// every event is built and redacted.
+    fn leaves_unchanged(&self, text: &str) -> bool {
+        let _ = text;
+        false
+    }
 }
 
 /// What happens to an event when a redactor fails (errors or panics).

@@ -84,6 +84,11 @@ impl Enricher for RuntimeInfo {
         "runtime_info"
     }
 
+    fn is_constant(&self) -> bool {
+        // The thread fields name the worker thread, which varies.
+        !self.include_thread
+    }
+
     fn enrich(&self, event: &mut Event<'_>) -> Result<(), StageError> {
         for (k, v) in &self.fields {
             event.diagnostics.insert(*k, v.clone());
@@ -120,6 +125,10 @@ pub struct ContextVars;
 impl Enricher for ContextVars {
     fn name(&self) -> &str {
         "context_vars"
+    }
+
+    fn is_constant(&self) -> bool {
+        true
     }
 
     fn enrich(&self, _event: &mut Event<'_>) -> Result<(), StageError> {
@@ -208,6 +217,10 @@ impl Kubernetes {
 impl Enricher for Kubernetes {
     fn name(&self) -> &str {
         "kubernetes"
+    }
+
+    fn is_constant(&self) -> bool {
+        true
     }
 
     fn enrich(&self, event: &mut Event<'_>) -> Result<(), StageError> {

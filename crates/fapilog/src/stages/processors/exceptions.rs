@@ -113,6 +113,10 @@ impl Processor for Exceptions {
         "exceptions"
     }
 
+    fn only_exceptions(&self) -> bool {
+        true
+    }
+
     fn process(&self, event: &mut Event<'_>) -> Result<Verdict, StageError> {
         let Some(Value::Map(ex)) = event.diagnostics.get_mut("exception") else {
             return Ok(Verdict::Keep);
