@@ -8,10 +8,13 @@
 //! to the heap. Bound context travels as a shared pointer, not a copy.
 
 use std::fmt;
-use std::io::Write as _;
+use std::fmt::Write as _;
 use std::sync::Arc;
 
 use smallvec::SmallVec;
+
+mod inline;
+use inline::InlineVec;
 
 use crate::context::Fields;
 use crate::field::{ErrorValue, FieldValue};
@@ -83,9 +86,12 @@ pub(crate) struct Record {
     pub(crate) location: Option<&'static Location>,
     pub(crate) bound: Option<Arc<Fields>>,
     pub(crate) context: Option<Arc<Fields>>,
-    pub(crate) fields: SmallVec<[(Key, Raw); INLINE_FIELDS]>,
-    pub(crate) bytes: SmallVec<[u8; INLINE_BYTES]>,
+    pub(crate) fields: InlineVec<(Key, Raw), INLINE_FIELDS>,
+    pub(crate) bytes: Bytes,
 }
+
+/// A record's text storage.
+pub(crate) type Bytes = InlineVec<u8, INLINE_BYTES>;
 
 /// The parts of an error record, decoded on the worker.
 pub(crate) struct ErrorParts<'a> {
@@ -134,8 +140,8 @@ impl Record {
             location,
             bound,
             context,
-            fields: SmallVec::new(),
-            bytes: SmallVec::new(),
+            fields: InlineVec::new((Key::Static(""), Raw::Null)),
+            bytes: InlineVec::new(0),
         }
     }
 
@@ -230,7 +236,7 @@ impl Record {
         self.span_from(start)
     }
 
-    fn push_part(&mut self, f: impl FnOnce(&mut SmallVec<[u8; INLINE_BYTES]>)) {
+    fn push_part(&mut self, f: impl FnOnce(&mut Bytes)) {
         let at = self.bytes.len();
         self.bytes.extend_from_slice(&[0; 4]);
         f(&mut self.bytes);
@@ -362,6 +368,30 @@ mod tests {
         assert_eq!(p.message, "outer failed");
         assert_eq!(p.sources.as_slice(), ["inner cause"]);
         assert!(p.backtrace.is_none());
+    }
+
+    #[test]
+    fn a_large_call_spills_and_reads_back_whole() {
+        let long = "x".repeat(INLINE_BYTES);
+        let names = ["a", "b", "c", "d", "e", "f", "g", "h"];
+        let fields: Vec<_> = names.iter().map(|n| (*n, FieldValue::Str(&long))).collect();
+        let r = Record::capture(
+            0,
+            Level::INFO,
+            "t",
+            format_args!("{}", "m"),
+            &fields,
+            None,
+            None,
+            None,
+        );
+        assert_eq!(r.message(), "m");
+        assert_eq!(r.fields.len(), names.len());
+        for (&(key, raw), name) in r.fields.iter().zip(names) {
+            assert_eq!(r.key(key), name);
+            let Raw::Str(s) = raw else { panic!() };
+            assert_eq!(r.text(s), long);
+        }
     }
 
     #[test]
