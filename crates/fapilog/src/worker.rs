@@ -155,7 +155,10 @@ struct Worker {
     core: Arc<Core>,
     builder: EventBuilder,
     anchor: Anchor,
+    /// The batches being filled, one per format.
     batches: Vec<Batch>,
+    /// Hands full batches to the sinks on a thread of their own.
+    writer: Writer,
     events_in_batch: u64,
     lines_in_batch: usize,
     batch_started: Option<Instant>,
@@ -170,18 +173,14 @@ pub(crate) fn spawn(
     std::thread::Builder::new()
         .name(format!("fapilog-worker-{id}"))
         .spawn(move || loop {
-            let batches = core
-                .formats
-                .iter()
-                .map(|f| Batch::with_trace_name(*f, core.trace_name))
-                .collect();
             let mut w = Worker {
                 id,
                 shared: Arc::clone(&shared),
                 core: Arc::clone(&core),
                 builder: EventBuilder::new(),
                 anchor: Anchor::now(),
-                batches,
+                batches: new_batches(&core),
+                writer: Writer::spawn(id, &shared, &core),
                 events_in_batch: 0,
                 lines_in_batch: 0,
                 batch_started: None,
@@ -333,64 +332,29 @@ impl Worker {
         self.builder.recycle(ev);
     }
 
+    /// Hands the batches to the writer thread (or writes them here when it
+    /// is gone) and goes on with empty ones.
     fn flush_batch(&mut self) {
         if self.lines_in_batch == 0 {
             return;
         }
-        let started = Instant::now();
-        let metrics = &self.shared.metrics;
-        let mut all_ok = true;
-        let mut fell_back = vec![false; self.batches.len()];
-        for (i, slot) in self.core.sinks.iter().enumerate() {
-            let batch = &self.batches[slot.format];
-            let mut sink = match slot.sink.lock() {
-                Ok(g) => g,
-                Err(p) => p.into_inner(),
-            };
-            let result = catch_unwind(AssertUnwindSafe(|| sink.write_batch(batch)));
-            let counters = &metrics.sinks[i];
-            match result {
-                Ok(Ok(())) => {
-                    counters
-                        .written
-                        .fetch_add(batch.len() as u64, Ordering::Relaxed);
-                }
-                failure => {
-                    all_ok = false;
-                    counters.errors.fetch_add(1, Ordering::Relaxed);
-                    let why = match &failure {
-                        Ok(Err(e)) => e.to_string(),
-                        _ => "the sink panicked".to_owned(),
-                    };
-                    diagnostics::warn(
-                        "sink",
-                        "sink write failed; batch written to stderr",
-                        &[("sink", sink.name()), ("error", &why)],
-                    );
-                    if !fell_back[slot.format] {
-                        fell_back[slot.format] = true;
-                        sinks::write_to_stderr(batch);
-                    }
-                }
-            }
-        }
-        metrics.observe_flush(started.elapsed());
-        metrics.batches.fetch_add(1, Ordering::Relaxed);
-        let counter = if all_ok {
-            &metrics.written
-        } else {
-            &metrics.failed
+        let next = self.writer.spare(&self.core);
+        let full = std::mem::replace(&mut self.batches, next);
+        let job = Job {
+            batches: full,
+            events: self.events_in_batch,
         };
-        counter.fetch_add(self.events_in_batch, Ordering::Relaxed);
-        for b in &mut self.batches {
-            b.clear();
+        if let Err(job) = self.writer.send(job) {
+            let mut job = job;
+            write_job(&self.core, &self.shared.metrics, &mut job);
         }
         self.events_in_batch = 0;
         self.lines_in_batch = 0;
         self.batch_started = None;
     }
 
-    fn flush_sinks(&self) {
+    fn flush_sinks(&mut self) {
+        self.writer.wait_idle();
         for slot in &self.core.sinks {
             let mut sink = match slot.sink.lock() {
                 Ok(g) => g,
@@ -477,6 +441,7 @@ impl Worker {
         self.flush_batch();
         self.maybe_report_drops(true);
         self.flush_batch();
+        self.writer.wait_idle();
         let control = &self.shared.control;
         let last = control.finishing.fetch_add(1, Ordering::SeqCst) + 1 == control.acks.len();
         if last {
@@ -493,5 +458,192 @@ impl Worker {
         }
         control.exited.fetch_add(1, Ordering::SeqCst);
         control.notify();
+    }
+}
+
+fn new_batches(core: &Core) -> Vec<Batch> {
+    core.formats
+        .iter()
+        .map(|f| Batch::with_trace_name(*f, core.trace_name))
+        .collect()
+}
+
+/// Full batches on their way to the sinks.
+struct Job {
+    batches: Vec<Batch>,
+    events: u64,
+}
+
+/// Batch sets a worker keeps at most: one filling, two with the writer.
+const MAX_SETS: usize = 3;
+
+/// The writer thread of a worker: writes full batches to the sinks while
+/// the worker encodes the next ones, so a sink's syscalls and the encoding
+/// run side by side. A worker that runs ahead waits for a set of batches to
+/// come back: at most [`MAX_SETS`] exist, so memory stays bounded.
+struct Writer {
+    jobs: Option<std::sync::mpsc::SyncSender<Job>>,
+    done: std::sync::mpsc::Receiver<Vec<Batch>>,
+    /// Emptied sets ready for reuse.
+    stash: Vec<Vec<Batch>>,
+    /// Sets sent and not yet back.
+    outstanding: usize,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Writer {
+    fn spawn(id: usize, shared: &Arc<Shared>, core: &Arc<Core>) -> Writer {
+        let (jobs, inbox) = std::sync::mpsc::sync_channel::<Job>(1);
+        let (back, done) = std::sync::mpsc::channel();
+        let (shared, core) = (Arc::clone(shared), Arc::clone(core));
+        let thread = std::thread::Builder::new()
+            .name(format!("fapilog-writer-{id}"))
+            .spawn(move || {
+                for mut job in inbox {
+                    write_job(&core, &shared.metrics, &mut job);
+                    if back.send(job.batches).is_err() {
+                        return;
+                    }
+                }
+            });
+        match thread {
+            Ok(t) => Writer {
+                jobs: Some(jobs),
+                done,
+                stash: Vec::new(),
+                outstanding: 0,
+                thread: Some(t),
+            },
+            // No thread: the worker writes its batches itself.
+            Err(_) => Writer {
+                jobs: None,
+                done,
+                stash: Vec::new(),
+                outstanding: 0,
+                thread: None,
+            },
+        }
+    }
+
+    /// Sends `job` to the writer thread; gives it back when there is none.
+    fn send(&mut self, job: Job) -> Result<(), Job> {
+        let Some(jobs) = &self.jobs else {
+            return Err(job);
+        };
+        match jobs.send(job) {
+            Ok(()) => {
+                self.outstanding += 1;
+                Ok(())
+            }
+            Err(e) => {
+                // The writer thread died: write here from now on.
+                self.jobs = None;
+                Err(e.0)
+            }
+        }
+    }
+
+    /// An empty set of batches: a returned one, a new one while fewer than
+    /// [`MAX_SETS`] exist, else the next one the writer gives back.
+    fn spare(&mut self, core: &Core) -> Vec<Batch> {
+        while let Ok(set) = self.done.try_recv() {
+            self.outstanding -= 1;
+            self.stash.push(set);
+        }
+        if let Some(set) = self.stash.pop() {
+            return set;
+        }
+        if self.outstanding + 1 < MAX_SETS || self.jobs.is_none() {
+            return new_batches(core);
+        }
+        match self.done.recv() {
+            Ok(set) => {
+                self.outstanding -= 1;
+                set
+            }
+            Err(_) => {
+                self.jobs = None;
+                self.outstanding = 0;
+                new_batches(core)
+            }
+        }
+    }
+
+    /// Waits until every batch sent has been written.
+    fn wait_idle(&mut self) {
+        while self.outstanding > 0 {
+            match self.done.recv() {
+                Ok(set) => {
+                    self.outstanding -= 1;
+                    self.stash.push(set);
+                }
+                Err(_) => {
+                    self.jobs = None;
+                    self.outstanding = 0;
+                }
+            }
+        }
+    }
+}
+
+impl Drop for Writer {
+    fn drop(&mut self) {
+        // Closing the channel ends the thread once it has written what it holds.
+        self.jobs = None;
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// Writes a job's batches to every sink, counts the outcome, falls back to
+/// stderr for a sink that fails, and empties the batches.
+fn write_job(core: &Core, metrics: &Metrics, job: &mut Job) {
+    let started = Instant::now();
+    let mut all_ok = true;
+    let mut fell_back = vec![false; job.batches.len()];
+    for (i, slot) in core.sinks.iter().enumerate() {
+        let batch = &job.batches[slot.format];
+        let mut sink = match slot.sink.lock() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        };
+        let result = catch_unwind(AssertUnwindSafe(|| sink.write_batch(batch)));
+        let counters = &metrics.sinks[i];
+        match result {
+            Ok(Ok(())) => {
+                counters
+                    .written
+                    .fetch_add(batch.len() as u64, Ordering::Relaxed);
+            }
+            failure => {
+                all_ok = false;
+                counters.errors.fetch_add(1, Ordering::Relaxed);
+                let why = match &failure {
+                    Ok(Err(e)) => e.to_string(),
+                    _ => "the sink panicked".to_owned(),
+                };
+                diagnostics::warn(
+                    "sink",
+                    "sink write failed; batch written to stderr",
+                    &[("sink", sink.name()), ("error", &why)],
+                );
+                if !fell_back[slot.format] {
+                    fell_back[slot.format] = true;
+                    sinks::write_to_stderr(batch);
+                }
+            }
+        }
+    }
+    metrics.observe_flush(started.elapsed());
+    metrics.batches.fetch_add(1, Ordering::Relaxed);
+    let counter = if all_ok {
+        &metrics.written
+    } else {
+        &metrics.failed
+    };
+    counter.fetch_add(job.events, Ordering::Relaxed);
+    for b in &mut job.batches {
+        b.clear();
     }
 }

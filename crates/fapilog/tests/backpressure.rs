@@ -14,8 +14,9 @@ use fapilog::{Backpressure, DropReason, Level, Pipeline, Submitted};
 const LONG: Duration = Duration::from_secs(30);
 
 fn gated(capacity: usize, policy: Backpressure) -> (Pipeline, common::GatedHandle) {
-    let (sink, handle) = GatedSink::new();
+    let (sink, stage, handle) = GatedSink::with_stage();
     let p = Pipeline::builder()
+        .enricher(stage)
         .queue_capacity(capacity)
         .batch_max_events(8)
         .batch_max_age(Duration::from_millis(1))
@@ -26,7 +27,7 @@ fn gated(capacity: usize, policy: Backpressure) -> (Pipeline, common::GatedHandl
     (p, handle)
 }
 
-/// Logs one event and waits until the worker is stuck writing it.
+/// Logs one event and waits until the worker is stuck processing it.
 fn hold_worker(p: &Pipeline, h: &common::GatedHandle) {
     fapilog::info!(p.logger("hold"), "holder");
     assert!(h.gate.wait_blocked(LONG), "worker never reached the sink");

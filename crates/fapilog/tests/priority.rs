@@ -14,15 +14,16 @@ fn gated(capacity: usize, reserve: usize) -> (Pipeline, common::GatedHandle) {
     gated_with(capacity, reserve, &[Level::ERROR, Level::CRITICAL])
 }
 
-/// A pipeline whose worker is held inside its sink, so the queue fills
+/// A pipeline whose worker is held inside a stage, so the queue fills
 /// deterministically.
 fn gated_with(
     capacity: usize,
     reserve: usize,
     protected: &[Level],
 ) -> (Pipeline, common::GatedHandle) {
-    let (sink, handle) = GatedSink::new();
+    let (sink, stage, handle) = GatedSink::with_stage();
     let p = Pipeline::builder()
+        .enricher(stage)
         .level(Level::DEBUG)
         .queue_capacity(capacity)
         .protected_queue_capacity(reserve)

@@ -5,13 +5,32 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
-use fapilog::{Batch, Sink, SinkError};
+use fapilog::{Batch, Enricher, Event, Sink, SinkError, StageError};
 
 /// A sink that blocks every write until its gate is opened, so a test can
-/// hold the worker and fill the queue deterministically.
+/// hold the sink (the worker then stops once its next batch is full).
 pub struct GatedSink {
     gate: Arc<Gate>,
     lines: Arc<Mutex<Vec<String>>>,
+    blocks: bool,
+}
+
+/// An enricher that blocks the worker thread itself until its gate is
+/// opened: the worker holds exactly the event it is enriching and takes
+/// nothing more from the queue, so a test can fill the queue exactly.
+pub struct GatedStage {
+    gate: Arc<Gate>,
+}
+
+impl Enricher for GatedStage {
+    fn name(&self) -> &str {
+        "gated"
+    }
+
+    fn enrich(&self, _: &mut Event<'_>) -> Result<(), StageError> {
+        self.gate.pass();
+        Ok(())
+    }
 }
 
 #[derive(Default)]
@@ -22,12 +41,22 @@ pub struct Gate {
 }
 
 impl Gate {
+    /// Blocks until the gate is open (counted as blocked meanwhile).
+    fn pass(&self) {
+        self.blocked.fetch_add(1, Ordering::SeqCst);
+        let mut open = self.open.lock().unwrap();
+        while !*open {
+            open = self.cv.wait(open).unwrap();
+        }
+        self.blocked.fetch_sub(1, Ordering::SeqCst);
+    }
+
     pub fn open(&self) {
         *self.open.lock().unwrap() = true;
         self.cv.notify_all();
     }
 
-    /// Waits until the worker is blocked inside a write.
+    /// Waits until the worker is blocked at the gate.
     pub fn wait_blocked(&self, timeout: Duration) -> bool {
         let deadline = Instant::now() + timeout;
         while self.blocked.load(Ordering::SeqCst) == 0 {
@@ -64,9 +93,20 @@ impl GatedSink {
             GatedSink {
                 gate: Arc::clone(&gate),
                 lines: Arc::clone(&lines),
+                blocks: true,
             },
             GatedHandle { gate, lines },
         )
+    }
+
+    /// A sink that never blocks, and a stage that holds the worker instead.
+    pub fn with_stage() -> (GatedSink, GatedStage, GatedHandle) {
+        let (mut sink, handle) = GatedSink::new();
+        sink.blocks = false;
+        let stage = GatedStage {
+            gate: Arc::clone(&handle.gate),
+        };
+        (sink, stage, handle)
     }
 }
 
@@ -76,13 +116,8 @@ impl Sink for GatedSink {
     }
 
     fn write_batch(&mut self, batch: &Batch) -> Result<(), SinkError> {
-        {
-            self.gate.blocked.fetch_add(1, Ordering::SeqCst);
-            let mut open = self.gate.open.lock().unwrap();
-            while !*open {
-                open = self.gate.cv.wait(open).unwrap();
-            }
-            self.gate.blocked.fetch_sub(1, Ordering::SeqCst);
+        if self.blocks {
+            self.gate.pass();
         }
         let mut lines = self.lines.lock().unwrap();
         for l in batch.lines() {
