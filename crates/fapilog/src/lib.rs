@@ -40,7 +40,7 @@
 //! The caller reads the CPU's time-stamp counter where it is invariant
 //! (through `quanta`; the monotonic clock otherwise) and the worker converts
 //! it to wall time against an anchor renewed every second.
-#![forbid(unsafe_code)]
+#![deny(unsafe_code)]
 #![warn(missing_docs)]
 
 mod batch;

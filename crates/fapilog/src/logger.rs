@@ -158,8 +158,16 @@ impl Logger {
         if !self.enabled(level) {
             return;
         }
-        let r = self.record(level, message, fields, location);
-        self.shared.queue.offer(r, &self.shared.metrics);
+        // Everything that can fail is read before a queue slot is claimed.
+        let time = clock::raw_now();
+        let bound = self.bound.clone();
+        let context = context::current_frame();
+        self.shared.queue.offer_with(
+            level,
+            &self.shared.metrics,
+            || Record::empty(time, level, self.name, location, bound, context),
+            |r| r.capture_call(message, fields),
+        );
     }
 
     /// Logs `message` with `fields` at `level`.
@@ -168,12 +176,20 @@ impl Logger {
         if !self.enabled(level) {
             return;
         }
-        let mut r = self.empty_record(level, self.name, None);
-        r.set_message_str(message);
-        for (k, v) in fields {
-            r.push_field(crate::record::Key::Static(k), v);
-        }
-        self.shared.queue.offer(r, &self.shared.metrics);
+        let time = clock::raw_now();
+        let bound = self.bound.clone();
+        let context = context::current_frame();
+        self.shared.queue.offer_with(
+            level,
+            &self.shared.metrics,
+            || Record::empty(time, level, self.name, None, bound, context),
+            |r| {
+                r.set_message_str(message);
+                for (k, v) in fields {
+                    r.push_field(crate::record::Key::Static(k), v);
+                }
+            },
+        );
     }
 
     /// Logs with field names that are not `'static` (bridges from other
@@ -458,5 +474,43 @@ impl Capture<'_> {
     /// Offers the event asynchronously; see [`Logger::log_async`].
     pub fn submit_async(self) -> Submit {
         Submit::new(Arc::clone(&self.logger.shared), self.record)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use crate::testing::CaptureSink;
+    use crate::{FieldValue, Level, Pipeline};
+
+    struct Panics;
+    impl std::fmt::Display for Panics {
+        fn fmt(&self, _: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            panic!("Display failed")
+        }
+    }
+
+    #[test]
+    fn a_panicking_display_loses_only_its_own_line() {
+        let (sink, captured) = CaptureSink::new();
+        let pipeline = Pipeline::builder().sink(sink).build().expect("pipeline");
+        let log = pipeline.logger("t");
+        log.log_args(Level::INFO, format_args!("before"), &[], None);
+        let caught = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            let bad = FieldValue::Display(&Panics);
+            log.log_args(Level::INFO, format_args!("boom"), &[("bad", bad)], None);
+        }));
+        assert!(caught.is_err());
+        log.log_args(
+            Level::INFO,
+            format_args!("after"),
+            &[("n", FieldValue::I64(1))],
+            None,
+        );
+        pipeline.flush(Duration::from_secs(5)).expect("flush");
+        assert_eq!(captured.messages(), ["before", "after"]);
+        let m = pipeline.metrics();
+        assert_eq!((m.submitted, m.written, m.dropped_total), (2, 2, 0));
     }
 }

@@ -1,7 +1,8 @@
 //! The bounded queue between callers and workers, and the backpressure
 //! policy that applies when it is full: here and only here.
 //!
-//! Two lock-free bounded queues (crossbeam's `ArrayQueue`, whose slots are
+//! Two lock-free bounded rings (`ring::Ring`, crossbeam's `ArrayQueue`
+//! protocol with slots that can be claimed before they are written; slots are
 //! allocated once at build time):
 //!
 //! - the **main** queue (`capacity` slots) takes every level that is not
@@ -36,14 +37,16 @@ use std::task::Waker;
 use std::thread::Thread;
 use std::time::{Duration, Instant};
 
-use crossbeam_queue::ArrayQueue;
 use crossbeam_utils::CachePadded;
 
 use crate::level::Level;
 use crate::metrics::{DropReason, Metrics};
 use crate::record::Record;
 
+#[allow(unsafe_code)]
+mod ring;
 mod waiters;
+use ring::Ring;
 use waiters::AsyncWaiters;
 
 /// What a log call does when the queue is full.
@@ -82,8 +85,8 @@ pub(crate) enum Offer {
 }
 
 pub(crate) struct Queue {
-    main: ArrayQueue<Record>,
-    protected: ArrayQueue<Record>,
+    main: Ring,
+    protected: Ring,
     capacity: usize,
     protected_reserve: usize,
     low_level_limit: usize,
@@ -113,8 +116,8 @@ impl Queue {
             table[l.priority() as usize] = true;
         }
         Queue {
-            main: ArrayQueue::new(capacity),
-            protected: ArrayQueue::new(protected_capacity + capacity),
+            main: Ring::new(capacity),
+            protected: Ring::new(protected_capacity + capacity),
             capacity,
             protected_reserve: protected_capacity,
             low_level_limit: (capacity - capacity / 4).max(1),
@@ -211,6 +214,47 @@ impl Queue {
             }
             Err(record) => self.offer_slow(record, metrics),
         }
+    }
+
+    /// The caller's path for a record captured here: when it can go
+    /// straight into a free slot of the main queue (the common case: an
+    /// unprotected level, nobody waiting, room), `head` is written into the
+    /// slot and `body` completes the capture there, with no copy. Otherwise
+    /// the record is captured on the stack and offered as usual.
+    #[inline(always)]
+    pub(crate) fn offer_with(
+        &self,
+        level: Level,
+        metrics: &Metrics,
+        head: impl FnOnce() -> Record,
+        body: impl FnOnce(&mut Record),
+    ) -> Offer {
+        if !self.closed.load(Ordering::Relaxed)
+            && self.sync_waiters.load(Ordering::Relaxed) == 0
+            && !self.is_protected(level)
+            && (level >= Level::INFO || self.main.len() < self.low_level_limit)
+        {
+            if let Some(claim) = self.main.claim() {
+                let mut slot = claim.fill(head());
+                body(&mut slot);
+                slot.publish();
+                self.maybe_wake(level);
+                return Offer::Queued;
+            }
+        }
+        self.offer_captured(head, body, metrics)
+    }
+
+    #[inline(never)]
+    fn offer_captured(
+        &self,
+        head: impl FnOnce() -> Record,
+        body: impl FnOnce(&mut Record),
+        metrics: &Metrics,
+    ) -> Offer {
+        let mut record = head();
+        body(&mut record);
+        self.offer(record, metrics)
     }
 
     #[inline]

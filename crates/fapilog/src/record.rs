@@ -116,11 +116,22 @@ impl Record {
         context: Option<Arc<Fields>>,
     ) -> Record {
         let mut r = Record::empty(time, level, logger, location, bound, context);
-        r.message = r.capture_message(message);
-        for (k, v) in fields {
-            r.push_field(Key::Static(k), v);
-        }
+        r.capture_call(message, fields);
         r
+    }
+
+    /// Captures the message and static-named fields into an empty record
+    /// (the part of [`Record::capture`] done in place, in a queue slot).
+    #[inline(always)]
+    pub(crate) fn capture_call(
+        &mut self,
+        message: fmt::Arguments<'_>,
+        fields: &[(&'static str, FieldValue<'_>)],
+    ) {
+        self.message = self.capture_message(message);
+        for (k, v) in fields {
+            self.push_field(Key::Static(k), v);
+        }
     }
 
     #[inline]
