@@ -22,7 +22,7 @@ use crate::field::FieldValue;
 use crate::level::Level;
 use crate::metrics::DropReason;
 use crate::queue::{Backpressure, Offer};
-use crate::record::{Location, Record};
+use crate::record::{Head, Location, Record};
 use crate::worker::Shared;
 
 /// A named handle onto a pipeline. Clone it freely.
@@ -159,15 +159,12 @@ impl Logger {
             return;
         }
         // Everything that can fail is read before a queue slot is claimed.
-        let time = clock::raw_now();
-        let bound = self.bound.clone();
-        let context = context::current_frame();
-        self.shared.queue.offer_with(
-            level,
-            &self.shared.metrics,
-            || Record::empty(time, level, self.name, location, bound, context),
-            |r| r.capture_call(message, fields),
-        );
+        let head = self.head(level, location);
+        self.shared
+            .queue
+            .offer_with(head, &self.shared.metrics, |r| {
+                r.capture_call(message, fields)
+            });
     }
 
     /// Logs `message` with `fields` at `level`.
@@ -176,20 +173,15 @@ impl Logger {
         if !self.enabled(level) {
             return;
         }
-        let time = clock::raw_now();
-        let bound = self.bound.clone();
-        let context = context::current_frame();
-        self.shared.queue.offer_with(
-            level,
-            &self.shared.metrics,
-            || Record::empty(time, level, self.name, None, bound, context),
-            |r| {
+        let head = self.head(level, None);
+        self.shared
+            .queue
+            .offer_with(head, &self.shared.metrics, |r| {
                 r.set_message_str(message);
                 for (k, v) in fields {
                     r.push_field(crate::record::Key::Static(k), v);
                 }
-            },
-        );
+            });
     }
 
     /// Logs with field names that are not `'static` (bridges from other
@@ -304,6 +296,20 @@ impl Logger {
             Arc::clone(&self.shared),
             self.record(level, message, fields, location),
         )
+    }
+
+    /// The start of a record stamped now, carrying this logger's and the
+    /// thread's context.
+    #[inline(always)]
+    fn head(&self, level: Level, location: Option<&'static Location>) -> Head {
+        Head {
+            time: clock::raw_now(),
+            level,
+            logger: self.name,
+            location,
+            bound: self.bound.clone(),
+            context: context::current_frame(),
+        }
     }
 
     /// A record stamped now, carrying this logger's and the thread's context.

@@ -41,7 +41,7 @@ use crossbeam_utils::CachePadded;
 
 use crate::level::Level;
 use crate::metrics::{DropReason, Metrics};
-use crate::record::Record;
+use crate::record::{Head, Record};
 
 #[allow(unsafe_code)]
 mod ring;
@@ -224,18 +224,18 @@ impl Queue {
     #[inline(always)]
     pub(crate) fn offer_with(
         &self,
-        level: Level,
+        head: Head,
         metrics: &Metrics,
-        head: impl FnOnce() -> Record,
         body: impl FnOnce(&mut Record),
     ) -> Offer {
+        let level = head.level;
         if !self.closed.load(Ordering::Relaxed)
             && self.sync_waiters.load(Ordering::Relaxed) == 0
             && !self.is_protected(level)
             && (level >= Level::INFO || self.main.len() < self.low_level_limit)
         {
             if let Some(claim) = self.main.claim() {
-                let mut slot = claim.fill(head());
+                let mut slot = claim.fill_with(|slot| Record::init_in(slot, head));
                 body(&mut slot);
                 slot.publish();
                 self.maybe_wake(level);
@@ -248,11 +248,11 @@ impl Queue {
     #[inline(never)]
     fn offer_captured(
         &self,
-        head: impl FnOnce() -> Record,
+        head: Head,
         body: impl FnOnce(&mut Record),
         metrics: &Metrics,
     ) -> Offer {
-        let mut record = head();
+        let mut record = Record::from_head(head);
         body(&mut record);
         self.offer(record, metrics)
     }

@@ -9,10 +9,13 @@
 
 use std::fmt;
 use std::fmt::Write as _;
+use std::mem::MaybeUninit;
+use std::ptr::addr_of_mut;
 use std::sync::Arc;
 
 use smallvec::SmallVec;
 
+#[allow(unsafe_code)]
 mod inline;
 use inline::InlineVec;
 
@@ -93,6 +96,17 @@ pub(crate) struct Record {
 /// A record's text storage.
 pub(crate) type Bytes = InlineVec<u8, INLINE_BYTES>;
 
+/// Everything a record starts with but its message and fields: what a call
+/// reads before it claims a queue slot.
+pub(crate) struct Head {
+    pub(crate) time: u64,
+    pub(crate) level: Level,
+    pub(crate) logger: &'static str,
+    pub(crate) location: Option<&'static Location>,
+    pub(crate) bound: Option<Arc<Fields>>,
+    pub(crate) context: Option<Arc<Fields>>,
+}
+
 /// The parts of an error record, decoded on the worker.
 pub(crate) struct ErrorParts<'a> {
     pub(crate) type_name: &'a str,
@@ -134,6 +148,43 @@ impl Record {
         }
     }
 
+    /// An empty record with `head`.
+    #[inline(always)]
+    pub(crate) fn from_head(head: Head) -> Record {
+        Record::empty(
+            head.time,
+            head.level,
+            head.logger,
+            head.location,
+            head.bound,
+            head.context,
+        )
+    }
+
+    /// Writes an empty record with `head` into `slot`, field by field: the
+    /// inline storage is left uninitialized instead of being built on the
+    /// stack and copied in, as a `Record` value would be.
+    #[inline(always)]
+    #[allow(unsafe_code)]
+    pub(crate) fn init_in(slot: &mut MaybeUninit<Record>, head: Head) -> &mut Record {
+        let p = slot.as_mut_ptr();
+        // SAFETY: `p` is valid for writes; every field of `Record` is written
+        // (the vectors write all of theirs but the `MaybeUninit` storage)
+        // before the reference is made.
+        unsafe {
+            addr_of_mut!((*p).time).write(head.time);
+            addr_of_mut!((*p).level).write(head.level);
+            addr_of_mut!((*p).logger).write(head.logger);
+            addr_of_mut!((*p).message).write(Message::Static(""));
+            addr_of_mut!((*p).location).write(head.location);
+            addr_of_mut!((*p).bound).write(head.bound);
+            addr_of_mut!((*p).context).write(head.context);
+            InlineVec::init_in(addr_of_mut!((*p).fields));
+            InlineVec::init_in(addr_of_mut!((*p).bytes));
+            &mut *p
+        }
+    }
+
     #[inline]
     pub(crate) fn empty(
         time: u64,
@@ -151,8 +202,8 @@ impl Record {
             location,
             bound,
             context,
-            fields: InlineVec::new((Key::Static(""), Raw::Null)),
-            bytes: InlineVec::new(0),
+            fields: InlineVec::new(),
+            bytes: InlineVec::new(),
         }
     }
 

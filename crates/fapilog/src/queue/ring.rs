@@ -236,15 +236,32 @@ pub(crate) struct Claim<'a> {
 }
 
 impl<'a> Claim<'a> {
-    /// Moves `record` into the slot; capture continues in place.
+    /// Moves `record` into the slot.
     #[inline(always)]
     pub(crate) fn fill(self, record: Record) -> Filling<'a> {
+        self.fill_with(|slot| slot.write(record))
+    }
+
+    /// Initializes the slot with `init`, which must return the record it
+    /// wrote there; capture then continues in place.
+    #[inline(always)]
+    pub(crate) fn fill_with(
+        self,
+        init: impl FnOnce(&mut MaybeUninit<Record>) -> &mut Record,
+    ) -> Filling<'a> {
+        // SAFETY: the claim owns the slot until it publishes, so this is
+        // the only reference to it.
+        let slot = unsafe { &mut *self.slot.record.get() };
+        let at = slot.as_ptr();
+        let written: *const Record = init(slot);
+        // Safe code can only make a `&mut Record` at the slot's address by
+        // initializing it; anything else is a bug (and publishes a dead
+        // placeholder through `Claim::drop` as this panics).
+        assert!(
+            std::ptr::eq(written, at),
+            "a queue slot's initializer must return the record it wrote"
+        );
         let this = ManuallyDrop::new(self);
-        // SAFETY: the claim owns the empty slot until it publishes; writing
-        // does not read (or drop) the uninitialized contents.
-        unsafe {
-            (*this.slot.record.get()).write(record);
-        }
         Filling {
             slot: this.slot,
             pos: this.pos,
@@ -368,6 +385,51 @@ mod tests {
         assert!(ring.pop().is_none());
         slot.publish();
         assert_eq!(times(&ring), [7]);
+    }
+
+    #[test]
+    fn ring_builds_a_record_field_by_field_in_its_slot() {
+        use crate::field::FieldValue;
+        use crate::record::{Head, Raw};
+        let bound = Arc::new(Fields::default());
+        let ring = Ring::new(2);
+        let head = Head {
+            time: 5,
+            level: Level::WARNING,
+            logger: "t",
+            location: None,
+            bound: Some(Arc::clone(&bound)),
+            context: None,
+        };
+        let mut slot = ring
+            .claim()
+            .expect("room")
+            .fill_with(|s| Record::init_in(s, head));
+        slot.capture_call(format_args!("m{}", 1), &[("k", FieldValue::Str("v"))]);
+        slot.publish();
+        let r = ring.pop().expect("published");
+        assert_eq!((r.time, r.level, r.message()), (5, Level::WARNING, "m1"));
+        let Raw::Str(v) = r.fields[0].1 else { panic!() };
+        assert_eq!((r.key(r.fields[0].0), r.text(v)), ("k", "v"));
+        drop(r);
+        assert_eq!(Arc::strong_count(&bound), 1);
+    }
+
+    #[test]
+    fn ring_refuses_an_initializer_that_returns_another_record() {
+        let ring = Ring::new(2);
+        let elsewhere = Box::into_raw(Box::new(record(1, None)));
+        let caught = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            // SAFETY: `elsewhere` is a live, unaliased allocation until freed below.
+            ring.claim()
+                .expect("room")
+                .fill_with(|_| unsafe { &mut *elsewhere });
+        }));
+        assert!(caught.is_err());
+        // SAFETY: made by `Box::into_raw` above, and no reference to it is left.
+        drop(unsafe { Box::from_raw(elsewhere) });
+        assert!(ring.push(record(2, None)).is_ok());
+        assert_eq!(times(&ring), [2]);
     }
 
     #[test]

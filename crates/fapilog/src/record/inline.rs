@@ -4,17 +4,21 @@
 //! Unlike a general small vector, a push is one compare and one store: the
 //! inline length doubles as the "spilled" flag (it is set past the end once
 //! the items have moved to the heap), so the fast path never looks anywhere
-//! else.
+//! else. The inline slots past the length are left uninitialized, so an
+//! empty vector costs a length and an empty `Vec` to make, whatever `N`.
 
 use std::fmt;
 use std::io;
+use std::mem::MaybeUninit;
 use std::ops::{Deref, DerefMut};
+use std::ptr;
 
 /// Up to `N` items inline, then all of them on the heap.
 pub(crate) struct InlineVec<T: Copy, const N: usize> {
-    /// Items in use in `inline`; [`Self::SPILLED`] once they live in `heap`.
+    /// Items in use (and initialized) at the start of `inline`;
+    /// [`Self::SPILLED`] once they live in `heap`.
     len: usize,
-    inline: [T; N],
+    inline: [MaybeUninit<T>; N],
     heap: Vec<T>,
 }
 
@@ -23,13 +27,26 @@ impl<T: Copy, const N: usize> InlineVec<T, N> {
     /// paths fall through to the heap without a separate flag.
     const SPILLED: usize = N + 1;
 
-    /// An empty vector; `fill` only initializes the unused inline slots.
     #[inline(always)]
-    pub(crate) const fn new(fill: T) -> Self {
+    pub(crate) const fn new() -> Self {
         InlineVec {
             len: 0,
-            inline: [fill; N],
+            inline: [MaybeUninit::uninit(); N],
             heap: Vec::new(),
+        }
+    }
+
+    /// Makes `*p` an empty vector in place, writing only the length and the
+    /// (unallocated) heap vector.
+    ///
+    /// # Safety
+    /// `p` must be valid for writes.
+    #[inline(always)]
+    pub(crate) unsafe fn init_in(p: *mut Self) {
+        // SAFETY: the caller's contract; `inline` may stay uninitialized.
+        unsafe {
+            ptr::addr_of_mut!((*p).len).write(0);
+            ptr::addr_of_mut!((*p).heap).write(Vec::new());
         }
     }
 
@@ -37,7 +54,7 @@ impl<T: Copy, const N: usize> InlineVec<T, N> {
     pub(crate) fn push(&mut self, item: T) {
         match self.inline.get_mut(self.len) {
             Some(slot) => {
-                *slot = item;
+                slot.write(item);
                 self.len += 1;
             }
             None => self.push_heap(item),
@@ -48,7 +65,9 @@ impl<T: Copy, const N: usize> InlineVec<T, N> {
     pub(crate) fn extend_from_slice(&mut self, items: &[T]) {
         match self.inline.get_mut(self.len..self.len + items.len()) {
             Some(dst) => {
-                dst.copy_from_slice(items);
+                // SAFETY: `dst` is exactly `items.len()` slots of `inline`,
+                // which `items` (a shared borrow) cannot overlap.
+                unsafe { copy_short(items, dst.as_mut_ptr().cast::<T>()) };
                 self.len += items.len();
             }
             None => self.extend_heap(items),
@@ -82,7 +101,7 @@ impl<T: Copy, const N: usize> InlineVec<T, N> {
     fn spill(&mut self, more: usize) {
         if self.len != Self::SPILLED {
             let mut heap = Vec::with_capacity((2 * N).max(self.len + more));
-            heap.extend_from_slice(&self.inline[..self.len]);
+            heap.extend_from_slice(self);
             self.heap = heap;
             self.len = Self::SPILLED;
         }
@@ -95,7 +114,9 @@ impl<T: Copy, const N: usize> Deref for InlineVec<T, N> {
     #[inline]
     fn deref(&self) -> &[T] {
         match self.inline.get(..self.len) {
-            Some(items) => items,
+            // SAFETY: the first `len` inline slots are initialized, and
+            // `MaybeUninit<T>` has the layout of `T`.
+            Some(items) => unsafe { &*(items as *const [MaybeUninit<T>] as *const [T]) },
             None => &self.heap,
         }
     }
@@ -105,8 +126,56 @@ impl<T: Copy, const N: usize> DerefMut for InlineVec<T, N> {
     #[inline]
     fn deref_mut(&mut self) -> &mut [T] {
         match self.inline.get_mut(..self.len) {
-            Some(items) => items,
+            // SAFETY: as in `deref`.
+            Some(items) => unsafe { &mut *(items as *mut [MaybeUninit<T>] as *mut [T]) },
             None => &mut self.heap,
+        }
+    }
+}
+
+/// Copies `src` to `dst`. Short byte strings (most keys and values) are
+/// copied with a few unaligned moves instead of a call to `memcpy`.
+///
+/// # Safety
+/// `dst` must be valid for writes of `src.len()` items and not overlap `src`.
+#[inline(always)]
+unsafe fn copy_short<T: Copy>(src: &[T], dst: *mut T) {
+    let n = src.len();
+    if size_of::<T>() != 1 || n > 32 {
+        // SAFETY: the caller's contract.
+        unsafe { ptr::copy_nonoverlapping(src.as_ptr(), dst, n) };
+        return;
+    }
+    let s = src.as_ptr().cast::<u8>();
+    let d = dst.cast::<u8>();
+    // SAFETY: every read is inside `src` and every write inside `dst` (each
+    // pair of moves covers `0..n` from both ends, overlapping in the middle).
+    unsafe {
+        if n >= 16 {
+            let (a, b) = (
+                ptr::read_unaligned(s.cast::<u128>()),
+                ptr::read_unaligned(s.add(n - 16).cast::<u128>()),
+            );
+            ptr::write_unaligned(d.cast::<u128>(), a);
+            ptr::write_unaligned(d.add(n - 16).cast::<u128>(), b);
+        } else if n >= 8 {
+            let (a, b) = (
+                ptr::read_unaligned(s.cast::<u64>()),
+                ptr::read_unaligned(s.add(n - 8).cast::<u64>()),
+            );
+            ptr::write_unaligned(d.cast::<u64>(), a);
+            ptr::write_unaligned(d.add(n - 8).cast::<u64>(), b);
+        } else if n >= 4 {
+            let (a, b) = (
+                ptr::read_unaligned(s.cast::<u32>()),
+                ptr::read_unaligned(s.add(n - 4).cast::<u32>()),
+            );
+            ptr::write_unaligned(d.cast::<u32>(), a);
+            ptr::write_unaligned(d.add(n - 4).cast::<u32>(), b);
+        } else {
+            for i in 0..n {
+                *d.add(i) = *s.add(i);
+            }
         }
     }
 }
@@ -160,7 +229,7 @@ mod tests {
 
     #[test]
     fn spills_to_the_heap_and_keeps_order() {
-        let mut v: InlineVec<u32, 3> = InlineVec::new(0);
+        let mut v: InlineVec<u32, 3> = InlineVec::new();
         for i in 0..3 {
             v.push(i);
         }
@@ -176,11 +245,11 @@ mod tests {
 
     #[test]
     fn a_slice_that_does_not_fit_spills_whole() {
-        let mut b: InlineVec<u8, 4> = InlineVec::new(0);
+        let mut b: InlineVec<u8, 4> = InlineVec::new();
         b.extend_from_slice(b"ab");
         b.extend_from_slice(b"cde");
         assert_eq!(&*b, b"abcde");
-        let mut e: InlineVec<u8, 4> = InlineVec::new(0);
+        let mut e: InlineVec<u8, 4> = InlineVec::new();
         e.extend_from_slice(b"abcd");
         assert_eq!(&*e, b"abcd");
         e.truncate(1);
@@ -189,9 +258,23 @@ mod tests {
     }
 
     #[test]
+    fn copies_every_short_length_exactly() {
+        let src: Vec<u8> = (1..=40).collect();
+        for n in 0..=src.len() {
+            let mut b: InlineVec<u8, 64> = InlineVec::new();
+            b.push(0);
+            b.extend_from_slice(&src[..n]);
+            b.push(0xff);
+            assert_eq!(b.len(), n + 2);
+            assert_eq!(&b[1..=n], &src[..n], "length {n}");
+            assert_eq!((b[0], b[n + 1]), (0, 0xff));
+        }
+    }
+
+    #[test]
     fn formats_into_itself() {
         use std::fmt::Write as _;
-        let mut b: InlineVec<u8, 4> = InlineVec::new(0);
+        let mut b: InlineVec<u8, 4> = InlineVec::new();
         let _ = write!(b, "{}-{}", 12, String::from("xyz"));
         assert_eq!(&*b, b"12-xyz");
     }
