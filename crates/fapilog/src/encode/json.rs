@@ -124,7 +124,7 @@ pub(crate) fn write_value(out: &mut Vec<u8>, v: &Value<'_>, depth: usize) {
         Value::U64(u) => out.extend_from_slice(itoa::Buffer::new().format(*u).as_bytes()),
         Value::F64(f) => {
             if f.is_finite() {
-                out.extend_from_slice(ryu::Buffer::new().format_finite(*f).as_bytes());
+                write_finite_f64(out, *f);
             } else {
                 out.push(b'"');
                 out.extend_from_slice(non_finite_name(*f).as_bytes());
@@ -144,6 +144,46 @@ pub(crate) fn write_value(out: &mut Vec<u8>, v: &Value<'_>, depth: usize) {
         }
         Value::Map(m) => write_map(out, m, depth),
     }
+}
+
+/// Writes a finite float as `ryu` does (the shortest text that reads back
+/// as the same float), with a fast path for the common short decimals
+/// (latencies, prices): up to three decimal places, below a billion.
+#[inline]
+pub(crate) fn write_finite_f64(out: &mut Vec<u8>, f: f64) {
+    let scaled = f * 1000.0;
+    if scaled.abs() < 1e12 && scaled == scaled.trunc() && scaled != 0.0 {
+        let n = scaled as i64;
+        // The division is correctly rounded: equality means `f` is the float
+        // nearest to n/1000, so n/1000's digits are its shortest text (floats
+        // this small are far denser than 0.001).
+        if n as f64 / 1000.0 == f {
+            if n < 0 {
+                out.push(b'-');
+            }
+            let m = n.unsigned_abs();
+            out.extend_from_slice(itoa::Buffer::new().format(m / 1000).as_bytes());
+            let mut frac = m % 1000;
+            out.push(b'.');
+            if frac == 0 {
+                out.push(b'0');
+                return;
+            }
+            let mut digits = 3;
+            while frac % 10 == 0 {
+                frac /= 10;
+                digits -= 1;
+            }
+            let text = [
+                b'0' + (frac / 100 % 10) as u8,
+                b'0' + (frac / 10 % 10) as u8,
+                b'0' + (frac % 10) as u8,
+            ];
+            out.extend_from_slice(&text[3 - digits..]);
+            return;
+        }
+    }
+    out.extend_from_slice(ryu::Buffer::new().format_finite(f).as_bytes());
 }
 
 // 0 = no escape; b'u' = \u00XX; other = the character after the backslash.
@@ -237,7 +277,52 @@ pub(crate) fn write_str(out: &mut Vec<u8>, s: &str) {
 mod tests {
     use super::*;
 
+    fn ryu_text(f: f64) -> String {
+        ryu::Buffer::new().format_finite(f).to_owned()
+    }
+
+    fn fast_text(f: f64) -> String {
+        let mut out = Vec::new();
+        write_finite_f64(&mut out, f);
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn short_decimals_match_ryu() {
+        for f in [
+            0.25,
+            12.5,
+            100.0,
+            -0.125,
+            0.001,
+            -0.001,
+            0.1,
+            0.3,
+            999_999_999.999,
+            1e9,
+            0.0,
+            -0.0,
+            1.0005,
+            123.456,
+            5e-324,
+            1e300,
+        ] {
+            assert_eq!(fast_text(f), ryu_text(f), "{f}");
+        }
+    }
+
     proptest::proptest! {
+        #[test]
+        fn floats_match_ryu(
+            n in -1_000_000_000_000i64..1_000_000_000_000,
+            scale in proptest::sample::select(vec![1.0, 10.0, 100.0, 1000.0, 3.0, 7.0]),
+            raw in proptest::num::f64::NORMAL | proptest::num::f64::SUBNORMAL,
+        ) {
+            let f = n as f64 / scale;
+            proptest::prop_assert_eq!(fast_text(f), ryu_text(f));
+            proptest::prop_assert_eq!(fast_text(raw), ryu_text(raw));
+        }
+
         #[test]
         fn strings_round_trip_through_serde_json(s in "\\PC*|[\\x00-\\x1f\"\\\\\u{7f}\u{2028}]{0,20}") {
             let mut out = Vec::new();
