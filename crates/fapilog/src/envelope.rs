@@ -233,18 +233,6 @@ impl EventBuilder {
         logger: &'a str,
         message: Text<'a>,
         info: &'a Info,
-    ) -> Event<'a> {
-        let id = self.ids.next_id();
-        self.blank_with_id(timestamp, level, logger, message, info, id)
-    }
-
-    fn blank_with_id<'a>(
-        &mut self,
-        timestamp: SystemTime,
-        level: Level,
-        logger: &'a str,
-        message: Text<'a>,
-        info: &'a Info,
         message_id: MessageId,
     ) -> Event<'a> {
         let mut context = Map::from_vec(recycle(std::mem::take(&mut self.context)));
@@ -298,7 +286,7 @@ impl EventBuilder {
         info: &'a Info,
         id: MessageId,
     ) -> Event<'a> {
-        let mut ev = self.blank_with_id(
+        let mut ev = self.blank(
             anchor.wall(r.time),
             r.level,
             r.logger,
@@ -319,12 +307,6 @@ impl EventBuilder {
         for &(key, raw) in &r.fields {
             let k = Text::Borrowed(r.key(key));
             let v = match raw {
-                Raw::Null => Value::Null,
-                Raw::Bool(b) => Value::Bool(b),
-                Raw::I64(i) => Value::I64(i),
-                Raw::U64(u) => Value::U64(u),
-                Raw::F64(f) => Value::F64(f),
-                Raw::Str(s) => Value::Str(Text::Borrowed(r.text(s))),
                 Raw::Json(s) => {
                     let text = r.text(s);
                     Value::from_json(text).unwrap_or(Value::Str(Text::Borrowed(text)))
@@ -349,12 +331,28 @@ impl EventBuilder {
                     }
                     Value::str(parts.message)
                 }
+                scalar => scalar_value(r, scalar).unwrap_or(Value::Null),
             };
             route(&mut ev, k, v);
         }
         link_correlation(&mut ev);
         ev
     }
+}
+
+/// The value of a captured scalar or string; `None` for a serde value or
+/// an error, which need more than a conversion.
+#[inline]
+pub(crate) fn scalar_value(r: &Record, raw: Raw) -> Option<Value<'_>> {
+    Some(match raw {
+        Raw::Null => Value::Null,
+        Raw::Bool(b) => Value::Bool(b),
+        Raw::I64(i) => Value::I64(i),
+        Raw::U64(u) => Value::U64(u),
+        Raw::F64(f) => Value::F64(f),
+        Raw::Str(s) => Value::Str(Text::Borrowed(r.text(s))),
+        Raw::Json(_) | Raw::Error(_) => return None,
+    })
 }
 
 /// `diagnostics.location`: `{"file", "line", "module"}`.

@@ -403,12 +403,14 @@ impl Worker {
         drop(reported);
 
         let core = Arc::clone(&self.core);
+        let id = self.builder.next_id();
         let mut ev = self.builder.blank(
             std::time::SystemTime::now(),
             Level::WARNING,
             "fapilog",
             Text::Borrowed("logs dropped"),
             &core.info,
+            id,
         );
         ev.data.insert("dropped", Value::U64(total));
         ev.data.insert("dropped_total", Value::U64(cumulative));

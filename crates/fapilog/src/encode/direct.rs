@@ -23,10 +23,12 @@ use smallvec::SmallVec;
 use super::json::{write_as_string, write_str, write_value};
 use super::time::write_rfc3339_millis;
 use super::{level_name, Format, TraceName};
-use crate::envelope::{is_context_key, location_value, EventBuilder, Info, MessageId};
+use crate::envelope::{
+    is_context_key, location_value, scalar_value, EventBuilder, Info, MessageId,
+};
 use crate::level::Level;
 use crate::metrics::Metrics;
-use crate::record::{Location, Raw, Record};
+use crate::record::{Location, Record};
 use crate::stages::{Outcome, Stages};
 use crate::value::{Map, Text, Value};
 
@@ -107,7 +109,8 @@ impl DirectPlan {
         location: Option<&'static Location>,
     ) -> Option<Map<'static>> {
         let message = Text::Borrowed("");
-        let mut ev = builder.blank(SystemTime::UNIX_EPOCH, Level::INFO, "", message, info);
+        let id = builder.next_id();
+        let mut ev = builder.blank(SystemTime::UNIX_EPOCH, Level::INFO, "", message, info, id);
         if let Some(loc) = location {
             ev.diagnostics.insert("location", location_value(loc));
         }
@@ -156,15 +159,7 @@ impl DirectPlan {
             }
         }
         for &(key, raw) in r.fields.iter() {
-            let v = match raw {
-                Raw::Null => Value::Null,
-                Raw::Bool(b) => Value::Bool(b),
-                Raw::I64(i) => Value::I64(i),
-                Raw::U64(u) => Value::U64(u),
-                Raw::F64(f) => Value::F64(f),
-                Raw::Str(s) => Value::Str(Text::Borrowed(r.text(s))),
-                Raw::Json(_) | Raw::Error(_) => return None,
-            };
+            let v = scalar_value(r, raw)?;
             push_item(&mut items, r.key(key), v, &clean)?;
         }
         Some(items)
