@@ -28,6 +28,8 @@ use crossbeam_utils::{Backoff, CachePadded};
 use crate::level::Level;
 use crate::record::Record;
 
+/// `repr(C)`: the stamp shares a cache line with the record's header.
+#[repr(C)]
 struct Slot {
     stamp: AtomicUsize,
     /// `false` when the record must be skipped (its capture panicked).

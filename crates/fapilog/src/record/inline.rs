@@ -14,12 +14,19 @@ use std::ops::{Deref, DerefMut};
 use std::ptr;
 
 /// Up to `N` items inline, then all of them on the heap.
+///
+/// The length and the (boxed, so one word) heap pointer come first, so a
+/// record in a queue slot touches only the cache lines it fills.
+#[repr(C)]
 pub(crate) struct InlineVec<T: Copy, const N: usize> {
     /// Items in use (and initialized) at the start of `inline`;
     /// [`Self::SPILLED`] once they live in `heap`.
     len: usize,
+    /// Boxed on purpose: one word in every queue slot instead of three, for
+    /// a vector that exists only in the rare call that spills.
+    #[allow(clippy::box_collection)]
+    heap: Option<Box<Vec<T>>>,
     inline: [MaybeUninit<T>; N],
-    heap: Vec<T>,
 }
 
 impl<T: Copy, const N: usize> InlineVec<T, N> {
@@ -31,13 +38,13 @@ impl<T: Copy, const N: usize> InlineVec<T, N> {
     pub(crate) const fn new() -> Self {
         InlineVec {
             len: 0,
+            heap: None,
             inline: [MaybeUninit::uninit(); N],
-            heap: Vec::new(),
         }
     }
 
     /// Makes `*p` an empty vector in place, writing only the length and the
-    /// (unallocated) heap vector.
+    /// (absent) heap vector.
     ///
     /// # Safety
     /// `p` must be valid for writes.
@@ -46,7 +53,7 @@ impl<T: Copy, const N: usize> InlineVec<T, N> {
         // SAFETY: the caller's contract; `inline` may stay uninitialized.
         unsafe {
             ptr::addr_of_mut!((*p).len).write(0);
-            ptr::addr_of_mut!((*p).heap).write(Vec::new());
+            ptr::addr_of_mut!((*p).heap).write(None);
         }
     }
 
@@ -76,35 +83,33 @@ impl<T: Copy, const N: usize> InlineVec<T, N> {
 
     /// Keeps the first `len` items.
     pub(crate) fn truncate(&mut self, len: usize) {
-        if self.len == Self::SPILLED {
-            self.heap.truncate(len);
-        } else {
-            self.len = self.len.min(len);
+        match &mut self.heap {
+            Some(heap) => heap.truncate(len),
+            None => self.len = self.len.min(len),
         }
     }
 
     #[cold]
     #[inline(never)]
     fn push_heap(&mut self, item: T) {
-        self.spill(1);
-        self.heap.push(item);
+        self.spill(1).push(item);
     }
 
     #[cold]
     #[inline(never)]
     fn extend_heap(&mut self, items: &[T]) {
-        self.spill(items.len());
-        self.heap.extend_from_slice(items);
+        self.spill(items.len()).extend_from_slice(items);
     }
 
-    /// Moves the inline items to the heap, with room for `more`.
-    fn spill(&mut self, more: usize) {
-        if self.len != Self::SPILLED {
+    /// Moves the inline items to the heap (with room for `more`), once.
+    fn spill(&mut self, more: usize) -> &mut Vec<T> {
+        if self.heap.is_none() {
             let mut heap = Vec::with_capacity((2 * N).max(self.len + more));
             heap.extend_from_slice(self);
-            self.heap = heap;
             self.len = Self::SPILLED;
+            self.heap = Some(Box::new(heap));
         }
+        self.heap.get_or_insert_with(Box::default)
     }
 }
 
@@ -139,7 +144,7 @@ impl<T: Copy, const N: usize> Deref for InlineVec<T, N> {
             // SAFETY: the first `len` inline slots are initialized, and
             // `MaybeUninit<T>` has the layout of `T`.
             Some(items) => unsafe { &*(items as *const [MaybeUninit<T>] as *const [T]) },
-            None => &self.heap,
+            None => self.heap.as_deref().map_or(&[], Vec::as_slice),
         }
     }
 }
@@ -150,7 +155,7 @@ impl<T: Copy, const N: usize> DerefMut for InlineVec<T, N> {
         match self.inline.get_mut(..self.len) {
             // SAFETY: as in `deref`.
             Some(items) => unsafe { &mut *(items as *mut [MaybeUninit<T>] as *mut [T]) },
-            None => &mut self.heap,
+            None => self.heap.as_deref_mut().map_or(&mut [], Vec::as_mut_slice),
         }
     }
 }
