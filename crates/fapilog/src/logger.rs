@@ -2,10 +2,14 @@
 //! capture a record and offer it to the queue.
 //!
 //! The call path, in order: level gate (one relaxed atomic load), clock read,
-//! capture into the record's inline storage, one reference to the thread's
-//! bound context, one push into the lock-free queue. No formatting of the
-//! envelope, no JSON, no syscall, no lock, no allocation for calls of
-//! ordinary size.
+//! one reference to the thread's bound context, a slot claimed in the
+//! lock-free queue (one compare-and-swap), the message and fields captured
+//! straight into that slot's inline storage, the slot published. No
+//! formatting of the envelope, no JSON, no syscall, no lock, no copy of the
+//! record, no allocation for calls of ordinary size. (Calls built field by
+//! field through [`Logger::capture`], and calls that meet a full queue, a
+//! protected level or waiting producers, capture on the stack and are moved
+//! into the queue instead.)
 
 use std::collections::HashSet;
 use std::fmt;
