@@ -219,8 +219,10 @@ impl Queue {
     /// The caller's path for a record captured here: when it can go
     /// straight into a free slot of the main queue (the common case: an
     /// unprotected level, nobody waiting, room), `head` is written into the
-    /// slot and `body` completes the capture there, with no copy. Otherwise
-    /// the record is captured on the stack and offered as usual.
+    /// slot and `body` completes the capture there, with no copy. When there
+    /// is no room under `Drop`, the event is counted as dropped without
+    /// being captured at all. Otherwise the record is captured on the stack
+    /// and offered as usual.
     #[inline(always)]
     pub(crate) fn offer_with(
         &self,
@@ -229,20 +231,34 @@ impl Queue {
         body: impl FnOnce(&mut Record),
     ) -> Offer {
         let level = head.level;
+        let drop_when_full = self.policy == Backpressure::Drop;
+        // (Under `Drop` nobody waits, so there is no queue of waiters to join.)
         if !self.closed.load(Ordering::Relaxed)
-            && self.sync_waiters.load(Ordering::Relaxed) == 0
+            && (drop_when_full || self.sync_waiters.load(Ordering::Relaxed) == 0)
             && !self.is_protected(level)
-            && (level >= Level::INFO || self.main.len() < self.low_level_limit)
         {
-            if let Some(claim) = self.main.claim() {
-                let mut slot = claim.fill_with(|slot| Record::init_in(slot, head));
-                body(&mut slot);
-                slot.publish();
-                self.maybe_wake(level);
-                return Offer::Queued;
+            if level >= Level::INFO || self.main.len() < self.low_level_limit {
+                if let Some(claim) = self.main.claim() {
+                    let mut slot = claim.fill_with(|slot| Record::init_in(slot, head));
+                    body(&mut slot);
+                    slot.publish();
+                    self.maybe_wake(level);
+                    return Offer::Queued;
+                }
+            }
+            if drop_when_full {
+                return self.refuse_uncaptured(level, metrics);
             }
         }
         self.offer_captured(head, body, metrics)
+    }
+
+    /// What `offer` does with an unprotected event that finds no room under
+    /// `Drop`, without the capture it would throw away.
+    #[cold]
+    fn refuse_uncaptured(&self, level: Level, metrics: &Metrics) -> Offer {
+        metrics.count_drop(level, DropReason::QueueFull, 1);
+        Offer::Dropped(DropReason::QueueFull)
     }
 
     #[inline(never)]
