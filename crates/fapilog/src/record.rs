@@ -271,7 +271,7 @@ impl Record {
             }
             FieldValue::Error(e) => Raw::Error(self.push_error(e)),
         };
-        self.fields.push_pair(key, raw);
+        self.fields.push((key, raw));
     }
 
     fn push_error(&mut self, e: ErrorValue<'_>) -> Span {

@@ -113,28 +113,6 @@ impl<T: Copy, const N: usize> InlineVec<T, N> {
     }
 }
 
-impl<A: Copy, B: Copy, const N: usize> InlineVec<(A, B), N> {
-    /// Pushes `(a, b)`, storing each half straight into its slot: a pair
-    /// assembled on the stack first is read back with one wide load that
-    /// the narrower stores cannot forward to, a stall of a dozen cycles.
-    #[inline(always)]
-    pub(crate) fn push_pair(&mut self, a: A, b: B) {
-        match self.inline.get_mut(self.len) {
-            Some(slot) => {
-                let p = slot.as_mut_ptr();
-                // SAFETY: `p` points to an inline slot we own; writing the
-                // two fields of the tuple initializes it.
-                unsafe {
-                    ptr::addr_of_mut!((*p).0).write(a);
-                    ptr::addr_of_mut!((*p).1).write(b);
-                }
-                self.len += 1;
-            }
-            None => self.push_heap((a, b)),
-        }
-    }
-}
-
 impl<T: Copy, const N: usize> Deref for InlineVec<T, N> {
     type Target = [T];
 
