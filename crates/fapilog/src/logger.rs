@@ -129,6 +129,8 @@ impl Logger {
         level.priority() >= self.shared.min_level.load(Ordering::Relaxed)
     }
 
+    /// A record stamped now with the call captured (built off the queue,
+    /// for the async path).
     #[inline(always)]
     fn record(
         &self,
@@ -137,16 +139,9 @@ impl Logger {
         fields: &[(&'static str, FieldValue<'_>)],
         location: Option<&'static Location>,
     ) -> Record {
-        Record::capture(
-            clock::raw_now(),
-            level,
-            self.name,
-            message,
-            fields,
-            location,
-            self.bound.clone(),
-            context::current_frame(),
-        )
+        let mut r = Record::from_head(self.head(level, location));
+        r.capture_call(message, fields);
+        r
     }
 
     /// The call the macros make: the message as format arguments (a literal
@@ -324,14 +319,10 @@ impl Logger {
         logger: &'static str,
         location: Option<&'static Location>,
     ) -> Record {
-        Record::empty(
-            clock::raw_now(),
-            level,
+        Record::from_head(Head {
             logger,
-            location,
-            self.bound.clone(),
-            context::current_frame(),
-        )
+            ..self.head(level, location)
+        })
     }
 }
 

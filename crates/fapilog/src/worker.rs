@@ -344,8 +344,7 @@ impl Worker {
             batches: full,
             events: self.events_in_batch,
         };
-        if let Err(job) = self.writer.send(job) {
-            let mut job = job;
+        if let Err(mut job) = self.writer.send(job) {
             write_job(&self.core, &self.shared.metrics, &mut job);
         }
         self.events_in_batch = 0;
@@ -508,23 +507,19 @@ impl Writer {
                     }
                 }
             });
-        match thread {
-            Ok(t) => Writer {
-                jobs: Some(jobs),
-                done,
-                stash: Vec::new(),
-                outstanding: 0,
-                thread: Some(t),
-            },
-            // No thread: the worker writes its batches itself.
-            Err(_) => Writer {
-                jobs: None,
-                done,
-                stash: Vec::new(),
-                outstanding: 0,
-                thread: None,
-            },
+        let mut writer = Writer {
+            jobs: None,
+            done,
+            stash: Vec::new(),
+            outstanding: 0,
+            thread: None,
+        };
+        // Without a thread, the worker writes its batches itself.
+        if let Ok(t) = thread {
+            writer.jobs = Some(jobs);
+            writer.thread = Some(t);
         }
+        writer
     }
 
     /// Sends `job` to the writer thread; gives it back when there is none.
@@ -558,31 +553,30 @@ impl Writer {
         if self.outstanding + 1 < MAX_SETS || self.jobs.is_none() {
             return new_batches(core);
         }
-        match self.done.recv() {
-            Ok(set) => {
-                self.outstanding -= 1;
-                set
-            }
-            Err(_) => {
-                self.jobs = None;
-                self.outstanding = 0;
-                new_batches(core)
-            }
-        }
+        self.take_back().unwrap_or_else(|| new_batches(core))
     }
 
     /// Waits until every batch sent has been written.
     fn wait_idle(&mut self) {
         while self.outstanding > 0 {
-            match self.done.recv() {
-                Ok(set) => {
-                    self.outstanding -= 1;
-                    self.stash.push(set);
-                }
-                Err(_) => {
-                    self.jobs = None;
-                    self.outstanding = 0;
-                }
+            if let Some(set) = self.take_back() {
+                self.stash.push(set);
+            }
+        }
+    }
+
+    /// Waits for the writer to give a set back; `None` when the writer
+    /// thread is gone (the worker then writes for itself).
+    fn take_back(&mut self) -> Option<Vec<Batch>> {
+        match self.done.recv() {
+            Ok(set) => {
+                self.outstanding -= 1;
+                Some(set)
+            }
+            Err(_) => {
+                self.jobs = None;
+                self.outstanding = 0;
+                None
             }
         }
     }
@@ -603,7 +597,9 @@ impl Drop for Writer {
 fn write_job(core: &Core, metrics: &Metrics, job: &mut Job) {
     let started = Instant::now();
     let mut all_ok = true;
-    let mut fell_back = vec![false; job.batches.len()];
+    // One bit per format: its batch went to stderr already. Formats are
+    // few (one per distinct sink format), far below 64.
+    let mut fell_back = 0u64;
     for (i, slot) in core.sinks.iter().enumerate() {
         let batch = &job.batches[slot.format];
         let mut sink = match slot.sink.lock() {
@@ -630,8 +626,9 @@ fn write_job(core: &Core, metrics: &Metrics, job: &mut Job) {
                     "sink write failed; batch written to stderr",
                     &[("sink", sink.name()), ("error", &why)],
                 );
-                if !fell_back[slot.format] {
-                    fell_back[slot.format] = true;
+                let bit = 1u64 << (slot.format % 64);
+                if fell_back & bit == 0 {
+                    fell_back |= bit;
                     sinks::write_to_stderr(batch);
                 }
             }

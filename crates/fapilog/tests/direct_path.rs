@@ -231,10 +231,11 @@ static SITE: Location = Location {
 };
 
 fn log(p: &Pipeline, c: &Call) {
-    let as_fields = |v: &[(String, V)]| -> Vec<(String, V)> { v.to_vec() };
-    let bound = as_fields(&c.bound);
-    let bound: Vec<(&str, FieldValue<'_>)> =
-        bound.iter().map(|(k, v)| (k.as_str(), v.field())).collect();
+    let bound: Vec<(&str, FieldValue<'_>)> = c
+        .bound
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.field()))
+        .collect();
     let ctx: Vec<(&str, FieldValue<'_>)> = c
         .context
         .iter()

@@ -20,8 +20,10 @@ use std::time::SystemTime;
 
 use smallvec::SmallVec;
 
-use super::json::{write_as_string, write_str, write_value};
-use super::time::write_rfc3339_millis;
+use super::json::{
+    write_as_string, write_close, write_context_string, write_entries, write_head, write_str,
+    write_value,
+};
 use super::{level_name, Format, TraceName};
 use crate::envelope::{
     is_context_key, location_value, scalar_value, EventBuilder, Info, MessageId,
@@ -177,23 +179,15 @@ impl DirectPlan {
         flat: bool,
         trace_name: TraceName,
     ) {
-        if !flat {
-            out.extend_from_slice(br#"{"schema_version":"1.1","log":"#);
-        }
-        out.extend_from_slice(br#"{"timestamp":""#);
-        write_rfc3339_millis(out, timestamp);
-        out.extend_from_slice(br#"","level":"#);
-        write_str(out, level_name(r.level, trace_name));
-        out.extend_from_slice(br#","message":"#);
-        write_str(out, r.message());
-        out.extend_from_slice(br#","logger":"#);
-        write_str(out, r.logger);
-
-        out.extend_from_slice(br#","context":{"message_id":""#);
-        let mut hyphenated = [0u8; 36];
-        id.write_hyphenated(&mut hyphenated);
-        out.extend_from_slice(&hyphenated);
-        out.extend_from_slice(br#"","correlation_id":"#);
+        write_head(
+            out,
+            flat,
+            timestamp,
+            level_name(r.level, trace_name),
+            r.message(),
+            r.logger,
+            id,
+        );
         // fapilog's rule: the bound correlation id, else the request id.
         let get = |key: &str| items.iter().find(|(k, _)| *k == key).map(|(_, v)| v);
         match get("correlation_id") {
@@ -205,13 +199,9 @@ impl DirectPlan {
         }
         for (k, v) in items {
             // Every context key but `correlation_id` is typed as a string.
-            if !is_context_key(k) || *k == "correlation_id" || v.is_null() {
-                continue;
+            if is_context_key(k) && *k != "correlation_id" {
+                write_context_string(out, k, v);
             }
-            out.push(b',');
-            write_str(out, k);
-            out.push(b':');
-            write_as_string(out, v);
         }
         out.extend_from_slice(br#"},"diagnostics":"#);
         match (r.location, &self.around_location) {
@@ -242,7 +232,9 @@ impl DirectPlan {
             out.push(b':');
             write_value(out, v, 1);
         }
-        out.extend_from_slice(if flat { b"}}\n" } else { b"}}}\n" });
+        out.push(b'}');
+        write_close(out, flat);
+        out.push(b'\n');
     }
 }
 
@@ -268,18 +260,10 @@ fn push_item<'r>(
     Some(())
 }
 
-/// A map's entries as a JSON object.
+/// Entries as a JSON object, in a buffer of their own.
 fn encode_entries<'a, 'b: 'a>(entries: impl Iterator<Item = (&'a str, &'a Value<'b>)>) -> Vec<u8> {
-    let mut out = vec![b'{'];
-    for (i, (k, v)) in entries.enumerate() {
-        if i > 0 {
-            out.push(b',');
-        }
-        write_str(&mut out, k);
-        out.push(b':');
-        write_value(&mut out, v, 1);
-    }
-    out.push(b'}');
+    let mut out = Vec::new();
+    write_entries(&mut out, entries, 0);
     out
 }
 

@@ -1,7 +1,9 @@
 //! The JSON envelope writer.
 
 use super::{level_name, non_finite_name, time::write_rfc3339_millis, JsonOptions};
-use crate::envelope::Event;
+use std::time::SystemTime;
+
+use crate::envelope::{Event, MessageId};
 use crate::value::{Map, Value};
 
 /// Deeper nesting than this is written as a marker string, so a hostile
@@ -15,23 +17,15 @@ const STRING_CONTEXT_KEYS: [&str; 5] =
     ["request_id", "user_id", "tenant_id", "trace_id", "span_id"];
 
 pub(crate) fn write_event(out: &mut Vec<u8>, ev: &Event<'_>, opts: &JsonOptions) {
-    if !opts.flat {
-        out.extend_from_slice(br#"{"schema_version":"1.1","log":"#);
-    }
-    out.extend_from_slice(br#"{"timestamp":""#);
-    write_rfc3339_millis(out, ev.timestamp);
-    out.extend_from_slice(br#"","level":"#);
-    write_str(out, level_name(ev.level, opts.trace_name));
-    out.extend_from_slice(br#","message":"#);
-    write_str(out, &ev.message);
-    out.extend_from_slice(br#","logger":"#);
-    write_str(out, &ev.logger);
-
-    out.extend_from_slice(br#","context":{"message_id":""#);
-    let mut id = [0u8; 36];
-    ev.message_id.write_hyphenated(&mut id);
-    out.extend_from_slice(&id);
-    out.extend_from_slice(br#"","correlation_id":"#);
+    write_head(
+        out,
+        opts.flat,
+        ev.timestamp,
+        level_name(ev.level, opts.trace_name),
+        &ev.message,
+        &ev.logger,
+        ev.message_id,
+    );
     match ev.context.get("correlation_id") {
         None | Some(Value::Null) => out.extend_from_slice(b"null"),
         Some(v) => write_as_string(out, v),
@@ -41,13 +35,7 @@ pub(crate) fn write_event(out: &mut Vec<u8>, ev: &Event<'_>, opts: &JsonOptions)
             continue;
         }
         if STRING_CONTEXT_KEYS.contains(&k) {
-            if v.is_null() {
-                continue;
-            }
-            out.push(b',');
-            write_str(out, k);
-            out.push(b':');
-            write_as_string(out, v);
+            write_context_string(out, k, v);
         } else {
             out.push(b',');
             write_str(out, k);
@@ -69,10 +57,56 @@ pub(crate) fn write_event(out: &mut Vec<u8>, ev: &Event<'_>, opts: &JsonOptions)
         }
         out.push(b']');
     }
-    out.push(b'}');
-    if !opts.flat {
-        out.push(b'}');
+    write_close(out, opts.flat);
+}
+
+/// The envelope up to the value of `correlation_id`: the wrapper (unless
+/// `flat`), timestamp, level, message, logger, and `context`'s `message_id`.
+#[inline]
+pub(crate) fn write_head(
+    out: &mut Vec<u8>,
+    flat: bool,
+    timestamp: SystemTime,
+    level: &str,
+    message: &str,
+    logger: &str,
+    message_id: MessageId,
+) {
+    if !flat {
+        out.extend_from_slice(br#"{"schema_version":"1.1","log":"#);
     }
+    out.extend_from_slice(br#"{"timestamp":""#);
+    write_rfc3339_millis(out, timestamp);
+    out.extend_from_slice(br#"","level":"#);
+    write_str(out, level);
+    out.extend_from_slice(br#","message":"#);
+    write_str(out, message);
+    out.extend_from_slice(br#","logger":"#);
+    write_str(out, logger);
+    out.extend_from_slice(br#","context":{"message_id":""#);
+    let mut id = [0u8; 36];
+    message_id.write_hyphenated(&mut id);
+    out.extend_from_slice(&id);
+    out.extend_from_slice(br#"","correlation_id":"#);
+}
+
+/// `,"key":"value"` for a context key the schema types as a string; nothing
+/// for a null.
+#[inline]
+pub(crate) fn write_context_string(out: &mut Vec<u8>, key: &str, v: &Value<'_>) {
+    if v.is_null() {
+        return;
+    }
+    out.push(b',');
+    write_str(out, key);
+    out.push(b':');
+    write_as_string(out, v);
+}
+
+/// Closes the `log` object and, unless `flat`, the envelope.
+#[inline]
+pub(crate) fn write_close(out: &mut Vec<u8>, flat: bool) {
+    out.extend_from_slice(if flat { b"}" } else { b"}}" });
 }
 
 pub(crate) fn write_as_string(out: &mut Vec<u8>, v: &Value<'_>) {
@@ -99,8 +133,18 @@ pub(crate) fn write_as_string(out: &mut Vec<u8>, v: &Value<'_>) {
 }
 
 pub(crate) fn write_map(out: &mut Vec<u8>, m: &Map<'_>, depth: usize) {
+    write_entries(out, m.iter(), depth);
+}
+
+/// Entries as a JSON object.
+#[inline]
+pub(crate) fn write_entries<'a, 'v: 'a>(
+    out: &mut Vec<u8>,
+    entries: impl Iterator<Item = (&'a str, &'a Value<'v>)>,
+    depth: usize,
+) {
     out.push(b'{');
-    for (i, (k, v)) in m.iter().enumerate() {
+    for (i, (k, v)) in entries.enumerate() {
         if i > 0 {
             out.push(b',');
         }
