@@ -31,6 +31,7 @@ use crate::envelope::{
 use crate::level::Level;
 use crate::metrics::Metrics;
 use crate::record::{Location, Record};
+use crate::stages::redactors::walk;
 use crate::stages::{Outcome, Stages};
 use crate::value::{Map, Text, Value};
 
@@ -123,12 +124,16 @@ impl DirectPlan {
             && ev.context.len() == 1
             && ev.data.is_empty()
             && ev.tags.is_empty();
+        // The strings the redactors would see on every event are the
+        // constant diagnostics' (the rest of this event is empty).
         let mut strings_clean = true;
-        for (_, v) in ev.diagnostics.iter() {
-            each_str(v, &mut |s| {
-                strings_clean &= stages.redactors.iter().all(|r| r.leaves_unchanged(s));
-            });
-        }
+        walk::each_string(&mut ev, &mut |t| {
+            strings_clean &= stages
+                .redactors
+                .iter()
+                .all(|r| r.leaves_unchanged(t.as_str()));
+            0
+        });
         let out = (kept && untouched && strings_clean).then(|| ev.diagnostics.clone().into_owned());
         builder.recycle(ev);
         out
@@ -265,14 +270,4 @@ fn encode_entries<'a, 'b: 'a>(entries: impl Iterator<Item = (&'a str, &'a Value<
     let mut out = Vec::new();
     write_entries(&mut out, entries, 0);
     out
-}
-
-/// Calls `f` on every string value of `v`, nested ones included.
-fn each_str(v: &Value<'_>, f: &mut impl FnMut(&str)) {
-    match v {
-        Value::Str(t) => f(t.as_str()),
-        Value::Map(m) => m.iter().for_each(|(_, x)| each_str(x, f)),
-        Value::Array(a) => a.iter().for_each(|x| each_str(x, f)),
-        _ => {}
-    }
 }
