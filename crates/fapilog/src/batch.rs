@@ -1,8 +1,10 @@
 //! Batches: encoded events, back to back in one buffer, handed to sinks
 //! together so a sink writes many lines per syscall or request.
 
+use std::time::SystemTime;
+
 use crate::encode::{self, Format, TraceName};
-use crate::envelope::Event;
+use crate::envelope::{Event, MessageId};
 use crate::level::Level;
 
 /// When the worker hands a batch to the sinks: whichever limit is reached first.
@@ -43,16 +45,31 @@ pub struct Batch {
     format: Format,
     trace_name: TraceName,
     bytes: Vec<u8>,
-    ends: Vec<(usize, Level)>,
+    ends: Vec<LineMeta>,
+}
+
+/// What a batch keeps of each line besides its bytes, so that no sink has
+/// to parse the JSON back for the event's time or de-duplication key.
+#[derive(Clone, Copy, Debug)]
+struct LineMeta {
+    end: usize,
+    level: Level,
+    time: SystemTime,
+    id: MessageId,
 }
 
 /// One line of a batch.
 #[derive(Clone, Copy, Debug)]
+#[non_exhaustive]
 pub struct BatchLine<'a> {
     /// The event's level.
     pub level: Level,
     /// The encoded event, without its newline.
     pub bytes: &'a [u8],
+    /// When the event was logged (not when it is sent).
+    pub time: SystemTime,
+    /// The envelope's `context.message_id`: a receiver's de-duplication key.
+    pub message_id: MessageId,
 }
 
 impl Batch {
@@ -73,14 +90,56 @@ impl Batch {
     /// Encodes and appends one event.
     pub fn push(&mut self, event: &Event<'_>) {
         encode::write_event(&mut self.bytes, event, self.format, self.trace_name);
-        self.ends.push((self.bytes.len(), event.level));
+        self.ends.push(LineMeta {
+            end: self.bytes.len(),
+            level: event.level,
+            time: event.timestamp,
+            id: event.message_id,
+        });
     }
 
     /// Appends one line that `write` encodes (newline included); `write` is
     /// told whether the format is [`Format::Flat`]. For JSON batches only.
-    pub(crate) fn push_with(&mut self, level: Level, write: impl FnOnce(&mut Vec<u8>, bool)) {
+    pub(crate) fn push_with(
+        &mut self,
+        level: Level,
+        time: SystemTime,
+        id: MessageId,
+        write: impl FnOnce(&mut Vec<u8>, bool),
+    ) {
         write(&mut self.bytes, self.format == Format::Flat);
-        self.ends.push((self.bytes.len(), level));
+        self.ends.push(LineMeta {
+            end: self.bytes.len(),
+            level,
+            time,
+            id,
+        });
+    }
+
+    /// A new batch holding the lines at `indices` (in that order).
+    pub(crate) fn select(&self, indices: &[u32]) -> Batch {
+        let mut out = Batch {
+            format: self.format,
+            trace_name: self.trace_name,
+            bytes: Vec::new(),
+            ends: Vec::with_capacity(indices.len()),
+        };
+        for &i in indices {
+            let i = i as usize;
+            let start = if i == 0 { 0 } else { self.ends[i - 1].end };
+            let meta = self.ends[i];
+            out.bytes.extend_from_slice(&self.bytes[start..meta.end]);
+            out.ends.push(LineMeta {
+                end: out.bytes.len(),
+                ..meta
+            });
+        }
+        out
+    }
+
+    /// The level of each line, in order.
+    pub(crate) fn levels(&self) -> impl Iterator<Item = Level> + '_ {
+        self.ends.iter().map(|m| m.level)
     }
 
     /// The format of every line.
@@ -111,12 +170,14 @@ impl Batch {
     /// The lines, in order.
     pub fn lines(&self) -> impl Iterator<Item = BatchLine<'_>> {
         let mut start = 0;
-        self.ends.iter().map(move |&(end, level)| {
+        self.ends.iter().map(move |m| {
             let line = BatchLine {
-                level,
-                bytes: &self.bytes[start..end - 1],
+                level: m.level,
+                bytes: &self.bytes[start..m.end - 1],
+                time: m.time,
+                message_id: m.id,
             };
-            start = end;
+            start = m.end;
             line
         })
     }

@@ -71,6 +71,28 @@ pub enum Error {
         #[source]
         source: crate::SinkError,
     },
+    /// A sink's delivery option is invalid.
+    #[error("invalid option {option} = {value:?} of sink {sink}: expected {expected}")]
+    InvalidSinkOption {
+        /// The sink's name.
+        sink: String,
+        /// The option (`buffer_batches`, `retry.max_attempts`, `fallback`, …).
+        option: String,
+        /// The value given.
+        value: String,
+        /// What is allowed.
+        expected: String,
+    },
+    /// A routing rule or a fallback names a sink the pipeline does not have.
+    #[error("{context} names sink {sink:?}, which the pipeline does not have (sinks: {known})")]
+    UnknownSink {
+        /// Where the name was given (`route 2`, `fallback of sink "http"`).
+        context: String,
+        /// The name given.
+        sink: String,
+        /// The pipeline's sinks, comma-separated.
+        known: String,
+    },
     /// Two sinks share a name.
     #[error("two sinks are named {0:?}: sink names must be unique")]
     DuplicateSink(String),

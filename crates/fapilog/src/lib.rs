@@ -80,12 +80,13 @@ pub use metrics::{
     DropCount, DropReason, MetricsSnapshot, SinkMetrics, StageMetrics, FLUSH_BUCKETS,
 };
 pub use pipeline::{
-    global, init, init_with, logger, DrainReport, Guard, Pipeline, PipelineBuilder,
+    global, init, init_with, logger, DrainReport, Guard, Health, Pipeline, PipelineBuilder,
+    SinkDrain,
 };
 pub use prometheus::PROMETHEUS_CONTENT_TYPE;
 pub use queue::Backpressure;
 pub use record::{Location, INLINE_BYTES, INLINE_FIELDS};
 pub use settings::Settings;
-pub use sinks::{FileSink, Sink, SinkError, StdoutSink};
+pub use sinks::{FileSink, Sink, SinkError, SinkOptions, StdoutSink, WhenFull};
 pub use stages::{Enricher, Filter, Processor, RedactionFailMode, Redactor, StageError, Verdict};
 pub use value::{Map, Text, Value};

@@ -78,11 +78,246 @@ pub(crate) struct Metrics {
     pub(crate) stage_runtime: crate::stages::StageRuntime,
 }
 
+/// The kinds of failed writes a sink's metrics count.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum SinkErrorKind {
+    /// A retryable failure (`SinkError::Transient`, `Io`, `Other`).
+    Transient,
+    /// A refusal (`SinkError::Rejected`, `SinkError::Partial`).
+    Rejected,
+    /// The sink panicked.
+    Panic,
+}
+
+impl SinkErrorKind {
+    /// All kinds, in counter order.
+    pub const ALL: [SinkErrorKind; 3] = [
+        SinkErrorKind::Transient,
+        SinkErrorKind::Rejected,
+        SinkErrorKind::Panic,
+    ];
+
+    /// The snake_case name used in metrics.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SinkErrorKind::Transient => "transient",
+            SinkErrorKind::Rejected => "rejected",
+            SinkErrorKind::Panic => "panic",
+        }
+    }
+}
+
+/// Why a sink's driver gave up on lines and sent them down the divert
+/// chain (the fallback sink, else stderr).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum DivertReason {
+    /// The sink refused them (`Rejected`, or the refused part of a `Partial`).
+    Rejected,
+    /// Every retry failed, or the retry budget ran out.
+    RetriesExhausted,
+    /// The circuit breaker was open.
+    BreakerOpen,
+    /// The sink panicked on the batch.
+    Panicked,
+    /// The shutdown deadline came before a retry could.
+    Shutdown,
+}
+
+impl DivertReason {
+    /// All reasons, in counter order.
+    pub const ALL: [DivertReason; 5] = [
+        DivertReason::Rejected,
+        DivertReason::RetriesExhausted,
+        DivertReason::BreakerOpen,
+        DivertReason::Panicked,
+        DivertReason::Shutdown,
+    ];
+
+    /// The snake_case name used in metrics.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DivertReason::Rejected => "rejected",
+            DivertReason::RetriesExhausted => "retries_exhausted",
+            DivertReason::BreakerOpen => "breaker_open",
+            DivertReason::Panicked => "panicked",
+            DivertReason::Shutdown => "shutdown",
+        }
+    }
+}
+
+/// Why a sink lost lines that went nowhere else.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum SinkDropReason {
+    /// The sink's buffer was full under [`WhenFull::DropNewest`](crate::sinks::WhenFull::DropNewest).
+    BufferFull,
+    /// Still buffered when the shutdown deadline passed.
+    Shutdown,
+    /// Diverted to stderr past its byte budget.
+    StderrLimit,
+}
+
+impl SinkDropReason {
+    /// All reasons, in counter order.
+    pub const ALL: [SinkDropReason; 3] = [
+        SinkDropReason::BufferFull,
+        SinkDropReason::Shutdown,
+        SinkDropReason::StderrLimit,
+    ];
+
+    /// The snake_case name used in metrics.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SinkDropReason::BufferFull => "buffer_full",
+            SinkDropReason::Shutdown => "shutdown",
+            SinkDropReason::StderrLimit => "stderr_limit",
+        }
+    }
+}
+
+/// Where a sink's driver stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum SinkHealth {
+    /// The last batch was delivered (or none was sent yet).
+    Healthy,
+    /// A batch failed and is being retried.
+    Retrying,
+    /// The circuit breaker is open: batches are diverted.
+    Open,
+    /// The driver has stopped (shutdown).
+    Stopped,
+}
+
+impl SinkHealth {
+    /// The snake_case name used in metrics and health reports.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SinkHealth::Healthy => "healthy",
+            SinkHealth::Retrying => "retrying",
+            SinkHealth::Open => "open",
+            SinkHealth::Stopped => "stopped",
+        }
+    }
+
+    fn from_u8(v: u8) -> SinkHealth {
+        match v {
+            1 => SinkHealth::Retrying,
+            2 => SinkHealth::Open,
+            3 => SinkHealth::Stopped,
+            _ => SinkHealth::Healthy,
+        }
+    }
+}
+
+/// The counters of one sink's driver.
 #[derive(Default)]
 pub(crate) struct SinkCounters {
     pub(crate) name: String,
     pub(crate) written: AtomicU64,
-    pub(crate) errors: AtomicU64,
+    pub(crate) bytes: AtomicU64,
+    pub(crate) errors: [AtomicU64; 3],
+    pub(crate) retries: AtomicU64,
+    dropped: [[AtomicU64; 3]; LEVELS],
+    /// Drops already told in an in-band `logs dropped` report.
+    pub(crate) dropped_reported: AtomicU64,
+    diverted: [AtomicU64; 5],
+    pub(crate) diverted_to_fallback: AtomicU64,
+    pub(crate) diverted_to_stderr: AtomicU64,
+    pub(crate) received_diverted: AtomicU64,
+    pub(crate) buffer_depth: AtomicUsize,
+    pub(crate) buffer_high_watermark: AtomicUsize,
+    writes: AtomicU64,
+    write_nanos: AtomicU64,
+    write_max_nanos: AtomicU64,
+    pub(crate) breaker_opened: AtomicU64,
+    health: std::sync::atomic::AtomicU8,
+}
+
+impl SinkCounters {
+    pub(crate) fn error(&self, kind: SinkErrorKind) {
+        self.errors[kind as usize].fetch_add(1, Relaxed);
+    }
+
+    pub(crate) fn drop_lines(&self, reason: SinkDropReason, levels: impl Iterator<Item = Level>) {
+        for l in levels {
+            self.dropped[l.bucket()][reason as usize].fetch_add(1, Relaxed);
+        }
+    }
+
+    pub(crate) fn divert(&self, reason: DivertReason, lines: u64) {
+        self.diverted[reason as usize].fetch_add(lines, Relaxed);
+    }
+
+    pub(crate) fn dropped_total(&self) -> u64 {
+        self.dropped
+            .iter()
+            .flat_map(|row| row.iter())
+            .map(|c| c.load(Relaxed))
+            .sum()
+    }
+
+    pub(crate) fn observe_write(&self, took: Duration) {
+        let ns = took.as_nanos().min(u128::from(u64::MAX)) as u64;
+        self.writes.fetch_add(1, Relaxed);
+        self.write_nanos.fetch_add(ns, Relaxed);
+        self.write_max_nanos.fetch_max(ns, Relaxed);
+    }
+
+    pub(crate) fn observe_buffer(&self, depth: usize) {
+        self.buffer_depth.store(depth, Relaxed);
+        self.buffer_high_watermark.fetch_max(depth, Relaxed);
+    }
+
+    pub(crate) fn set_health(&self, h: SinkHealth) {
+        self.health.store(h as u8, Relaxed);
+    }
+
+    pub(crate) fn health(&self) -> SinkHealth {
+        SinkHealth::from_u8(self.health.load(Relaxed))
+    }
+
+    fn snapshot(&self) -> SinkMetrics {
+        let mut dropped = Vec::new();
+        for (l, row) in self.dropped.iter().enumerate() {
+            for (r, c) in row.iter().enumerate() {
+                let count = c.load(Relaxed);
+                if count > 0 {
+                    dropped.push((Level::BUCKET_NAMES[l], SinkDropReason::ALL[r], count));
+                }
+            }
+        }
+        let errors_by_kind: Vec<(SinkErrorKind, u64)> = SinkErrorKind::ALL
+            .iter()
+            .map(|k| (*k, self.errors[*k as usize].load(Relaxed)))
+            .collect();
+        SinkMetrics {
+            name: self.name.clone(),
+            written: self.written.load(Relaxed),
+            bytes: self.bytes.load(Relaxed),
+            errors: errors_by_kind.iter().map(|(_, n)| n).sum(),
+            errors_by_kind,
+            retries: self.retries.load(Relaxed),
+            dropped,
+            diverted: DivertReason::ALL
+                .iter()
+                .map(|r| (*r, self.diverted[*r as usize].load(Relaxed)))
+                .collect(),
+            diverted_to_fallback: self.diverted_to_fallback.load(Relaxed),
+            diverted_to_stderr: self.diverted_to_stderr.load(Relaxed),
+            received_diverted: self.received_diverted.load(Relaxed),
+            buffer_depth: self.buffer_depth.load(Relaxed),
+            buffer_high_watermark: self.buffer_high_watermark.load(Relaxed),
+            writes: self.writes.load(Relaxed),
+            write_seconds_total: Duration::from_nanos(self.write_nanos.load(Relaxed)).as_secs_f64(),
+            write_seconds_max: Duration::from_nanos(self.write_max_nanos.load(Relaxed))
+                .as_secs_f64(),
+            breaker_opened: self.breaker_opened.load(Relaxed),
+            health: self.health(),
+        }
+    }
 }
 
 impl Metrics {
@@ -199,15 +434,7 @@ impl Metrics {
             flush_seconds_max: Duration::from_nanos(self.flush_max_nanos.load(Relaxed))
                 .as_secs_f64(),
             flush_histogram,
-            sinks: self
-                .sinks
-                .iter()
-                .map(|s| SinkMetrics {
-                    name: s.name.clone(),
-                    written: s.written.load(Relaxed),
-                    errors: s.errors.load(Relaxed),
-                })
-                .collect(),
+            sinks: self.sinks.iter().map(|s| s.snapshot()).collect(),
             stage_errors: match self.stages.lock() {
                 Ok(g) => g.clone(),
                 Err(p) => p.into_inner().clone(),
@@ -236,16 +463,86 @@ pub struct DropCount {
     pub count: u64,
 }
 
-/// Per-sink counters.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// Per-sink counters: what the sink's driver delivered, retried, diverted
+/// and dropped.
+#[derive(Clone, Debug, PartialEq)]
 #[non_exhaustive]
 pub struct SinkMetrics {
     /// The sink's name.
     pub name: String,
-    /// Events the sink accepted.
+    /// Lines the sink accepted.
     pub written: u64,
-    /// Failed batch writes (errors and panics).
+    /// Bytes of the lines the sink accepted.
+    pub bytes: u64,
+    /// Failed batch writes, all kinds (errors and panics).
     pub errors: u64,
+    /// Failed batch writes by kind.
+    pub errors_by_kind: Vec<(SinkErrorKind, u64)>,
+    /// Attempts that were retries.
+    pub retries: u64,
+    /// Lines lost for this sink alone: (level, reason, count), non-zero only.
+    pub dropped: Vec<(&'static str, SinkDropReason, u64)>,
+    /// Lines sent down the divert chain, by reason.
+    pub diverted: Vec<(DivertReason, u64)>,
+    /// Of the diverted lines, those the fallback sink took.
+    pub diverted_to_fallback: u64,
+    /// Of the diverted lines, those written to stderr.
+    pub diverted_to_stderr: u64,
+    /// Lines this sink received as another sink's fallback.
+    pub received_diverted: u64,
+    /// Batches in the sink's buffer now.
+    pub buffer_depth: usize,
+    /// The most batches its buffer held.
+    pub buffer_high_watermark: usize,
+    /// Write attempts timed.
+    pub writes: u64,
+    /// Time spent in writes, seconds.
+    pub write_seconds_total: f64,
+    /// Slowest write, seconds.
+    pub write_seconds_max: f64,
+    /// How many times the circuit breaker opened.
+    pub breaker_opened: u64,
+    /// The driver's state.
+    pub health: SinkHealth,
+}
+
+impl SinkMetrics {
+    /// Lines dropped for this sink, all levels and reasons.
+    pub fn dropped_total(&self) -> u64 {
+        self.dropped.iter().map(|(_, _, n)| n).sum()
+    }
+
+    /// Lines dropped for one reason, all levels.
+    pub fn dropped_for(&self, reason: SinkDropReason) -> u64 {
+        self.dropped
+            .iter()
+            .filter(|(_, r, _)| *r == reason)
+            .map(|(_, _, n)| n)
+            .sum()
+    }
+
+    /// Lines diverted, all reasons.
+    pub fn diverted_total(&self) -> u64 {
+        self.diverted.iter().map(|(_, n)| n).sum()
+    }
+
+    /// Lines diverted for one reason.
+    pub fn diverted_for(&self, reason: DivertReason) -> u64 {
+        self.diverted
+            .iter()
+            .filter(|(r, _)| *r == reason)
+            .map(|(_, n)| n)
+            .sum()
+    }
+
+    /// Failed writes of one kind.
+    pub fn errors_of(&self, kind: SinkErrorKind) -> u64 {
+        self.errors_by_kind
+            .iter()
+            .filter(|(k, _)| *k == kind)
+            .map(|(_, n)| n)
+            .sum()
+    }
 }
 
 /// Per-stage failure counters (user plugins and built-ins alike).
@@ -269,9 +566,10 @@ pub struct StageMetrics {
 pub struct MetricsSnapshot {
     /// Log calls that passed the level gate.
     pub submitted: u64,
-    /// Events every sink accepted.
+    /// Events at least one sink accepted.
     pub written: u64,
-    /// Events at least one sink failed to write (they went to the stderr fallback).
+    /// Events no sink accepted (each sink dropped them or diverted them to
+    /// stderr).
     pub failed: u64,
     /// Events removed by filters.
     pub filtered: u64,

@@ -16,9 +16,12 @@ use crate::logger::Logger;
 use crate::metrics::{DropReason, Metrics, MetricsSnapshot};
 use crate::queue::{Backpressure, Queue};
 use crate::settings::Settings;
-use crate::sinks::Sink;
-use crate::stages::{Enricher, Filter, Processor, RedactionFailMode, Redactor, Stages};
-use crate::worker::{self, Control, Core, Shared, SinkSlot};
+use crate::sinks::driver::{Driver, DriverClock, Spec};
+use crate::sinks::{Route, Router, RoutingConfig, Sink, SinkHealth, SinkOptions};
+use crate::stages::{
+    Enricher, Filter, ManualClock, Processor, RedactionFailMode, Redactor, Stages,
+};
+use crate::worker::{self, Control, Core, Shared};
 
 /// Builds a [`Pipeline`]. Every option has a default; `build` checks them all.
 ///
@@ -48,7 +51,9 @@ use crate::worker::{self, Control, Core, Shared, SinkSlot};
 #[derive(Default)]
 pub struct PipelineBuilder {
     pub(crate) settings: Settings,
-    pub(crate) sinks: Vec<Box<dyn Sink>>,
+    pub(crate) sinks: Vec<(Box<dyn Sink>, SinkOptions)>,
+    pub(crate) routing: RoutingConfig,
+    pub(crate) sink_clock: Option<ManualClock>,
     pub(crate) stages: Stages,
     pub(crate) fail_mode: Option<RedactionFailMode>,
     pub(crate) backpressure: Option<Backpressure>,
@@ -196,9 +201,42 @@ impl PipelineBuilder {
         self
     }
 
-    /// Adds a sink. Without any, the pipeline writes JSON to stdout.
-    pub fn sink(mut self, sink: impl Sink) -> Self {
-        self.sinks.push(Box::new(sink));
+    /// Adds a sink, delivered to with its default options. Without any,
+    /// the pipeline writes JSON to stdout.
+    pub fn sink(self, sink: impl Sink) -> Self {
+        self.sink_with(sink, SinkOptions::default())
+    }
+
+    /// Adds a sink with delivery options of its own: buffer, `when_full`,
+    /// retries, circuit breaker, fallback (see [`SinkOptions`]).
+    pub fn sink_with(mut self, sink: impl Sink, options: SinkOptions) -> Self {
+        self.sinks.push((Box::new(sink), options));
+        self
+    }
+
+    /// Adds a routing rule (see [`Route`]). Rules are tried in order.
+    pub fn route(mut self, route: Route) -> Self {
+        self.routing.rules.push(route);
+        self
+    }
+
+    /// With `true`, a line goes to the sinks of every rule it matches; with
+    /// `false` (the default), to those of the first (fapilog's `overlap`).
+    pub fn route_overlap(mut self, overlap: bool) -> Self {
+        self.routing.overlap = overlap;
+        self
+    }
+
+    /// Sinks that take the lines no rule matches (fapilog's `fallback_sinks`).
+    pub fn route_fallback(mut self, sinks: &[&str]) -> Self {
+        self.routing.fallback = sinks.iter().map(|s| (*s).to_owned()).collect();
+        self
+    }
+
+    /// Drives every sink's retries and circuit breaker by this clock instead
+    /// of real time: a wait advances it instead of sleeping. For tests.
+    pub fn sink_clock(mut self, clock: ManualClock) -> Self {
+        self.sink_clock = Some(clock);
         self
     }
 
@@ -237,6 +275,8 @@ impl PipelineBuilder {
         let PipelineBuilder {
             settings,
             mut sinks,
+            routing,
+            sink_clock,
             mut stages,
             fail_mode,
             backpressure,
@@ -246,37 +286,68 @@ impl PipelineBuilder {
         settings.install_stages(&mut stages)?;
         let c = &settings.core;
         if sinks.is_empty() {
-            sinks = settings.open_sinks()?;
+            sinks = settings
+                .open_sinks()?
+                .into_iter()
+                .map(|s| (s, SinkOptions::default()))
+                .collect();
         }
         let mut names: Vec<String> = Vec::new();
-        for s in &sinks {
+        for (s, _) in &sinks {
             let n = s.name().to_owned();
             if names.contains(&n) {
                 return Err(Error::DuplicateSink(n));
             }
             names.push(n);
         }
-        for s in &mut sinks {
+        let router = Router::new(&routing, &names)?;
+        let mut fallbacks = Vec::with_capacity(sinks.len());
+        let mut resolved = Vec::with_capacity(sinks.len());
+        for (s, options) in &sinks {
+            resolved.push(options.resolve(s.name(), s.when_full())?);
+            fallbacks.push(match &options.fallback {
+                None => None,
+                Some(f) => {
+                    Some(
+                        names
+                            .iter()
+                            .position(|n| n == f)
+                            .ok_or_else(|| Error::UnknownSink {
+                                context: format!("the fallback of sink {:?}", s.name()),
+                                sink: f.clone(),
+                                known: names.join(", "),
+                            })?,
+                    )
+                }
+            });
+        }
+        for (s, _) in &mut sinks {
             s.start().map_err(|source| Error::SinkStart {
                 sink: s.name().to_owned(),
                 source,
             })?;
         }
         let mut formats: Vec<Format> = Vec::new();
-        let slots = sinks
+        let clock = sink_clock.map_or(DriverClock::System, DriverClock::manual);
+        let specs: Vec<Spec> = sinks
             .into_iter()
-            .map(|s| {
-                let f = s.format();
-                let idx = match formats.iter().position(|x| *x == f) {
+            .zip(resolved)
+            .enumerate()
+            .map(|(index, ((sink, _), options))| {
+                let f = sink.format();
+                let format = match formats.iter().position(|x| *x == f) {
                     Some(i) => i,
                     None => {
                         formats.push(f);
                         formats.len() - 1
                     }
                 };
-                SinkSlot {
-                    sink: Mutex::new(s),
-                    format: idx,
+                Spec {
+                    sink,
+                    options,
+                    format,
+                    index,
+                    clock: clock.clone(),
                 }
             })
             .collect();
@@ -300,7 +371,7 @@ impl PipelineBuilder {
                 policy,
                 wake_threshold,
             ),
-            metrics: Metrics::new(names),
+            metrics: Arc::new(Metrics::new(names)),
             min_level: AtomicU8::new(c.log_level.priority()),
             control: Control::new(workers),
         });
@@ -313,12 +384,18 @@ impl PipelineBuilder {
             pid: std::process::id(),
             include_location: c.include_location,
         };
-        let direct = DirectPlan::new(&stages, &info, &formats, &shared.metrics);
+        let direct = if router.as_ref().is_some_and(|r| r.reads_fields) {
+            None
+        } else {
+            DirectPlan::new(&stages, &info, &formats, &shared.metrics)
+        };
+        let drivers = Driver::start_all(specs, fallbacks, &shared.metrics).map_err(Error::Spawn)?;
         let core = Arc::new(Core {
             info,
             direct,
             stages,
-            sinks: slots,
+            sinks: drivers.iter().map(|d| Arc::clone(&d.channel)).collect(),
+            router,
             formats,
             limits,
             trace_name: settings.trace_name(),
@@ -336,6 +413,9 @@ impl PipelineBuilder {
                             .collect(),
                     );
                     shared.shutdown(Duration::from_millis(100));
+                    for sink in &core.sinks {
+                        sink.close(Instant::now());
+                    }
                     return Err(Error::Spawn(e));
                 }
             }
@@ -347,6 +427,7 @@ impl PipelineBuilder {
             inner: Arc::new(Inner {
                 shared,
                 handles: Mutex::new(handles),
+                drivers: Mutex::new(drivers),
                 shutdown_timeout: Duration::from_secs_f64(c.shutdown_timeout_seconds),
                 stopped: AtomicBool::new(false),
                 report: Mutex::new(None),
@@ -377,10 +458,54 @@ pub struct Pipeline {
 pub(crate) struct Inner {
     pub(crate) shared: Arc<Shared>,
     handles: Mutex<Vec<JoinHandle<()>>>,
+    drivers: Mutex<Vec<Driver>>,
     shutdown_timeout: Duration,
     stopped: AtomicBool,
     report: Mutex<Option<DrainReport>>,
     started: Instant,
+}
+
+/// Each sink's state, from [`Pipeline::health`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Health {
+    /// Each sink's name and state, in sink order.
+    pub sinks: Vec<(String, SinkHealth)>,
+    /// Events in the queue now.
+    pub queue_depth: usize,
+    /// The queue's capacity.
+    pub queue_capacity: usize,
+    /// The pipeline has shut down.
+    pub stopped: bool,
+}
+
+impl Health {
+    /// `true` while the pipeline runs and every sink takes batches (none
+    /// has its circuit breaker open or has stopped). A sink that is
+    /// retrying still counts as ready.
+    pub fn is_ready(&self) -> bool {
+        !self.stopped
+            && self
+                .sinks
+                .iter()
+                .all(|(_, h)| matches!(h, SinkHealth::Healthy | SinkHealth::Retrying))
+    }
+}
+
+/// What one sink's driver did, as the drain report tells it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct SinkDrain {
+    /// The sink's name.
+    pub name: String,
+    /// Lines it accepted.
+    pub written: u64,
+    /// Lines it gave up on and sent down the divert chain (fallback sink, stderr).
+    pub diverted: u64,
+    /// Lines lost for this sink (buffer full, left at the deadline, stderr over budget).
+    pub dropped: u64,
+    /// Its state at the end (`Stopped` unless it was stuck at the deadline).
+    pub health: SinkHealth,
 }
 
 /// What a shutdown drained, and what it could not.
@@ -389,9 +514,9 @@ pub(crate) struct Inner {
 pub struct DrainReport {
     /// Log calls that passed the level gate.
     pub submitted: u64,
-    /// Events every sink accepted.
+    /// Events at least one sink accepted.
     pub written: u64,
-    /// Events at least one sink failed to write (sent to the stderr fallback).
+    /// Events no sink accepted (dropped or diverted to stderr by every sink).
     pub failed: u64,
     /// Events removed by filters.
     pub filtered: u64,
@@ -399,6 +524,8 @@ pub struct DrainReport {
     pub dropped: Vec<(DropReason, u64)>,
     /// Events still queued or in flight when the timeout passed.
     pub unflushed: u64,
+    /// What each sink's driver wrote, diverted and dropped.
+    pub sinks: Vec<SinkDrain>,
     /// `true` when the workers did not finish within the timeout.
     pub timed_out: bool,
     /// Time the shutdown took.
@@ -411,9 +538,14 @@ impl DrainReport {
         self.dropped.iter().map(|(_, n)| n).sum()
     }
 
-    /// `true` when every submitted event was written or deliberately filtered.
+    /// `true` when every submitted event was written or deliberately
+    /// filtered, and no sink lost or diverted a line.
     pub fn is_complete(&self) -> bool {
-        self.failed == 0 && self.dropped_total() == 0 && self.unflushed == 0 && !self.timed_out
+        self.failed == 0
+            && self.dropped_total() == 0
+            && self.unflushed == 0
+            && !self.timed_out
+            && self.sinks.iter().all(|s| s.dropped == 0 && s.diverted == 0)
     }
 }
 
@@ -452,12 +584,42 @@ impl Pipeline {
         }
     }
 
-    /// Writes out everything logged before this call and flushes the sinks.
+    /// Writes out everything logged before this call and flushes the sinks:
+    /// returns once every sink's driver has written (or given up on) those
+    /// lines and flushed its sink, or fails at `timeout`.
     pub fn flush(&self, timeout: Duration) -> Result<(), Error> {
-        if self.inner.shared.flush(timeout) {
+        let deadline = Instant::now() + timeout;
+        if self.inner.shared.flush(timeout) && self.inner.flush_drivers(deadline) {
             Ok(())
         } else {
             Err(Error::FlushTimeout(timeout))
+        }
+    }
+
+    /// Each sink's state, for readiness probes.
+    ///
+    /// ```
+    /// use fapilog::sinks::SinkHealth;
+    /// use fapilog::testing::CaptureSink;
+    ///
+    /// let pipeline = fapilog::Pipeline::builder().sink(CaptureSink::new().0).build()?;
+    /// let health = pipeline.health();
+    /// assert!(health.is_ready());
+    /// assert_eq!(health.sinks, [("capture".to_string(), SinkHealth::Healthy)]);
+    /// # Ok::<(), fapilog::Error>(())
+    /// ```
+    pub fn health(&self) -> Health {
+        let s = &self.inner.shared;
+        Health {
+            sinks: s
+                .metrics
+                .sinks
+                .iter()
+                .map(|c| (c.name.clone(), c.health()))
+                .collect(),
+            queue_depth: s.queue.len(),
+            queue_capacity: s.queue.capacity(),
+            stopped: self.inner.stopped.load(Ordering::SeqCst),
         }
     }
 
@@ -480,6 +642,52 @@ impl Pipeline {
 }
 
 impl Inner {
+    /// Asks every driver to write out what it holds and flush its sink;
+    /// `true` when all answered by `deadline`.
+    fn flush_drivers(&self, deadline: Instant) -> bool {
+        let (all, fallbacks): (Vec<_>, Vec<_>) = {
+            let drivers = match self.drivers.lock() {
+                Ok(g) => g,
+                Err(p) => p.into_inner(),
+            };
+            let all = drivers.iter().map(|d| Arc::clone(&d.channel)).collect();
+            let fb = drivers
+                .iter()
+                .filter(|d| d.is_fallback)
+                .map(|d| Arc::clone(&d.channel))
+                .collect();
+            (all, fb)
+        };
+        // Then once more the fallbacks, which may have received lines the
+        // other drivers gave up on while they flushed.
+        [all, fallbacks].iter().all(|round| {
+            let acks: Vec<_> = round.iter().map(|c| c.flush()).collect();
+            acks.iter().all(|a| a.wait(deadline))
+        })
+    }
+
+    /// Waits for the drivers to drain and stop, until `deadline` (closing
+    /// their channels first if the workers could not); `true` when they all did.
+    fn stop_drivers(&self, deadline: Instant) -> bool {
+        let mut drivers = match self.drivers.lock() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        };
+        // A little grace past the deadline for a sink's final stop.
+        let grace = deadline + Duration::from_millis(200);
+        let mut all = true;
+        // Fallbacks last: the others may still divert lines to them.
+        for fallbacks in [false, true] {
+            for d in drivers.iter().filter(|d| d.is_fallback == fallbacks) {
+                d.channel.close(deadline);
+            }
+            for d in drivers.iter_mut().filter(|d| d.is_fallback == fallbacks) {
+                all &= d.join(grace);
+            }
+        }
+        all
+    }
+
     fn shutdown(&self, timeout: Duration) -> DrainReport {
         let mut slot = match self.report.lock() {
             Ok(g) => g,
@@ -490,6 +698,8 @@ impl Inner {
         }
         let started = Instant::now();
         let finished = self.shared.shutdown(timeout);
+        let drivers_stopped = self.stop_drivers(started + timeout);
+        let finished = finished && drivers_stopped;
         if finished {
             let handles = match self.handles.lock() {
                 Ok(mut g) => std::mem::take(&mut *g),
@@ -517,6 +727,17 @@ impl Inner {
             filtered: m.filtered,
             dropped,
             unflushed: m.submitted.saturating_sub(accounted),
+            sinks: m
+                .sinks
+                .iter()
+                .map(|s| SinkDrain {
+                    name: s.name.clone(),
+                    written: s.written,
+                    diverted: s.diverted_total(),
+                    dropped: s.dropped_total(),
+                    health: s.health,
+                })
+                .collect(),
             timed_out: !finished,
             elapsed: started.elapsed(),
         };

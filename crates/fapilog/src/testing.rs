@@ -46,7 +46,7 @@ use crate::level::Level;
 use crate::logger::Logger;
 use crate::pipeline::{Pipeline, PipelineBuilder};
 use crate::queue::Backpressure;
-use crate::sinks::{Sink, SinkError};
+use crate::sinks::{Sink, SinkError, WhenFull};
 
 /// How long the helpers wait for the pipeline to flush before they panic.
 pub const FLUSH_TIMEOUT: Duration = Duration::from_secs(10);
@@ -115,6 +115,11 @@ impl Sink for CaptureSink {
 
     fn format(&self) -> Format {
         self.format
+    }
+
+    /// Local: a full buffer makes the worker wait (see [`WhenFull::Block`]).
+    fn when_full(&self) -> WhenFull {
+        WhenFull::Block
     }
 
     fn write_batch(&mut self, batch: &Batch) -> Result<(), SinkError> {

@@ -1,6 +1,6 @@
 //! The background worker: drains the queue, builds events, runs the stages,
-//! encodes into per-format batches and hands full (or old) batches to the
-//! sinks.
+//! encodes into per-format batches, decides each line's sinks (routing) and
+//! hands full (or old) batches to the sink drivers.
 //!
 //! It never makes a caller wait for a wake-up: it polls with backoff (spin,
 //! yield, then park with a timeout no longer than the batch age limit), and
@@ -9,12 +9,12 @@
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, AtomicUsize, Ordering};
+use std::sync::mpsc::{Receiver, Sender};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
 use crate::batch::{Batch, BatchLimits};
 use crate::clock::Anchor;
-use crate::diagnostics;
 use crate::encode::direct::DirectPlan;
 use crate::encode::{Format, TraceName};
 use crate::envelope::{EventBuilder, Info};
@@ -22,14 +22,15 @@ use crate::level::Level;
 use crate::metrics::{DropReason, Metrics};
 use crate::queue::Queue;
 use crate::record::Record;
-use crate::sinks::{self, Sink};
+use crate::sinks::driver::{Channel, Delivery, Job, JobParts, Lines};
+use crate::sinks::Router;
 use crate::stages::{Outcome, Stages};
 use crate::value::{Map, Text, Value};
 
 /// State shared by callers and workers.
 pub(crate) struct Shared {
     pub(crate) queue: Queue,
-    pub(crate) metrics: Metrics,
+    pub(crate) metrics: Arc<Metrics>,
     pub(crate) min_level: AtomicU8,
     pub(crate) control: Control,
 }
@@ -40,7 +41,6 @@ pub(crate) struct Control {
     acks: Vec<AtomicU64>,
     shutdown: AtomicBool,
     deadline: Mutex<Option<Instant>>,
-    finishing: AtomicUsize,
     exited: AtomicUsize,
     lock: Mutex<()>,
     changed: Condvar,
@@ -54,7 +54,6 @@ impl Control {
             acks: (0..workers).map(|_| AtomicU64::new(0)).collect(),
             shutdown: AtomicBool::new(false),
             deadline: Mutex::new(None),
-            finishing: AtomicUsize::new(0),
             exited: AtomicUsize::new(0),
             lock: Mutex::new(()),
             changed: Condvar::new(),
@@ -125,17 +124,14 @@ impl Shared {
     }
 }
 
-/// A sink and the batch format it reads.
-pub(crate) struct SinkSlot {
-    pub(crate) sink: Mutex<Box<dyn Sink>>,
-    pub(crate) format: usize,
-}
-
 /// What the workers share and callers never touch.
 pub(crate) struct Core {
     pub(crate) info: Info,
     pub(crate) stages: Stages,
-    pub(crate) sinks: Vec<SinkSlot>,
+    /// The sink drivers' channels, in sink order.
+    pub(crate) sinks: Vec<Arc<Channel>>,
+    /// Which sinks take which lines; `None`: every sink takes every line.
+    pub(crate) router: Option<Router>,
     pub(crate) formats: Vec<Format>,
     pub(crate) limits: BatchLimits,
     pub(crate) trace_name: TraceName,
@@ -155,10 +151,14 @@ struct Worker {
     core: Arc<Core>,
     builder: EventBuilder,
     anchor: Anchor,
-    /// The batches being filled, one per format.
-    batches: Vec<Batch>,
-    /// Hands full batches to the sinks on a thread of their own.
-    writer: Writer,
+    /// The batches being filled, one per format (and which of their lines
+    /// are the pipeline's own reports).
+    parts: JobParts,
+    /// Per line of the batches, the sinks that take it (with a router).
+    masks: Vec<u64>,
+    /// Emptied buffers coming back from the drivers, for reuse.
+    spare: Receiver<JobParts>,
+    recycle: Sender<JobParts>,
     events_in_batch: u64,
     lines_in_batch: usize,
     batch_started: Option<Instant>,
@@ -173,14 +173,17 @@ pub(crate) fn spawn(
     std::thread::Builder::new()
         .name(format!("fapilog-worker-{id}"))
         .spawn(move || loop {
+            let (recycle, spare) = std::sync::mpsc::channel();
             let mut w = Worker {
                 id,
                 shared: Arc::clone(&shared),
                 core: Arc::clone(&core),
                 builder: EventBuilder::new(),
                 anchor: Anchor::now(),
-                batches: new_batches(&core),
-                writer: Writer::spawn(id, &shared, &core),
+                parts: JobParts::new(new_batches(&core)),
+                masks: Vec::new(),
+                spare,
+                recycle,
                 events_in_batch: 0,
                 lines_in_batch: 0,
                 batch_started: None,
@@ -239,7 +242,6 @@ impl Worker {
             if flush_pending {
                 self.report_drops_now();
                 self.flush_batch();
-                self.flush_sinks();
                 shared.control.acks[self.id].store(flush_target, Ordering::SeqCst);
                 shared.control.notify();
             }
@@ -287,7 +289,12 @@ impl Worker {
     }
 
     fn batch_bytes(&self) -> usize {
-        self.batches.iter().map(Batch::byte_len).max().unwrap_or(0)
+        self.parts
+            .batches
+            .iter()
+            .map(Batch::byte_len)
+            .max()
+            .unwrap_or(0)
     }
 
     fn process(&mut self, r: &Record) {
@@ -300,10 +307,14 @@ impl Worker {
                 if self.lines_in_batch == 0 {
                     self.batch_started = Some(Instant::now());
                 }
-                for b in &mut self.batches {
-                    b.push_with(r.level, |out, flat| {
+                for b in &mut self.parts.batches {
+                    b.push_with(r.level, timestamp, id, |out, flat| {
                         plan.write(out, r, &items, timestamp, id, flat, core.trace_name);
                     });
+                }
+                if let Some(router) = &core.router {
+                    // The direct path is only taken when no rule reads fields.
+                    self.masks.push(router.mask(r.level, r.logger, &|_| None));
                 }
                 self.events_in_batch += 1;
                 self.lines_in_batch += 1;
@@ -316,8 +327,21 @@ impl Worker {
                 if self.lines_in_batch == 0 {
                     self.batch_started = Some(Instant::now());
                 }
-                for b in &mut self.batches {
+                for b in &mut self.parts.batches {
                     b.push(&ev);
+                }
+                if let Some(router) = &core.router {
+                    let field = |k: &str| {
+                        let v = ev.data.get(k).or_else(|| ev.context.get(k))?;
+                        match v {
+                            Value::Str(t) => Some(t.as_str().to_owned()),
+                            Value::I64(n) => Some(n.to_string()),
+                            Value::U64(n) => Some(n.to_string()),
+                            Value::Bool(b) => Some(b.to_string()),
+                            _ => None,
+                        }
+                    };
+                    self.masks.push(router.mask(ev.level, r.logger, &field));
                 }
                 self.events_in_batch += 1;
                 self.lines_in_batch += 1;
@@ -332,38 +356,47 @@ impl Worker {
         self.builder.recycle(ev);
     }
 
-    /// Hands the batches to the writer thread (or writes them here when it
-    /// is gone) and goes on with empty ones.
+    /// Hands the batches to the sink drivers, each the lines it takes, and
+    /// goes on with empty ones.
     fn flush_batch(&mut self) {
         if self.lines_in_batch == 0 {
             return;
         }
-        let next = self.writer.spare(&self.core);
-        let full = std::mem::replace(&mut self.batches, next);
-        let job = Job {
-            batches: full,
-            events: self.events_in_batch,
+        let next = match self.spare.try_recv() {
+            Ok(parts) => parts,
+            Err(_) => JobParts::new(new_batches(&self.core)),
         };
-        if let Err(mut job) = self.writer.send(job) {
-            write_job(&self.core, &self.shared.metrics, &mut job);
+        let full = std::mem::replace(&mut self.parts, next);
+        let metrics = &self.shared.metrics;
+        metrics.batches.fetch_add(1, Ordering::Relaxed);
+        let started = Instant::now();
+        let job = Job::new(full, Arc::clone(metrics), Some(self.recycle.clone()));
+        let all = Lines::All;
+        for (i, sink) in self.core.sinks.iter().enumerate() {
+            let lines = if self.core.router.is_none() {
+                all.clone()
+            } else {
+                let bit = 1u64 << i;
+                let picked: Vec<u32> = (0..job.lines() as u32)
+                    .filter(|&l| self.masks[l as usize] & bit != 0)
+                    .collect();
+                if picked.is_empty() {
+                    continue;
+                }
+                if picked.len() == job.lines() {
+                    all.clone()
+                } else {
+                    Lines::Some(picked.into())
+                }
+            };
+            sink.send(Delivery::new(&job, sink.format, lines));
         }
+        job.release();
+        metrics.observe_flush(started.elapsed());
+        self.masks.clear();
         self.events_in_batch = 0;
         self.lines_in_batch = 0;
         self.batch_started = None;
-    }
-
-    fn flush_sinks(&mut self) {
-        self.writer.wait_idle();
-        for slot in &self.core.sinks {
-            let mut sink = match slot.sink.lock() {
-                Ok(g) => g,
-                Err(p) => p.into_inner(),
-            };
-            let result = catch_unwind(AssertUnwindSafe(|| sink.flush()));
-            if !matches!(result, Ok(Ok(()))) {
-                diagnostics::warn("sink", "sink flush failed", &[("sink", sink.name())]);
-            }
-        }
     }
 
     fn maybe_report_drops(&mut self, force: bool) {
@@ -382,6 +415,15 @@ impl Worker {
             return;
         };
         let now = metrics.dropped_matrix();
+        // Lines single sinks lost (their buffer was full, …), since the last report.
+        let mut by_sink: Vec<(&str, u64)> = Vec::new();
+        for s in &metrics.sinks {
+            let total = s.dropped_total();
+            let new = total - s.dropped_reported.load(Ordering::Relaxed);
+            if new > 0 {
+                by_sink.push((s.name.as_str(), new));
+            }
+        }
         let mut by_level = [0u64; 7];
         let mut by_reason = [0u64; DropReason::ALL.len()];
         let mut total = 0;
@@ -395,11 +437,14 @@ impl Worker {
                 cumulative += now[l][r];
             }
         }
-        if total == 0 {
+        if total == 0 && by_sink.is_empty() {
             return;
         }
         *reported = now;
-        drop(reported);
+        for s in &metrics.sinks {
+            s.dropped_reported
+                .store(s.dropped_total(), Ordering::Relaxed);
+        }
 
         let core = Arc::clone(&self.core);
         let id = self.builder.next_id();
@@ -427,10 +472,22 @@ impl Worker {
             .map(|(i, n)| (DropReason::ALL[i].as_str(), Value::U64(*n)))
             .collect();
         ev.data.insert("by_reason", Value::Map(reasons));
-        for b in &mut self.batches {
+        if !by_sink.is_empty() {
+            let sinks: Map<'_> = by_sink
+                .iter()
+                .map(|(name, n)| (*name, Value::U64(*n)))
+                .collect();
+            ev.data.insert("sink_dropped", Value::Map(sinks));
+        }
+        for b in &mut self.parts.batches {
             b.push(&ev);
         }
+        drop(reported);
         self.builder.recycle(ev);
+        self.parts.internal.push(self.lines_in_batch as u32);
+        if self.core.router.is_some() {
+            self.masks.push(u64::MAX);
+        }
         self.lines_in_batch += 1;
         if self.batch_started.is_none() {
             self.batch_started = Some(Instant::now());
@@ -442,21 +499,9 @@ impl Worker {
         self.flush_batch();
         self.maybe_report_drops(true);
         self.flush_batch();
-        self.writer.wait_idle();
+        // The drivers drain what they were handed; the pipeline closes them
+        // once every worker has stopped (fallbacks last).
         let control = &self.shared.control;
-        let last = control.finishing.fetch_add(1, Ordering::SeqCst) + 1 == control.acks.len();
-        if last {
-            for slot in &self.core.sinks {
-                let mut sink = match slot.sink.lock() {
-                    Ok(g) => g,
-                    Err(p) => p.into_inner(),
-                };
-                let result = catch_unwind(AssertUnwindSafe(|| sink.stop()));
-                if !matches!(result, Ok(Ok(()))) {
-                    diagnostics::warn("sink", "sink stop failed", &[("sink", sink.name())]);
-                }
-            }
-        }
         control.exited.fetch_add(1, Ordering::SeqCst);
         control.notify();
     }
@@ -467,182 +512,4 @@ fn new_batches(core: &Core) -> Vec<Batch> {
         .iter()
         .map(|f| Batch::with_trace_name(*f, core.trace_name))
         .collect()
-}
-
-/// Full batches on their way to the sinks.
-struct Job {
-    batches: Vec<Batch>,
-    events: u64,
-}
-
-/// Batch sets a worker keeps at most: one filling, two with the writer.
-const MAX_SETS: usize = 3;
-
-/// The writer thread of a worker: writes full batches to the sinks while
-/// the worker encodes the next ones, so a sink's syscalls and the encoding
-/// run side by side. A worker that runs ahead waits for a set of batches to
-/// come back: at most [`MAX_SETS`] exist, so memory stays bounded.
-struct Writer {
-    jobs: Option<std::sync::mpsc::SyncSender<Job>>,
-    done: std::sync::mpsc::Receiver<Vec<Batch>>,
-    /// Emptied sets ready for reuse.
-    stash: Vec<Vec<Batch>>,
-    /// Sets sent and not yet back.
-    outstanding: usize,
-    thread: Option<std::thread::JoinHandle<()>>,
-}
-
-impl Writer {
-    fn spawn(id: usize, shared: &Arc<Shared>, core: &Arc<Core>) -> Writer {
-        let (jobs, inbox) = std::sync::mpsc::sync_channel::<Job>(1);
-        let (back, done) = std::sync::mpsc::channel();
-        let (shared, core) = (Arc::clone(shared), Arc::clone(core));
-        let thread = std::thread::Builder::new()
-            .name(format!("fapilog-writer-{id}"))
-            .spawn(move || {
-                for mut job in inbox {
-                    write_job(&core, &shared.metrics, &mut job);
-                    if back.send(job.batches).is_err() {
-                        return;
-                    }
-                }
-            });
-        let mut writer = Writer {
-            jobs: None,
-            done,
-            stash: Vec::new(),
-            outstanding: 0,
-            thread: None,
-        };
-        // Without a thread, the worker writes its batches itself.
-        if let Ok(t) = thread {
-            writer.jobs = Some(jobs);
-            writer.thread = Some(t);
-        }
-        writer
-    }
-
-    /// Sends `job` to the writer thread; gives it back when there is none.
-    fn send(&mut self, job: Job) -> Result<(), Job> {
-        let Some(jobs) = &self.jobs else {
-            return Err(job);
-        };
-        match jobs.send(job) {
-            Ok(()) => {
-                self.outstanding += 1;
-                Ok(())
-            }
-            Err(e) => {
-                // The writer thread died: write here from now on.
-                self.jobs = None;
-                Err(e.0)
-            }
-        }
-    }
-
-    /// An empty set of batches: a returned one, a new one while fewer than
-    /// [`MAX_SETS`] exist, else the next one the writer gives back.
-    fn spare(&mut self, core: &Core) -> Vec<Batch> {
-        while let Ok(set) = self.done.try_recv() {
-            self.outstanding -= 1;
-            self.stash.push(set);
-        }
-        if let Some(set) = self.stash.pop() {
-            return set;
-        }
-        if self.outstanding + 1 < MAX_SETS || self.jobs.is_none() {
-            return new_batches(core);
-        }
-        self.take_back().unwrap_or_else(|| new_batches(core))
-    }
-
-    /// Waits until every batch sent has been written.
-    fn wait_idle(&mut self) {
-        while self.outstanding > 0 {
-            if let Some(set) = self.take_back() {
-                self.stash.push(set);
-            }
-        }
-    }
-
-    /// Waits for the writer to give a set back; `None` when the writer
-    /// thread is gone (the worker then writes for itself).
-    fn take_back(&mut self) -> Option<Vec<Batch>> {
-        match self.done.recv() {
-            Ok(set) => {
-                self.outstanding -= 1;
-                Some(set)
-            }
-            Err(_) => {
-                self.jobs = None;
-                self.outstanding = 0;
-                None
-            }
-        }
-    }
-}
-
-impl Drop for Writer {
-    fn drop(&mut self) {
-        // Closing the channel ends the thread once it has written what it holds.
-        self.jobs = None;
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
-    }
-}
-
-/// Writes a job's batches to every sink, counts the outcome, falls back to
-/// stderr for a sink that fails, and empties the batches.
-fn write_job(core: &Core, metrics: &Metrics, job: &mut Job) {
-    let started = Instant::now();
-    let mut all_ok = true;
-    // One bit per format: its batch went to stderr already. Formats are
-    // few (one per distinct sink format), far below 64.
-    let mut fell_back = 0u64;
-    for (i, slot) in core.sinks.iter().enumerate() {
-        let batch = &job.batches[slot.format];
-        let mut sink = match slot.sink.lock() {
-            Ok(g) => g,
-            Err(p) => p.into_inner(),
-        };
-        let result = catch_unwind(AssertUnwindSafe(|| sink.write_batch(batch)));
-        let counters = &metrics.sinks[i];
-        match result {
-            Ok(Ok(())) => {
-                counters
-                    .written
-                    .fetch_add(batch.len() as u64, Ordering::Relaxed);
-            }
-            failure => {
-                all_ok = false;
-                counters.errors.fetch_add(1, Ordering::Relaxed);
-                let why = match &failure {
-                    Ok(Err(e)) => e.to_string(),
-                    _ => "the sink panicked".to_owned(),
-                };
-                diagnostics::warn(
-                    "sink",
-                    "sink write failed; batch written to stderr",
-                    &[("sink", sink.name()), ("error", &why)],
-                );
-                let bit = 1u64 << (slot.format % 64);
-                if fell_back & bit == 0 {
-                    fell_back |= bit;
-                    sinks::write_to_stderr(batch);
-                }
-            }
-        }
-    }
-    metrics.observe_flush(started.elapsed());
-    metrics.batches.fetch_add(1, Ordering::Relaxed);
-    let counter = if all_ok {
-        &metrics.written
-    } else {
-        &metrics.failed
-    };
-    counter.fetch_add(job.events, Ordering::Relaxed);
-    for b in &mut job.batches {
-        b.clear();
-    }
 }

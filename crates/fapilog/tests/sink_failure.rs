@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use common::FlakySink;
+use fapilog::sinks::{BreakerPolicy, RetryPolicy, SinkErrorKind, SinkOptions};
 use fapilog::testing::CaptureSink;
 use fapilog::{Batch, Error, Pipeline, Sink, SinkError};
 
@@ -17,12 +18,18 @@ fn run_with(panic: bool) {
     let written = Arc::new(AtomicUsize::new(0));
     let (capture, captured) = CaptureSink::new();
     let p = Pipeline::builder()
-        .sink(FlakySink {
-            name: "flaky",
-            panic,
-            failing: Arc::clone(&failing),
-            written: Arc::clone(&written),
-        })
+        .sink_with(
+            FlakySink {
+                name: "flaky",
+                panic,
+                failing: Arc::clone(&failing),
+                written: Arc::clone(&written),
+            },
+            // Give up at once, and never stop trying: each batch fails once.
+            SinkOptions::new()
+                .retry(RetryPolicy::none())
+                .breaker(BreakerPolicy::off()),
+        )
         .sink(capture)
         .build()
         .unwrap();
@@ -33,23 +40,58 @@ fn run_with(panic: bool) {
     p.flush(LONG).unwrap();
     let m = p.metrics();
     assert!(m.sink_errors() > 0);
-    assert_eq!(m.failed, 100);
-    assert_eq!(m.written, 0);
+    // The healthy sink took every event: none is lost for the pipeline.
+    assert_eq!(m.written, 100);
+    assert_eq!(m.failed, 0);
+    assert_eq!(captured.len(), 100);
     let flaky = m.sinks.iter().find(|s| s.name == "flaky").unwrap();
     assert!(flaky.errors > 0);
-    // The healthy sink got everything.
-    assert_eq!(captured.len(), 100);
+    let kind = if panic {
+        SinkErrorKind::Panic
+    } else {
+        SinkErrorKind::Rejected
+    };
+    assert_eq!(flaky.errors_of(kind), flaky.errors);
+    // What the flaky sink gave up on went to stderr (no fallback named), once.
+    assert_eq!(flaky.diverted_total(), 100);
+    assert_eq!(flaky.diverted_to_stderr, 100);
 
-    // The sink recovers; the worker is still alive.
+    // The sink recovers; its driver is still alive.
     failing.store(false, Ordering::SeqCst);
     for i in 0..100u32 {
         fapilog::info!(log, "after recovery", i = i);
     }
     let report = p.shutdown(LONG);
     assert_eq!(written.load(Ordering::SeqCst), 100);
-    assert_eq!(report.written, 100);
-    assert_eq!(report.failed, 100);
+    assert_eq!(report.written, 200);
+    assert_eq!(report.failed, 0);
     assert_eq!(captured.len(), 200);
+    let flaky = report.sinks.iter().find(|s| s.name == "flaky").unwrap();
+    assert_eq!((flaky.written, flaky.diverted), (100, 100));
+}
+
+#[test]
+fn events_that_no_sink_accepts_are_counted_failed() {
+    let failing = Arc::new(AtomicBool::new(true));
+    let p = Pipeline::builder()
+        .sink_with(
+            FlakySink {
+                name: "only",
+                panic: false,
+                failing,
+                written: Arc::new(AtomicUsize::new(0)),
+            },
+            SinkOptions::new().retry(RetryPolicy::none()),
+        )
+        .build()
+        .unwrap();
+    let log = p.logger("app");
+    for i in 0..10u32 {
+        fapilog::info!(log, "lost to the sink", i = i);
+    }
+    let r = p.shutdown(LONG);
+    assert_eq!((r.written, r.failed), (0, 10));
+    assert!(!r.is_complete());
 }
 
 #[test]

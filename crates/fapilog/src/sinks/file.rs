@@ -2,7 +2,7 @@ use std::fs::{File, OpenOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use super::{Sink, SinkError};
+use super::{Sink, SinkError, WhenFull};
 use crate::batch::Batch;
 use crate::encode::Format;
 
@@ -107,6 +107,11 @@ impl Sink for FileSink {
 
     fn format(&self) -> Format {
         self.format
+    }
+
+    /// Local: a full buffer makes the worker wait (see [`WhenFull::Block`]).
+    fn when_full(&self) -> WhenFull {
+        WhenFull::Block
     }
 
     fn write_batch(&mut self, batch: &Batch) -> Result<(), SinkError> {

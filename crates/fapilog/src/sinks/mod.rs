@@ -2,9 +2,17 @@
 //!
 //! A sink is a small trait: it receives whole [`Batch`]es, returns errors
 //! instead of panicking, and has a lifecycle (`start`, `write_batch`,
-//! `flush`, `stop`). The worker isolates every call: an error or a panic is
-//! counted in the sink's metrics, the batch is written to stderr instead (so
-//! nothing is lost silently), and the pipeline goes on.
+//! `flush`, `stop`). Each sink runs behind its own driver, on a thread of
+//! its own, so a slow or dead destination slows nothing else: the driver
+//! holds a bounded buffer of batches ([`WhenFull`] decides what happens when
+//! it is full), retries what failed with backoff ([`RetryPolicy`]), stops
+//! calling a sink that keeps failing ([`BreakerPolicy`]) and diverts what it
+//! gives up on to a fallback sink or, bounded, to stderr. Every outcome is
+//! counted in the sink's [`SinkMetrics`](crate::SinkMetrics), and
+//! [`Pipeline::health`](crate::Pipeline::health) reports each driver's state.
+//! [`Route`]s choose which sinks take which lines.
+//!
+//! The error a sink returns carries the retry decision: see [`SinkError`].
 //!
 //! Built-ins: [`StdoutSink`] (JSON, flat or pretty), [`FileSink`] and, for
 //! tests, [`crate::testing::CaptureSink`].
@@ -24,13 +32,27 @@
 //! }
 //! ```
 
+mod backoff;
+mod breaker;
+pub(crate) mod driver;
 mod fallback;
 mod file;
+mod options;
+mod route;
 mod stdout;
 
-pub(crate) use fallback::write_to_stderr;
+pub use crate::metrics::{DivertReason, SinkDropReason, SinkErrorKind, SinkHealth};
+pub use backoff::Backoff;
+pub use breaker::{Breaker, BreakerState};
 pub use file::FileSink;
+pub use options::{
+    BreakerPolicy, RetryPolicy, SinkOptions, WhenFull, DEFAULT_BUFFER_BATCHES, DEFAULT_BUFFER_BYTES,
+};
+pub use route::Route;
+pub(crate) use route::{Router, RoutingConfig};
 pub use stdout::StdoutSink;
+
+use std::time::Duration;
 
 use crate::batch::Batch;
 use crate::encode::Format;
@@ -45,12 +67,21 @@ pub trait Sink: Send + 'static {
         Format::Json
     }
 
-    /// Called once on the worker before the first batch.
+    /// What the driver does when this sink's buffer is full, unless the
+    /// sink's [`SinkOptions`] say otherwise. The default, [`WhenFull::DropNewest`],
+    /// keeps a slow destination from slowing anything else; local sinks
+    /// (stdout, files) answer [`WhenFull::Block`].
+    fn when_full(&self) -> WhenFull {
+        WhenFull::DropNewest
+    }
+
+    /// Called once, when the pipeline is built, before the first batch.
     fn start(&mut self) -> Result<(), SinkError> {
         Ok(())
     }
 
-    /// Writes a whole batch.
+    /// Writes a whole batch. Called on the sink's own driver thread; an
+    /// error says whether to retry (see [`SinkError`]).
     fn write_batch(&mut self, batch: &Batch) -> Result<(), SinkError>;
 
     /// Pushes buffered data out (called by `Pipeline::flush` and on shutdown).
@@ -71,6 +102,9 @@ impl<S: Sink + ?Sized> Sink for Box<S> {
     fn format(&self) -> Format {
         (**self).format()
     }
+    fn when_full(&self) -> WhenFull {
+        (**self).when_full()
+    }
     fn start(&mut self) -> Result<(), SinkError> {
         (**self).start()
     }
@@ -85,17 +119,75 @@ impl<S: Sink + ?Sized> Sink for Box<S> {
     }
 }
 
-/// Why a sink could not take a batch.
+/// Why a sink could not take a batch, and so what the driver does next.
+///
+/// | variant | retried | what happens to the batch |
+/// |---|---|---|
+/// | [`Transient`](SinkError::Transient), [`Io`](SinkError::Io), [`Other`](SinkError::Other) | yes, with backoff (`after` when given) | diverted once retries are exhausted |
+/// | [`Rejected`](SinkError::Rejected) | never | diverted at once |
+/// | [`Partial`](SinkError::Partial) | never | the listed lines are diverted, the rest counts as written |
+///
+/// Messages must not contain secrets (tokens, passwords): they are printed
+/// in diagnostics.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum SinkError {
-    /// An I/O error.
+    /// An I/O error (retried).
     #[error("I/O error: {0}")]
     Io(#[from] std::io::Error),
-    /// The destination refused the data.
+    /// The destination refused the data; sending it again would not help.
     #[error("rejected: {0}")]
     Rejected(String),
-    /// Any other failure.
+    /// The destination failed for now (a timeout, 429, 503…); retry, after
+    /// `after` when the destination said how long (`Retry-After`).
+    #[error("transient failure: {message}")]
+    Transient {
+        /// What happened.
+        message: String,
+        /// How long the destination asked to wait.
+        after: Option<Duration>,
+    },
+    /// Part of the batch was delivered; the lines at `rejected` (indices
+    /// into the batch) were refused and will not be retried.
+    #[error("{} line(s) of the batch rejected: {message}", rejected.len())]
+    Partial {
+        /// Indices of the refused lines in the batch.
+        rejected: Vec<usize>,
+        /// Why.
+        message: String,
+    },
+    /// Any other failure (retried).
     #[error(transparent)]
     Other(Box<dyn std::error::Error + Send + Sync>),
+}
+
+impl SinkError {
+    /// A transient failure, to retry after the backoff's own delay.
+    pub fn transient(message: impl Into<String>) -> SinkError {
+        SinkError::Transient {
+            message: message.into(),
+            after: None,
+        }
+    }
+
+    /// A transient failure, to retry no sooner than `after`.
+    pub fn retry_after(message: impl Into<String>, after: Duration) -> SinkError {
+        SinkError::Transient {
+            message: message.into(),
+            after: Some(after),
+        }
+    }
+
+    /// `true` when sending the same batch again may succeed.
+    pub fn is_retryable(&self) -> bool {
+        !matches!(self, SinkError::Rejected(_) | SinkError::Partial { .. })
+    }
+
+    /// The kind, as counted in the sink's metrics.
+    pub fn kind(&self) -> SinkErrorKind {
+        match self {
+            SinkError::Rejected(_) | SinkError::Partial { .. } => SinkErrorKind::Rejected,
+            _ => SinkErrorKind::Transient,
+        }
+    }
 }

@@ -1,6 +1,6 @@
 use std::io::{IsTerminal, Write};
 
-use super::{Sink, SinkError};
+use super::{Sink, SinkError, WhenFull};
 use crate::batch::Batch;
 use crate::encode::Format;
 
@@ -54,6 +54,11 @@ impl Sink for StdoutSink {
 
     fn format(&self) -> Format {
         self.format
+    }
+
+    /// Local: a full buffer makes the worker wait (see [`WhenFull::Block`]).
+    fn when_full(&self) -> WhenFull {
+        WhenFull::Block
     }
 
     fn write_batch(&mut self, batch: &Batch) -> Result<(), SinkError> {

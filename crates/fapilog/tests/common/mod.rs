@@ -42,7 +42,7 @@ pub struct Gate {
 
 impl Gate {
     /// Blocks until the gate is open (counted as blocked meanwhile).
-    fn pass(&self) {
+    pub fn pass(&self) {
         self.blocked.fetch_add(1, Ordering::SeqCst);
         let mut open = self.open.lock().unwrap();
         while !*open {
@@ -113,6 +113,10 @@ impl GatedSink {
 impl Sink for GatedSink {
     fn name(&self) -> &str {
         "gated"
+    }
+
+    fn when_full(&self) -> fapilog::WhenFull {
+        fapilog::WhenFull::Block
     }
 
     fn write_batch(&mut self, batch: &Batch) -> Result<(), SinkError> {
