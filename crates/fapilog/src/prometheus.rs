@@ -150,6 +150,7 @@ impl MetricsSnapshot {
             "sink",
             by_sink(|s| s.errors),
         );
+        self.sink_families(w);
         let by_plugin = |pick: fn(&crate::StageMetrics) -> u64| {
             self.stage_errors
                 .iter()
@@ -237,6 +238,150 @@ impl MetricsSnapshot {
             let _ = writeln!(w);
         }
         out
+    }
+}
+
+impl MetricsSnapshot {
+    /// The sink drivers' families: bytes, retries, errors by kind, drops
+    /// and diversions by reason, buffer, write time, breaker and health.
+    fn sink_families(&self, w: &mut String) {
+        let simple: [(&str, &str, &str, fn(&crate::SinkMetrics) -> u64); 6] = [
+            (
+                "fapilog_sink_bytes_written_total",
+                "Bytes of the lines each sink accepted.",
+                "counter",
+                |s| s.bytes,
+            ),
+            (
+                "fapilog_sink_retries_total",
+                "Write attempts that were retries.",
+                "counter",
+                |s| s.retries,
+            ),
+            (
+                "fapilog_sink_breaker_opened_total",
+                "Times each sink's circuit breaker opened.",
+                "counter",
+                |s| s.breaker_opened,
+            ),
+            (
+                "fapilog_sink_received_diverted_total",
+                "Lines each sink received as another sink's fallback.",
+                "counter",
+                |s| s.received_diverted,
+            ),
+            (
+                "fapilog_sink_buffer_batches",
+                "Batches in each sink's buffer.",
+                "gauge",
+                |s| s.buffer_depth as u64,
+            ),
+            (
+                "fapilog_sink_buffer_high_watermark_batches",
+                "The most batches each sink's buffer held.",
+                "gauge",
+                |s| s.buffer_high_watermark as u64,
+            ),
+        ];
+        for (name, help, kind, pick) in simple {
+            header(w, name, help, kind);
+            for s in &self.sinks {
+                series(w, name, &[("sink", &s.name)], pick(s));
+            }
+        }
+        let name = "fapilog_sink_errors_by_kind_total";
+        header(w, name, "Failed batch writes per sink and kind.", "counter");
+        for s in &self.sinks {
+            for (k, n) in &s.errors_by_kind {
+                series(w, name, &[("sink", &s.name), ("kind", k.as_str())], *n);
+            }
+        }
+        let name = "fapilog_sink_dropped_total";
+        header(
+            w,
+            name,
+            "Lines a sink lost (buffer full, left at shutdown, stderr over budget), by level and reason.",
+            "counter",
+        );
+        for s in &self.sinks {
+            for (level, reason, n) in &s.dropped {
+                series(
+                    w,
+                    name,
+                    &[
+                        ("sink", &s.name),
+                        ("level", level),
+                        ("reason", reason.as_str()),
+                    ],
+                    *n,
+                );
+            }
+        }
+        let name = "fapilog_sink_diverted_total";
+        header(
+            w,
+            name,
+            "Lines a sink gave up on and sent to its fallback or stderr, by reason.",
+            "counter",
+        );
+        for s in &self.sinks {
+            for (reason, n) in &s.diverted {
+                series(
+                    w,
+                    name,
+                    &[("sink", &s.name), ("reason", reason.as_str())],
+                    *n,
+                );
+            }
+        }
+        let name = "fapilog_sink_diverted_to_total";
+        header(w, name, "Diverted lines by where they went.", "counter");
+        for s in &self.sinks {
+            series(
+                w,
+                name,
+                &[("sink", &s.name), ("to", "fallback")],
+                s.diverted_to_fallback,
+            );
+            series(
+                w,
+                name,
+                &[("sink", &s.name), ("to", "stderr")],
+                s.diverted_to_stderr,
+            );
+        }
+        let name = "fapilog_sink_write_seconds";
+        header(w, name, "Time spent in each sink's writes.", "summary");
+        for s in &self.sinks {
+            let _ = write!(w, "{name}_sum{{sink=\"");
+            label_value(w, &s.name);
+            w.push_str("\"} ");
+            float(w, s.write_seconds_total);
+            let _ = writeln!(w);
+            series(w, &format!("{name}_count"), &[("sink", &s.name)], s.writes);
+        }
+        let name = "fapilog_sink_health";
+        header(
+            w,
+            name,
+            "1 for each sink's current state (healthy, retrying, open, stopped).",
+            "gauge",
+        );
+        for s in &self.sinks {
+            for state in [
+                crate::SinkHealth::Healthy,
+                crate::SinkHealth::Retrying,
+                crate::SinkHealth::Open,
+                crate::SinkHealth::Stopped,
+            ] {
+                series(
+                    w,
+                    name,
+                    &[("sink", &s.name), ("state", state.as_str())],
+                    u64::from(s.health == state),
+                );
+            }
+        }
     }
 }
 

@@ -73,6 +73,34 @@ fn exposes_counts_drops_sinks_and_histogram() {
         value_of(&text, "fapilog_flush_seconds_count"),
         Some(m.flush_count as f64)
     );
+    // The failing sink's driver: its refusals diverted, to stderr, and its state.
+    let broken = "sink=\"broken \\\"sink\\\"\"";
+    assert_eq!(
+        value_of(
+            &text,
+            &format!("fapilog_sink_diverted_total{{{broken},reason=\"rejected\"}}")
+        ),
+        Some(3.0)
+    );
+    assert_eq!(
+        value_of(
+            &text,
+            &format!("fapilog_sink_diverted_to_total{{{broken},to=\"stderr\"}}")
+        ),
+        Some(3.0)
+    );
+    assert_eq!(
+        value_of(
+            &text,
+            &format!("fapilog_sink_health{{{broken},state=\"stopped\"}}")
+        ),
+        Some(1.0)
+    );
+    assert_eq!(
+        value_of(&text, "fapilog_sink_bytes_written_total{sink=\"capture\"}"),
+        Some(m.sinks[0].bytes as f64)
+    );
+    assert!(m.sinks[0].bytes > 0);
     assert!(value_of(&text, "fapilog_queue_high_watermark").is_some());
     assert_eq!(value_of(&text, "fapilog_queue_depth"), Some(0.0));
 
@@ -83,6 +111,10 @@ fn exposes_counts_drops_sinks_and_histogram() {
         ("fapilog_queue_depth", "gauge"),
         ("fapilog_flush_seconds", "histogram"),
         ("fapilog_sink_errors_total", "counter"),
+        ("fapilog_sink_retries_total", "counter"),
+        ("fapilog_sink_dropped_total", "counter"),
+        ("fapilog_sink_buffer_batches", "gauge"),
+        ("fapilog_sink_write_seconds", "summary"),
     ] {
         assert!(
             text.contains(&format!("# TYPE {name} {kind}\n")),

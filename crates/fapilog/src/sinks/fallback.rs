@@ -76,3 +76,25 @@ impl StderrBudget {
             .is_ok()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::envelope::Event;
+    use crate::level::Level;
+    use crate::Format;
+
+    #[test]
+    fn the_budget_refuses_what_passes_it_and_counts_it() {
+        let mut batch = Batch::new(Format::Json);
+        batch.push(&Event::new(Level::INFO, "x"));
+        let size = batch.byte_len();
+        let budget = StderrBudget::new(size * 2);
+        assert!(budget.write(&batch));
+        assert!(budget.write(&batch));
+        assert!(!budget.write(&batch), "past the budget");
+        assert!(!budget.write(&batch));
+        let w = budget.state.lock().unwrap();
+        assert_eq!(w.suppressed_lines, 2);
+    }
+}
