@@ -38,6 +38,8 @@ pub(crate) fn run_case(spec: &CaseSpec) -> Result<CaseResult, String> {
     let (driven, finished) = match spec.contender {
         Contender::FapilogWait => fapilog_case(ctx, fapilog::Backpressure::default())?,
         Contender::FapilogDrop => fapilog_case(ctx, fapilog::Backpressure::Drop)?,
+        Contender::FapilogSlowSink => extra_sinks_case(ctx, Extra::Slow)?,
+        Contender::FapilogThreeSinks => extra_sinks_case(ctx, Extra::TwoMore)?,
         #[cfg(feature = "peers")]
         Contender::TracingLossy => peers::tracing_case(ctx, true)?,
         #[cfg(feature = "peers")]
@@ -157,6 +159,105 @@ fn fapilog_case(
     let driven = ctx.drive(&target);
     drop(target);
     Ok((driven, fapilog_finish(&pipeline)))
+}
+
+/// The sinks beside the file in the fan-out rows.
+enum Extra {
+    /// One sink taking 1 s per batch (until the producers are done).
+    Slow,
+    /// Two JSON sinks that copy every batch into memory.
+    TwoMore,
+}
+
+/// A sink that takes `delay` per batch, until `done` is set (so the drain
+/// at shutdown does not wait out its backlog: the row measures the others).
+struct SlowSink {
+    delay: Duration,
+    done: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl fapilog::Sink for SlowSink {
+    fn name(&self) -> &str {
+        "slow"
+    }
+    fn write_batch(&mut self, _batch: &fapilog::Batch) -> Result<(), fapilog::SinkError> {
+        let until = std::time::Instant::now() + self.delay;
+        while std::time::Instant::now() < until
+            && !self.done.load(std::sync::atomic::Ordering::Relaxed)
+        {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        Ok(())
+    }
+}
+
+/// A JSON sink that copies each batch into a buffer it keeps (a stand-in
+/// for a network sink's request body).
+struct MemorySink {
+    name: &'static str,
+    body: Vec<u8>,
+    lines: u64,
+}
+
+impl fapilog::Sink for MemorySink {
+    fn name(&self) -> &str {
+        self.name
+    }
+    fn write_batch(&mut self, batch: &fapilog::Batch) -> Result<(), fapilog::SinkError> {
+        self.body.clear();
+        self.body.extend_from_slice(batch.as_bytes());
+        self.lines += batch.len() as u64;
+        Ok(())
+    }
+}
+
+fn extra_sinks_case(
+    ctx: Ctx<'_>,
+    extra: Extra,
+) -> Result<(crate::workload::Driven, Finished), String> {
+    let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let file = fapilog::FileSink::create(ctx.path).map_err(|e| e.to_string())?;
+    let mut builder = fapilog::Pipeline::builder().service("bench").sink(file);
+    builder = match extra {
+        Extra::Slow => builder.sink(SlowSink {
+            delay: Duration::from_secs(1),
+            done: std::sync::Arc::clone(&done),
+        }),
+        Extra::TwoMore => builder
+            .sink(MemorySink {
+                name: "memory-1",
+                body: Vec::new(),
+                lines: 0,
+            })
+            .sink(MemorySink {
+                name: "memory-2",
+                body: Vec::new(),
+                lines: 0,
+            }),
+    };
+    let pipeline = builder.build().map_err(|e| e.to_string())?;
+    let target = Fapilog {
+        log: pipeline.logger("bench"),
+    };
+    let driven = ctx.drive(&target);
+    drop(target);
+    done.store(true, std::sync::atomic::Ordering::Relaxed);
+    let mut finished = fapilog_finish(&pipeline);
+    if let Extra::Slow = extra {
+        // The slow sink's losses are its own (counted per sink); the row
+        // counts what reached the file.
+        let slow = pipeline
+            .metrics()
+            .sinks
+            .iter()
+            .find(|s| s.name == "slow")
+            .map_or(0, |s| s.dropped_total());
+        finished.note = Some(format!(
+            "slow sink dropped {slow} lines (counted, reported in band)"
+        ));
+        finished.self_dropped = Some(pipeline.metrics().dropped_total);
+    }
+    Ok((driven, finished))
 }
 
 #[cfg(feature = "peers")]

@@ -72,13 +72,22 @@ pub enum Contender {
     /// `tracing::info!` through `fapilog_tracing::FapilogLayer` (on a
     /// `tracing-subscriber` registry) into fapilog with `Wait`.
     TracingFapilog,
+    /// fapilog with `Wait`, the file sink beside a sink that takes 1 s per
+    /// batch (its default `DropNewest` driver): the file's throughput and
+    /// the callers' latency must not notice it.
+    FapilogSlowSink,
+    /// fapilog with `Wait`, the file sink and two more JSON sinks (each
+    /// copies every batch into memory): the cost of fan-out.
+    FapilogThreeSinks,
 }
 
 impl Contender {
     /// Every contender, fapilog first.
-    pub const ALL: [Contender; 7] = [
+    pub const ALL: [Contender; 9] = [
         Contender::FapilogWait,
         Contender::FapilogDrop,
+        Contender::FapilogSlowSink,
+        Contender::FapilogThreeSinks,
         Contender::TracingFapilog,
         Contender::TracingLossy,
         Contender::TracingLossless,
@@ -96,6 +105,8 @@ impl Contender {
             Contender::SlogAsync => "slog-async (drop)",
             Contender::SlogAsyncBlock => "slog-async (block)",
             Contender::TracingFapilog => "tracing → fapilog layer (Wait)",
+            Contender::FapilogSlowSink => "fapilog + 1 s/batch sink (Wait)",
+            Contender::FapilogThreeSinks => "fapilog, 3 JSON sinks (Wait)",
         }
     }
 
@@ -109,6 +120,8 @@ impl Contender {
             Contender::SlogAsync => "slog-async",
             Contender::SlogAsyncBlock => "slog-async-block",
             Contender::TracingFapilog => "tracing-fapilog",
+            Contender::FapilogSlowSink => "fapilog-slow-sink",
+            Contender::FapilogThreeSinks => "fapilog-three-sinks",
         }
     }
 
@@ -119,7 +132,13 @@ impl Contender {
 
     /// `true` for fapilog's own rows.
     pub fn is_fapilog(self) -> bool {
-        matches!(self, Contender::FapilogWait | Contender::FapilogDrop)
+        matches!(
+            self,
+            Contender::FapilogWait
+                | Contender::FapilogDrop
+                | Contender::FapilogSlowSink
+                | Contender::FapilogThreeSinks
+        )
     }
 
     /// `true` when this build can run it (peers need the `peers` feature).
@@ -132,6 +151,8 @@ impl Contender {
         matches!(
             self,
             Contender::FapilogWait
+                | Contender::FapilogSlowSink
+                | Contender::FapilogThreeSinks
                 | Contender::TracingFapilog
                 | Contender::TracingLossless
                 | Contender::SlogAsyncBlock

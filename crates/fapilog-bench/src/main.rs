@@ -14,8 +14,8 @@ const USAGE: &str = "usage: fapilog-bench [--quick] [--fapilog-only] [--contende
 [--threads 1,2] [--events N] [--rate N] [--secs S] [--in-process] [--dir PATH] [--quiet]
   --quick          20 k events burst, 20 k/s for 0.5 s (seconds in all)
   --fapilog-only   fapilog's rows only
-  --contenders     keys: fapilog-wait, fapilog-drop, tracing-lossy, tracing-lossless,
-                   slog-async, slog-async-block
+  --contenders     keys: fapilog-wait, fapilog-drop, fapilog-slow-sink, fapilog-three-sinks,
+                   tracing-fapilog, tracing-lossy, tracing-lossless, slog-async, slog-async-block
   --threads        producer thread counts (default 1,2)
   --events         burst size, all producers together (default 1000000; 0 skips)
   --rate, --secs   sustained rate in events/s (default 100000; 0 skips) and length (default 3)

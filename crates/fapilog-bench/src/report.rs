@@ -579,6 +579,47 @@ impl Report {
                 met: ratio > 1.0,
             });
         }
+        // The sink drivers: a slow sink beside the file, and fan-out to three.
+        let against = |c: Contender, pace_burst: bool, f: &dyn Fn(&Row, &Row) -> f64| {
+            ours.iter()
+                .filter(|r| matches!(r.pace, Pace::Burst) == pace_burst)
+                .filter_map(|plain| peer(plain, c).map(|row| f(&row, plain)))
+                .fold(None, |worst: Option<f64>, x| {
+                    Some(worst.map_or(x, |w| w.max(x)))
+                })
+        };
+        let slower = |a: f64, b: f64| a / b.max(1.0);
+        if let Some(x) = against(Contender::FapilogSlowSink, false, &|r, p| {
+            slower(r.latency.p50, p.latency.p50).max(slower(r.latency.p99, p.latency.p99))
+        }) {
+            out.push(TargetCheck {
+                target:
+                    "a 1 s/batch sink beside the file: caller p50 and p99 within 1.2x (sustained)",
+                measured: format!("{x:.2}x (worst)"),
+                met: x <= 1.2,
+            });
+        }
+        // Throughput: the worst share of the plain pipeline's events/s.
+        let share = |c: Contender| {
+            against(c, true, &|r, p| {
+                -(r.events_per_sec() / p.events_per_sec().max(1.0))
+            })
+            .map(|x| -x)
+        };
+        if let Some(x) = share(Contender::FapilogSlowSink) {
+            out.push(TargetCheck {
+                target: "a 1 s/batch sink beside the file: file throughput >= 90% (burst)",
+                measured: format!("{:.0}% (worst)", x * 100.0),
+                met: x >= 0.9,
+            });
+        }
+        if let Some(x) = share(Contender::FapilogThreeSinks) {
+            out.push(TargetCheck {
+                target: "three JSON sinks: throughput >= 80% of one (burst)",
+                measured: format!("{:.0}% (worst)", x * 100.0),
+                met: x >= 0.8,
+            });
+        }
         out
     }
 }
