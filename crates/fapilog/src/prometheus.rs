@@ -241,11 +241,14 @@ impl MetricsSnapshot {
     }
 }
 
+/// A per-sink family: name, help, type, and the value it reads.
+type SinkFamily = (&'static str, &'static str, &'static str, fn(&crate::SinkMetrics) -> u64);
+
 impl MetricsSnapshot {
     /// The sink drivers' families: bytes, retries, errors by kind, drops
     /// and diversions by reason, buffer, write time, breaker and health.
     fn sink_families(&self, w: &mut String) {
-        let simple: [(&str, &str, &str, fn(&crate::SinkMetrics) -> u64); 6] = [
+        let simple: [SinkFamily; 6] = [
             (
                 "fapilog_sink_bytes_written_total",
                 "Bytes of the lines each sink accepted.",
