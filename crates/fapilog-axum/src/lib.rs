@@ -65,13 +65,15 @@
 //!
 //! With axum, add the layer with `Router::layer` so the matched route is
 //! known. For the metrics endpoint see [`metrics_route`] and
-//! [`prometheus_response`].
+//! [`prometheus_response`]; for a readiness probe that reports the sinks'
+//! health, [`health_route`] and [`health_response`].
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
 mod client_ip;
 mod error;
 mod headers;
+mod health;
 mod layer;
 mod metrics;
 mod request_id;
@@ -82,6 +84,9 @@ mod trace_context;
 pub use client_ip::Cidr;
 pub use error::ConfigError;
 pub use headers::{HeaderLogging, DEFAULT_REDACTED_HEADERS, REDACTED};
+pub use health::health_response;
+#[cfg(feature = "axum")]
+pub use health::health_route;
 pub use layer::{RequestLogLayer, DEFAULT_REQUEST_ID_HEADER};
 #[cfg(feature = "axum")]
 pub use metrics::metrics_route;

@@ -242,7 +242,12 @@ impl MetricsSnapshot {
 }
 
 /// A per-sink family: name, help, type, and the value it reads.
-type SinkFamily = (&'static str, &'static str, &'static str, fn(&crate::SinkMetrics) -> u64);
+type SinkFamily = (
+    &'static str,
+    &'static str,
+    &'static str,
+    fn(&crate::SinkMetrics) -> u64,
+);
 
 impl MetricsSnapshot {
     /// The sink drivers' families: bytes, retries, errors by kind, drops
