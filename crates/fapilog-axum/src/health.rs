@@ -15,7 +15,7 @@ use http::{header, HeaderValue, Response, StatusCode};
 /// assert_eq!(response.status(), 200);
 /// assert_eq!(
 ///     response.body(),
-///     r#"{"ready":true,"queue_depth":0,"sinks":{"capture":"healthy"}}"#
+///     r#"{"queue_depth":0,"ready":true,"sinks":{"capture":"healthy"}}"#
 /// );
 /// # Ok::<(), fapilog::Error>(())
 /// ```
