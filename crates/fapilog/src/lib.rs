@@ -55,10 +55,7 @@ mod level;
 mod logger;
 mod macros;
 mod metrics;
-#[cfg(feature = "metrics")]
-pub mod metrics_facade;
 mod pipeline;
-mod prometheus;
 pub mod queue;
 mod record;
 pub mod settings;
@@ -76,6 +73,9 @@ pub use error::Error;
 pub use field::{debug, display, err, json, ErrorValue, FieldValue, SerializeJson, ToFieldValue};
 pub use level::{Level, ParseLevelError};
 pub use logger::{Capture, Logger, Submit, Submitted};
+#[cfg(feature = "metrics")]
+pub use metrics::facade as metrics_facade;
+pub use metrics::prometheus::PROMETHEUS_CONTENT_TYPE;
 pub use metrics::{
     DropCount, DropReason, MetricsSnapshot, SinkMetrics, StageMetrics, FLUSH_BUCKETS,
 };
@@ -83,7 +83,6 @@ pub use pipeline::{
     global, init, init_with, logger, DrainReport, Guard, Health, Pipeline, PipelineBuilder,
     SinkDrain,
 };
-pub use prometheus::PROMETHEUS_CONTENT_TYPE;
 pub use queue::Backpressure;
 pub use record::{Location, INLINE_BYTES, INLINE_FIELDS};
 pub use settings::Settings;

@@ -5,6 +5,10 @@
 //! counts nothing. "Submitted" is derived (dequeued + queued + dropped), so
 //! the producers never share a counter's cache line.
 
+#[cfg(feature = "metrics")]
+pub mod facade;
+pub(crate) mod prometheus;
+
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::Relaxed};
 use std::time::Duration;
 
