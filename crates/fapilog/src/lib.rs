@@ -86,6 +86,6 @@ pub use prometheus::PROMETHEUS_CONTENT_TYPE;
 pub use queue::Backpressure;
 pub use record::{Location, INLINE_BYTES, INLINE_FIELDS};
 pub use settings::Settings;
-pub use sinks::{FileSink, Sink, SinkError, StdoutSink};
+pub use sinks::{FileSink, RotatingFileSink, Sink, SinkError, StderrSink, StdoutSink, WriterSink};
 pub use stages::{Enricher, Filter, Processor, RedactionFailMode, Redactor, StageError, Verdict};
 pub use value::{Map, Text, Value};

@@ -6,8 +6,10 @@
 //! counted in the sink's metrics, the batch is written to stderr instead (so
 //! nothing is lost silently), and the pipeline goes on.
 //!
-//! Built-ins: [`StdoutSink`] (JSON, flat or pretty), [`FileSink`] and, for
-//! tests, [`crate::testing::CaptureSink`].
+//! Built-ins: [`StdoutSink`] and [`StderrSink`] (JSON, flat or pretty),
+//! [`RotatingFileSink`] (fapilog's rotating files), [`FileSink`] (one file,
+//! appended), [`WriterSink`] (any `io::Write`) and, for tests,
+//! [`crate::testing::CaptureSink`].
 //!
 //! ```
 //! use fapilog::{Batch, Sink, SinkError};
@@ -26,11 +28,19 @@
 
 mod fallback;
 mod file;
+pub mod rotating;
+mod stderr;
 mod stdout;
+mod writer;
 
 pub(crate) use fallback::write_to_stderr;
 pub use file::FileSink;
+pub use rotating::{
+    FsyncPolicy, Housekeeping, ReopenHandle, RotatingFileBuilder, RotatingFileSink,
+};
+pub use stderr::StderrSink;
 pub use stdout::StdoutSink;
+pub use writer::WriterSink;
 
 use crate::batch::Batch;
 use crate::encode::Format;
