@@ -420,6 +420,22 @@ fn a_file_moved_away_is_reopened_at_its_path_and_nothing_is_lost() {
 }
 
 #[test]
+fn a_file_replaced_at_its_path_is_followed_without_a_signal() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let clock = ManualClock::at(T0);
+    let mut sink = builder(dir.path(), &clock).build().expect("build");
+    let path = sink.current_path().to_path_buf();
+    sink.write_batch(&batch(0..2)).expect("write");
+    // logrotate `create` without a postrotate signal: a new file, another inode.
+    let rotated = dir.path().join("app.1");
+    std::fs::rename(&path, &rotated).expect("mv");
+    std::fs::write(&path, b"").expect("create");
+    sink.write_batch(&batch(2..4)).expect("write");
+    assert_eq!(messages(&rotated), expected(0..2));
+    assert_eq!(messages(&path), expected(2..4));
+}
+
+#[test]
 fn the_reopen_handle_follows_create_style_logrotate() {
     let dir = tempfile::tempdir().expect("tempdir");
     let clock = ManualClock::at(T0);
