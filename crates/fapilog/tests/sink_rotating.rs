@@ -390,6 +390,47 @@ fn rotated_files_are_gzipped_off_the_writing_thread_and_read_back_whole() {
     assert_eq!(all_messages(dir.path()), expected(0..70));
 }
 
+fn gzip(bytes: &[u8]) -> Vec<u8> {
+    use std::io::Write;
+    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    enc.write_all(bytes).expect("gzip");
+    enc.finish().expect("gzip")
+}
+
+#[test]
+fn a_compression_cut_short_by_a_crash_is_finished_at_start_up() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = dir.path();
+    // Crashed while compressing: the original and a partial temporary.
+    std::fs::write(d.join("app-20291231-100000.jsonl"), batch(0..3).as_bytes()).expect("write");
+    std::fs::write(
+        d.join("app-20291231-100000.jsonl.gz.tmp"),
+        b"\x1f\x8b partial",
+    )
+    .expect("write");
+    // Crashed after the rename: the original beside its whole `.gz`.
+    std::fs::write(d.join("app-20291231-110000.jsonl"), batch(3..5).as_bytes()).expect("write");
+    std::fs::write(
+        d.join("app-20291231-110000.jsonl.gz"),
+        gzip(batch(3..5).as_bytes()),
+    )
+    .expect("write");
+    let clock = ManualClock::at(T0);
+    let mut sink = builder(d, &clock).compress(true).build().expect("build");
+    assert!(sink.housekeeping().wait_idle(WAIT));
+    sink.write_batch(&batch(5..6)).expect("write");
+    assert_eq!(
+        files(d),
+        [
+            "app-20291231-100000.jsonl.gz",
+            "app-20291231-110000.jsonl.gz",
+            "app-20300101-000000.jsonl"
+        ]
+    );
+    assert_eq!(all_messages(d), expected(0..6));
+    assert_eq!(sink.housekeeping().errors(), 0);
+}
+
 #[test]
 fn a_deleted_directory_is_recreated_and_no_line_is_lost() {
     let dir = tempfile::tempdir().expect("tempdir");

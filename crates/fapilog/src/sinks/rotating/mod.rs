@@ -286,6 +286,7 @@ impl RotatingFileBuilder {
             reopen: ReopenHandle::default(),
             housekeeping,
             active: None,
+            last_stem: None,
         };
         let now = (sink.clock)();
         sink.open_new(now).map_err(|source| Error::Open {
@@ -367,6 +368,8 @@ pub struct RotatingFileSink {
     reopen: ReopenHandle,
     housekeeping: Housekeeping,
     active: Option<Active>,
+    /// The name stem and `-N` of the last file opened.
+    last_stem: Option<(String, u32)>,
 }
 
 impl std::fmt::Debug for RotatingFileSink {
@@ -417,7 +420,11 @@ impl RotatingFileSink {
     fn open_new(&mut self, now: SystemTime) -> std::io::Result<()> {
         fs::create_dir_all(&self.dir)?;
         let stem = naming::stem(&self.prefix, now);
-        let mut index = 0u32;
+        // Many rotations within one second: start after the last index used.
+        let mut index = match &self.last_stem {
+            Some((last, i)) if *last == stem => i + 1,
+            _ => 0,
+        };
         let (file, path) = loop {
             let name = naming::file_name(&stem, index, self.ext);
             let path = self.dir.join(&name);
@@ -431,6 +438,7 @@ impl RotatingFileSink {
             }
             index += 1;
         };
+        self.last_stem = Some((stem, index));
         let meta = file.metadata()?;
         let name = path
             .file_name()
