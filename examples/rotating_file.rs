@@ -14,7 +14,7 @@
 use std::time::Duration;
 
 use fapilog::sinks::{FsyncPolicy, RotatingFileSink};
-use fapilog::{Pipeline, StdoutSink};
+use fapilog::{Level, Pipeline, StdoutSink};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let dir = std::env::args().nth(1).unwrap_or_else(|| "logs".to_owned());
@@ -35,6 +35,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     let pipeline = Pipeline::builder()
         .service("rotating-example")
+        .level(Level::DEBUG)
         .sink(file)
         .sink(StdoutSink::pretty())
         // ERROR and above to a second file: add a second RotatingFileSink
@@ -47,7 +48,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         if i % 500 == 0 {
             fapilog::info!(log, "progress", done = i);
         }
-        fapilog::debug!(log, "work item", item = i, detail = "x".repeat(32));
+        fapilog::debug!(log, "work item", item = i, detail = "x".repeat(32).as_str());
         if i % 700 == 699 {
             fapilog::error!(log, "item failed", item = i);
         }
