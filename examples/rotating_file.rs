@@ -39,8 +39,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .sink(file)
         .sink(StdoutSink::pretty())
         // ERROR and above to a second file: add a second RotatingFileSink
-        // (`.filename_prefix("errors")`) here with a route that sends it
-        // only those levels, once sink routing is available.
+        // (`.filename_prefix("errors").name("errors")`) here with a route
+        // that sends it only those levels, once sink routing is available.
         .build()?;
 
     let log = pipeline.logger("example");

@@ -310,7 +310,7 @@ fn emit_reports_per_sink() {
     let o = run(c);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let err = stderr(&o);
-    assert!(err.contains("file:"), "{err}");
+    assert!(err.contains("rotating_file"), "{err}");
     assert!(err.contains("ok: written"), "{err}");
     // fapilog's name: fapilog-<UTC time>.jsonl, the only file there.
     let file = std::fs::read_dir(&logs)

@@ -156,7 +156,9 @@ impl RotatingFileBuilder {
         self
     }
 
-    /// The sink's name in metrics (default `rotating_file:<dir>/<prefix>`).
+    /// The sink's name in metrics, routing and fallbacks (default
+    /// `rotating_file`, fapilog's name; give a second rotating file sink of
+    /// one pipeline its own).
     pub fn name(mut self, name: impl Into<String>) -> Self {
         self.name = Some(name.into());
         self
@@ -268,9 +270,7 @@ impl RotatingFileBuilder {
             clock: Arc::clone(&self.clock),
         })
         .map_err(Error::Spawn)?;
-        let name = self
-            .name
-            .unwrap_or_else(|| format!("rotating_file:{}", self.dir.join(&self.prefix).display()));
+        let name = self.name.unwrap_or_else(|| "rotating_file".to_owned());
         let mut sink = RotatingFileSink {
             name,
             format: self.format,
