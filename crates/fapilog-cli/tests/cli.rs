@@ -310,9 +310,16 @@ fn emit_reports_per_sink() {
     let o = run(c);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let err = stderr(&o);
-    assert!(err.contains("file:"), "{err}");
+    assert!(err.contains("rotating_file"), "{err}");
     assert!(err.contains("ok: written"), "{err}");
-    let written = std::fs::read_to_string(logs.join("fapilog.log")).expect("log file");
+    // fapilog's name: fapilog-<UTC time>.jsonl, the only file there.
+    let file = std::fs::read_dir(&logs)
+        .expect("log directory")
+        .next()
+        .expect("one log file")
+        .expect("entry")
+        .path();
+    let written = std::fs::read_to_string(file).expect("log file");
     assert!(written.contains("hello from the test"), "{written}");
 
     // A sink that cannot start: the directory is a file.

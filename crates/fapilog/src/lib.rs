@@ -86,6 +86,9 @@ pub use pipeline::{
 pub use queue::Backpressure;
 pub use record::{Location, INLINE_BYTES, INLINE_FIELDS};
 pub use settings::Settings;
-pub use sinks::{FileSink, Sink, SinkError, SinkHealth, SinkOptions, StdoutSink, WhenFull};
+pub use sinks::{
+    FileSink, RotatingFileSink, Sink, SinkError, SinkHealth, SinkOptions, StderrSink, StdoutSink,
+    WhenFull, WriterSink,
+};
 pub use stages::{Enricher, Filter, Processor, RedactionFailMode, Redactor, StageError, Verdict};
 pub use value::{Map, Text, Value};

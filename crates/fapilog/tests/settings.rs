@@ -226,12 +226,6 @@ fn unknown_and_unavailable_keys_fail() {
             "FAPILOG_POSTGRES__DSN",
             "sink postgres is not available in this version",
         ),
-        ("FAPILOG_FILE__MAX_BYTES", "rotation is not available"),
-        ("FAPILOG_FILE__MAX_FILES", "rotation is not available"),
-        (
-            "FAPILOG_FILE__COMPRESS_ROTATED",
-            "rotation is not available",
-        ),
         ("FAPILOG_HTTP__ENDPOINT", "sink http is not available"),
     ] {
         let e = env_err(k, "x");
@@ -347,7 +341,7 @@ fn secrets_are_never_printed() {
 }
 
 #[test]
-fn file_directory_maps_to_the_plain_file_sink() {
+fn file_directory_alone_makes_the_rotating_file_sink_the_default() {
     let dir = tempfile::tempdir().expect("tempdir");
     let logs = dir.path().join("logs");
     let logs_str = logs.display().to_string();
@@ -356,11 +350,27 @@ fn file_directory_maps_to_the_plain_file_sink() {
         ("FAPILOG_FILE__FILENAME_PREFIX", "app"),
     ])
     .expect("env");
-    assert_eq!(s.file_path(), Some(logs.join("app.log")));
     let p = Pipeline::builder().settings(s).build().expect("build");
     fapilog::info!(p.logger("f"), "to the file");
     p.shutdown(Duration::from_secs(5));
-    let text = std::fs::read_to_string(logs.join("app.log")).expect("log file");
+    let names: Vec<String> = std::fs::read_dir(&logs)
+        .expect("log directory")
+        .map(|e| e.expect("entry").file_name().into_string().expect("utf-8"))
+        .collect();
+    assert_eq!(names.len(), 1, "{names:?}");
+    // fapilog's name: app-YYYYMMDD-HHMMSS.jsonl
+    let name = &names[0];
+    let stamp = name
+        .strip_prefix("app-")
+        .and_then(|n| n.strip_suffix(".jsonl"))
+        .unwrap_or_else(|| panic!("{name}"));
+    assert!(
+        stamp.len() == 15
+            && stamp.as_bytes()[8] == b'-'
+            && stamp.bytes().filter(u8::is_ascii_digit).count() == 14,
+        "{name}"
+    );
+    let text = std::fs::read_to_string(logs.join(name)).expect("log file");
     assert!(text.contains("\"message\":\"to the file\""), "{text}");
 }
 

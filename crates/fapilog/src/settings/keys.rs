@@ -15,6 +15,7 @@ use std::fmt;
 
 use super::{FailModeSetting, PolicyName, Settings, TraceNameSetting};
 use crate::level::Level;
+use crate::sinks::FsyncPolicy;
 
 /// A value as a source gave it: environment variables give text, TOML files
 /// give typed values. Every parser accepts both.
@@ -123,9 +124,22 @@ pub fn all() -> &'static [Key] {
 }
 
 /// The key for a dotted path (a group entry matches every path under it).
+/// fapilog's long form of the file sink's keys,
+/// `sink_config.rotating_file.<key>`, is the same key as `file.<key>`.
 pub fn lookup(path: &str) -> Option<&'static Key> {
+    let canonical;
+    let path = match path.strip_prefix(ROTATING_FILE_ALIAS) {
+        Some(rest) => {
+            canonical = format!("file.{rest}");
+            canonical.as_str()
+        }
+        None => path,
+    };
     KEYS.iter().find(|k| k.matches(path))
 }
+
+/// The long form of `file.*`, as fapilog spells it under `sink_config`.
+const ROTATING_FILE_ALIAS: &str = "sink_config.rotating_file.";
 
 /// The key for an environment variable name (any case).
 pub fn lookup_env(name: &str) -> Option<&'static Key> {
@@ -244,6 +258,32 @@ pub(super) fn seconds(raw: &Raw, min: f64, max: f64) -> Result<f64, String> {
     Ok(v)
 }
 
+/// A rotation interval in seconds: a duration (`3600`, `1h`, `2w`) or
+/// fapilog's `hourly`, `daily`, `weekly`; 0 is off.
+fn interval(raw: &Raw) -> Result<f64, String> {
+    const MAX: f64 = 315_360_000.0;
+    let expected = || {
+        format!("a rotation interval from 0 to {MAX} seconds: a number of seconds, 1h, 1d, 1w, hourly, daily or weekly")
+    };
+    if let Some(t) = text(raw).map(str::to_ascii_lowercase) {
+        let named = match t.as_str() {
+            "hourly" => Some(3600.0),
+            "daily" => Some(86_400.0),
+            "weekly" => Some(604_800.0),
+            _ => None,
+        };
+        if let Some(v) = named {
+            return Ok(v);
+        }
+        if let Some(weeks) = t.strip_suffix('w') {
+            return seconds(&Raw::Str(weeks.to_owned()), 0.0, MAX / 604_800.0)
+                .map(|w| w * 604_800.0)
+                .map_err(|_| expected());
+        }
+    }
+    seconds(raw, 0.0, MAX).map_err(|_| expected())
+}
+
 /// Bytes as a number or with a unit, 1024-based as in fapilog (`10 MB`,
 /// `10MiB`, `512kb`, `1.5 GB`).
 pub(super) fn size(raw: &Raw, min: u64, max: u64) -> Result<u64, String> {
@@ -352,6 +392,11 @@ const TRACE_NAMES: &Choices<TraceNameSetting> = &[
     ("DEBUG", TraceNameSetting::Debug),
     ("TRACE", TraceNameSetting::Trace),
 ];
+const FSYNC: &Choices<FsyncPolicy> = &[
+    ("never", FsyncPolicy::Never),
+    ("on_rotate", FsyncPolicy::OnRotate),
+    ("every_batch", FsyncPolicy::EveryBatch),
+];
 const FAIL_MODES: &Choices<FailModeSetting> = &[
     ("closed", FailModeSetting::Closed),
     ("warn", FailModeSetting::Warn),
@@ -415,12 +460,20 @@ fn sinks(raw: &Raw) -> Result<Vec<String>, String> {
         .collect())
 }
 
-/// Sinks `core.sinks` may name in this version.
-pub const SINK_NAMES: [&str; 4] = ["stdout_json", "stdout_pretty", "stdout_flat", "file"];
+/// Sinks `core.sinks` may name in this version (`file` is another name
+/// for `rotating_file`).
+pub const SINK_NAMES: [&str; 7] = [
+    "stdout_json",
+    "stdout_pretty",
+    "stdout_flat",
+    "rotating_file",
+    "file",
+    "stderr_json",
+    "stderr_pretty",
+];
 
 /// fapilog's sink names that this version does not have yet.
-const UNAVAILABLE_SINKS: [&str; 9] = [
-    "rotating_file",
+const UNAVAILABLE_SINKS: [&str; 8] = [
     "loki",
     "cloudwatch",
     "postgres",
@@ -644,8 +697,8 @@ static KEYS: &[Key] = &[
     key!("core.shutdown_timeout_seconds", core.shutdown_timeout_seconds, "duration 0..=3600 s", "3",
         "Longest the drain may take when the last pipeline handle (or `init`'s guard) is dropped.",
         parse |r| seconds(r, 0.0, 3600.0), show show),
-    key!("core.sinks", core.sinks, "list of stdout_json, stdout_pretty, stdout_flat, file", "",
-        "Sinks when none are added in code; empty means `file` when `file.directory` is set, else `stdout_json`.",
+    key!("core.sinks", core.sinks, "list of stdout_json, stdout_pretty, stdout_flat, rotating_file (or file), stderr_json, stderr_pretty", "",
+        "Sinks when none are added in code; empty means `rotating_file` when `file.directory` is set, else `stdout_json`.",
         parse sinks, show |v: &Vec<String>| show_list(v)),
     key!("core.trace_level_name", core.trace_level_name, "DEBUG, TRACE", "DEBUG",
         "How TRACE events are named in the output.",
@@ -686,10 +739,10 @@ static KEYS: &[Key] = &[
     group!("processor_config.*", stages.processor_config,
         "Processor options: `processor_config.<processor>.<option>`, e.g. `FAPILOG_PROCESSOR_CONFIG__SIZE_GUARD__MAX_BYTES=256000`."),
     key!("file.directory", file.directory, "path", "",
-        "Directory of the file sink: events go to `<directory>/<filename_prefix>.log` (appended, created with the directory). Used when `core.sinks` is empty or names `file`. No rotation in this version.",
+        "Directory of the rotating file sink (created if missing); setting it makes the file sink the default when `core.sinks` is empty, as in fapilog. Files are named `<filename_prefix>-<UTC %Y%m%d-%H%M%S>[-N].jsonl` (`.log` in text mode). Also `FAPILOG_SINK_CONFIG__ROTATING_FILE__DIRECTORY` (every `file.*` key has that long form too; when both are set, the long form wins).",
         parse opt_string, show show_opt),
     key!("file.filename_prefix", file.filename_prefix, "non-empty file name", "fapilog",
-        "File name of the file sink, without the `.log` extension.",
+        "Start of the file names, before `-<time>`.",
         parse |r| non_empty(r).and_then(|s| {
             if s.contains(['/', '\\']) {
                 Err("a file name without a path separator".to_owned())
@@ -698,13 +751,29 @@ static KEYS: &[Key] = &[
             }
         }), show show),
     key!("file.mode", file.mode, "json, text", "json",
-        "Format of the file sink: the JSON envelope, or the human (pretty, uncoloured) line.",
+        "Format of the file sink: the JSON envelope (`.jsonl`), or the human (pretty, uncoloured) line (`.log`).",
         parse |r| one_of(r, &["json", "text"]).map(str::to_owned), show show),
-    unavailable!("file.max_bytes", "rotation is not available in this version", "Rotation size (fapilog); rejected."),
-    unavailable!("file.max_files", "rotation is not available in this version", "Rotated files kept (fapilog); rejected."),
-    unavailable!("file.compress_rotated", "rotation is not available in this version", "Gzip rotated files (fapilog); rejected."),
-    unavailable!("file.interval_seconds", "rotation is not available in this version", "Time-based rotation (fapilog); rejected."),
-    unavailable!("file.max_total_bytes", "rotation is not available in this version", "Total size cap of rotated files (fapilog); rejected."),
+    key!("file.max_bytes", file.max_bytes, "size", "10485760",
+        "Rotate before a write that would take the file past this size (`10 MB`); 0 turns size rotation off.",
+        parse |r| size(r, 0, u64::MAX), show show),
+    key!("file.interval_seconds", file.interval_seconds, "duration, hourly, daily, weekly", "0",
+        "Also rotate at every multiple of this interval since the epoch, UTC (`3600`, `1h`, `daily`); 0 turns it off.",
+        parse interval, show show),
+    key!("file.max_files", file.max_files, "integer 0..=1000000", "0",
+        "Rotated files kept besides the active one; 0 keeps all. Applied at start-up and after each rotation.",
+        parse |r| int(r, 0, 1_000_000).map(|v| v as usize), show show),
+    key!("file.max_total_bytes", file.max_total_bytes, "size", "0",
+        "Total size of the rotated files kept (the newest first); 0 means no cap.",
+        parse |r| size(r, 0, u64::MAX), show show),
+    key!("file.max_age_seconds", file.max_age_seconds, "duration 0..=315360000 s", "0",
+        "Delete rotated files closed longer ago than this (`7d`); 0 keeps them. Not in fapilog.",
+        parse |r| seconds(r, 0.0, 315_360_000.0), show show),
+    key!("file.compress_rotated", file.compress_rotated, "boolean", "false",
+        "Gzip rotated files to `<name>.gz` on a background thread (needs the `gzip` cargo feature, on by default).",
+        parse boolean, show show),
+    key!("file.fsync", file.fsync, "never, on_rotate, every_batch", "on_rotate",
+        "When the file sink syncs to disk: never, when a file is closed, or after every batch. Not in fapilog (which never syncs).",
+        parse |r| choice(r, FSYNC), show |p: &FsyncPolicy| choice_name(p, FSYNC)),
     unavailable!("loki.*", "sink loki is not available in this version",
         "Loki sink (fapilog: url, tenant_id, auth_username, auth_password, auth_token, timeout_seconds, batch_size, batch_timeout_seconds, max_retries, retry_base_delay, circuit_breaker_enabled, circuit_breaker_threshold, labels, label_keys); rejected."),
     unavailable!("cloudwatch.*", "sink cloudwatch is not available in this version",
@@ -714,7 +783,7 @@ static KEYS: &[Key] = &[
     unavailable!("http.*", "sink http is not available in this version",
         "HTTP sink (fapilog: endpoint, headers, headers_json, retry_max_attempts, retry_backoff_seconds, timeout_seconds, batch_size, batch_timeout_seconds, batch_format, batch_wrapper_key); rejected."),
     unavailable!("sink_config.*", "the sinks configured by sink_config are not available in this version",
-        "fapilog's long-form sink configuration (`sink_config.loki.url`, …); rejected."),
+        "fapilog's long-form sink configuration (`sink_config.loki.url`, …); rejected, except `sink_config.rotating_file.*`, which is `file.*`."),
     unavailable!("sink_routing.*", "sink routing is not available in this version",
         "Level-based routing between sinks (fapilog); rejected."),
 ];

@@ -22,7 +22,7 @@
 //! An unknown key, a wrong type or an out-of-range value fails with the
 //! key's full name (the variable, or the file, line and path), the value
 //! and what is allowed; nothing is half-applied. Sinks fapilog has and this
-//! version does not (rotating file, Loki, CloudWatch, PostgreSQL, HTTP) are
+//! version does not (Loki, CloudWatch, PostgreSQL, HTTP) are
 //! rejected with "sink X is not available in this version" rather than
 //! parsed and ignored. Values of secret-looking keys and passwords inside
 //! URLs are masked in errors.
@@ -57,14 +57,15 @@ pub use load::{markdown_table, Loader, Origin, Origins};
 pub use presets::{Preset, UnknownPreset};
 pub use reload::{ReloadReport, Reloader, WatchGuard, LIVE_KEYS};
 
-use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::encode::{Format, TraceName};
 use crate::error::Error;
 use crate::level::Level;
 use crate::queue::Backpressure;
-use crate::sinks::{FileSink, Sink, StdoutSink};
+use crate::sinks::{
+    FsyncPolicy, RotatingFileBuilder, RotatingFileSink, Sink, StderrSink, StdoutSink,
+};
 use crate::stages::settings::StageSettings;
 use crate::stages::{RedactionFailMode, Stages};
 
@@ -88,7 +89,7 @@ pub struct Settings {
     pub version: Option<String>,
     /// The core pipeline (`FAPILOG_CORE__*`).
     pub core: CoreSettings,
-    /// The file sink (`FAPILOG_FILE__*`).
+    /// The rotating file sink (`FAPILOG_FILE__*`, `FAPILOG_SINK_CONFIG__ROTATING_FILE__*`).
     pub file: FileSettings,
     /// The built-in stages: `core.filters`, `core.enrichers`,
     /// `core.redactors`, `core.processors` and the `*_config` groups.
@@ -125,7 +126,8 @@ pub struct CoreSettings {
     /// Time the drain on drop of the last pipeline handle may take, seconds (3.0).
     pub shutdown_timeout_seconds: f64,
     /// Sinks by name when none are given in code: `stdout_json`,
-    /// `stdout_pretty`, `stdout_flat`, `file`. Empty: `file` when
+    /// `stdout_pretty`, `stdout_flat`, `rotating_file` (or `file`),
+    /// `stderr_json`, `stderr_pretty`. Empty: `rotating_file` when
     /// `file.directory` is set, else `stdout_json`.
     pub sinks: Vec<String>,
     /// How TRACE is written (`DEBUG`).
@@ -141,21 +143,36 @@ pub struct CoreSettings {
     pub enable_metrics: bool,
 }
 
-/// The file sink's settings (`FAPILOG_FILE__*`).
+/// The rotating file sink's settings: `FAPILOG_FILE__*`, or fapilog's long
+/// form `FAPILOG_SINK_CONFIG__ROTATING_FILE__*` (the same keys).
 ///
-/// This version's file sink is the plain [`FileSink`]: one file,
-/// `<directory>/<filename_prefix>.log`, appended to, never rotated. fapilog's
-/// rotation keys (`max_bytes`, `max_files`, `compress_rotated`,
-/// `interval_seconds`, `max_total_bytes`) are rejected rather than ignored.
+/// Files are named as fapilog names them,
+/// `<directory>/<filename_prefix>-<UTC %Y%m%d-%H%M%S>[-N].jsonl` (`.log` in
+/// text mode), so one shipper glob matches Python and Rust services. See
+/// [`RotatingFileSink`] for the rules.
 #[derive(Clone, Debug, PartialEq)]
 #[non_exhaustive]
 pub struct FileSettings {
-    /// Directory of the log file; setting it makes `file` the default sink.
+    /// Directory of the files; setting it makes the file sink the default.
     pub directory: Option<String>,
-    /// File name without the `.log` extension (`fapilog`).
+    /// Start of the file names (`fapilog`).
     pub filename_prefix: String,
-    /// `json` (the envelope) or `text` (the human line, uncoloured).
+    /// `json` (the envelope, `.jsonl`) or `text` (the human line, `.log`).
     pub mode: String,
+    /// Rotate before a write that would pass this size (10 MiB; 0: no size rotation).
+    pub max_bytes: u64,
+    /// Rotate at multiples of this many seconds since the epoch (0: off).
+    pub interval_seconds: f64,
+    /// Rotated files kept besides the active one (0: all).
+    pub max_files: usize,
+    /// Total bytes of rotated files kept (0: no cap).
+    pub max_total_bytes: u64,
+    /// Rotated files older than this many seconds are deleted (0: never).
+    pub max_age_seconds: f64,
+    /// Gzip rotated files (`false`).
+    pub compress_rotated: bool,
+    /// When to sync to disk ([`FsyncPolicy::OnRotate`]).
+    pub fsync: FsyncPolicy,
 }
 
 /// The backpressure policy by name.
@@ -240,7 +257,59 @@ impl Default for FileSettings {
             directory: None,
             filename_prefix: "fapilog".to_owned(),
             mode: "json".to_owned(),
+            max_bytes: crate::sinks::rotating::DEFAULT_MAX_BYTES,
+            interval_seconds: 0.0,
+            max_files: 0,
+            max_total_bytes: 0,
+            max_age_seconds: 0.0,
+            compress_rotated: false,
+            fsync: FsyncPolicy::OnRotate,
         }
+    }
+}
+
+impl FileSettings {
+    /// The rotating file sink these settings describe, ready to build (or
+    /// to adjust first); `None` without a directory.
+    ///
+    /// ```
+    /// # let dir = tempfile::tempdir()?;
+    /// let mut s = fapilog::Settings::from_env_vars([
+    ///     ("FAPILOG_FILE__DIRECTORY", dir.path().to_str().unwrap()),
+    ///     ("FAPILOG_FILE__MAX_BYTES", "1 MB"),
+    /// ])?;
+    /// let sink = s.file.sink_builder().expect("a directory is set").build()?;
+    /// assert!(sink.current_path().starts_with(dir.path()));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn sink_builder(&self) -> Option<RotatingFileBuilder> {
+        let dir = self.directory.as_ref()?;
+        let mut b = RotatingFileSink::builder(dir)
+            .filename_prefix(self.filename_prefix.clone())
+            .format(if self.mode == "text" {
+                Format::Pretty { color: false }
+            } else {
+                Format::Json
+            })
+            .compress(self.compress_rotated)
+            .fsync(self.fsync);
+        b = match self.max_bytes {
+            0 => b.no_size_limit(),
+            n => b.max_bytes(n),
+        };
+        if self.interval_seconds > 0.0 {
+            b = b.interval(Duration::from_secs_f64(self.interval_seconds));
+        }
+        if self.max_files > 0 {
+            b = b.max_files(self.max_files);
+        }
+        if self.max_total_bytes > 0 {
+            b = b.max_total_bytes(self.max_total_bytes);
+        }
+        if self.max_age_seconds > 0.0 {
+            b = b.max_age(Duration::from_secs_f64(self.max_age_seconds));
+        }
+        Some(b)
     }
 }
 
@@ -355,11 +424,17 @@ impl Settings {
                 .map_err(|expected| invalid(k.path, shown, &expected))?;
         }
         self.stages.build()?;
-        if self.core.sinks.iter().any(|s| s == "file") && self.file.directory.is_none() {
+        if self
+            .core
+            .sinks
+            .iter()
+            .any(|s| s == "file" || s == "rotating_file")
+            && self.file.directory.is_none()
+        {
             return Err(invalid(
                 "core.sinks",
                 self.core.sinks.join(","),
-                "file.directory to be set when core.sinks names `file`",
+                "file.directory (FAPILOG_FILE__DIRECTORY or FAPILOG_SINK_CONFIG__ROTATING_FILE__DIRECTORY) to be set when core.sinks names `rotating_file`",
             ));
         }
         Ok(())
@@ -386,20 +461,12 @@ impl Settings {
             .unwrap_or_else(|| (self.core.max_queue_size / 10).max(100))
     }
 
-    /// The path of the file sink's file, when `file.directory` is set.
-    pub fn file_path(&self) -> Option<PathBuf> {
-        self.file
-            .directory
-            .as_ref()
-            .map(|d| PathBuf::from(d).join(format!("{}.log", self.file.filename_prefix)))
-    }
-
     /// The sinks `core.sinks` names (or the default one), opened.
     pub fn open_sinks(&self) -> Result<Vec<Box<dyn Sink>>, Error> {
         let names: Vec<&str> = if !self.core.sinks.is_empty() {
             self.core.sinks.iter().map(String::as_str).collect()
         } else if self.file.directory.is_some() {
-            vec!["file"]
+            vec!["rotating_file"]
         } else {
             vec!["stdout_json"]
         };
@@ -408,22 +475,14 @@ impl Settings {
             out.push(match n {
                 "stdout_pretty" => Box::new(StdoutSink::pretty()),
                 "stdout_flat" => Box::new(StdoutSink::flat()),
-                "file" => {
-                    let path = self
-                        .file_path()
-                        .ok_or_else(|| invalid("core.sinks", "file", "file.directory to be set"))?;
-                    if let Some(dir) = path.parent() {
-                        std::fs::create_dir_all(dir).map_err(|source| Error::Open {
-                            path: dir.display().to_string(),
-                            source,
-                        })?;
-                    }
-                    let format = if self.file.mode == "text" {
-                        Format::Pretty { color: false }
-                    } else {
-                        Format::Json
-                    };
-                    Box::new(FileSink::with_format(path, format)?)
+                "stderr_json" => Box::new(StderrSink::json()),
+                "stderr_pretty" => Box::new(StderrSink::pretty()),
+                "file" | "rotating_file" => {
+                    let builder = self
+                        .file
+                        .sink_builder()
+                        .ok_or_else(|| invalid("core.sinks", n, "file.directory to be set"))?;
+                    Box::new(builder.build()?)
                 }
                 _ => Box::new(StdoutSink::json()),
             });
@@ -525,7 +584,7 @@ mod tests {
         let e = s.validate().unwrap_err().to_string();
         assert!(e.contains("core.max_queue_size"), "{e}");
         let mut s = Settings::default();
-        s.core.sinks = vec!["file".into()];
+        s.core.sinks = vec!["rotating_file".into()];
         assert!(s.validate().is_err());
         s.file.directory = Some("/tmp".into());
         assert!(s.validate().is_ok());

@@ -14,8 +14,10 @@
 //!
 //! The error a sink returns carries the retry decision: see [`SinkError`].
 //!
-//! Built-ins: [`StdoutSink`] (JSON, flat or pretty), [`FileSink`] and, for
-//! tests, [`crate::testing::CaptureSink`].
+//! Built-ins: [`StdoutSink`] and [`StderrSink`] (JSON, flat or pretty),
+//! [`RotatingFileSink`] (fapilog's rotating files), [`FileSink`] (one file,
+//! appended), [`WriterSink`] (any `io::Write`) and, for tests,
+//! [`crate::testing::CaptureSink`].
 //!
 //! ```
 //! use fapilog::{Batch, Sink, SinkError};
@@ -38,8 +40,11 @@ pub(crate) mod driver;
 mod fallback;
 mod file;
 mod options;
+pub mod rotating;
 mod route;
+mod stderr;
 mod stdout;
+mod writer;
 
 pub use crate::metrics::{DivertReason, SinkDropReason, SinkErrorKind, SinkHealth};
 pub use backoff::Backoff;
@@ -48,9 +53,14 @@ pub use file::FileSink;
 pub use options::{
     BreakerPolicy, RetryPolicy, SinkOptions, WhenFull, DEFAULT_BUFFER_BATCHES, DEFAULT_BUFFER_BYTES,
 };
+pub use rotating::{
+    FsyncPolicy, Housekeeping, ReopenHandle, RotatingFileBuilder, RotatingFileSink,
+};
 pub use route::Route;
 pub(crate) use route::{Router, RoutingConfig};
+pub use stderr::StderrSink;
 pub use stdout::StdoutSink;
+pub use writer::WriterSink;
 
 use std::time::Duration;
 
