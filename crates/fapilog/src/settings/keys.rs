@@ -118,6 +118,12 @@ impl Key {
         s
     }
 
+    /// `true` for one of fapilog's settings kept as text in
+    /// [`Settings::accepted`](super::Settings::accepted) (or an alias of one).
+    pub fn kept_as_text(&self) -> bool {
+        super::fleet::FLEET.iter().any(|k| k.path == self.path)
+    }
+
     /// `true` for a `group.*` entry.
     pub fn is_group(&self) -> bool {
         self.path.ends_with(".*")
