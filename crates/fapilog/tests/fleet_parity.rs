@@ -331,3 +331,65 @@ fn naming_a_network_sink_fails_at_build_time() {
         assert!(e.to_string().contains("not built in this version"), "{e}");
     }
 }
+
+/// Re-executed as a child: loads the process's settings twice.
+fn child_loads_twice() {
+    for _ in 0..2 {
+        Settings::load().expect("settings");
+    }
+}
+
+fn run_child(internal_logging: bool) -> String {
+    let mut c = std::process::Command::new(std::env::current_exe().expect("test binary"));
+    c.args([
+        "--exact",
+        "child_entry_point",
+        "--nocapture",
+        "--test-threads=1",
+    ])
+    .env("FLEET_PARITY_CHILD", "1")
+    .env("FAPILOG_FASTAPI__ENABLED", "true")
+    .env("FAPILOG_CORE__SIGNAL_HANDLER_ENABLED", "true");
+    if internal_logging {
+        c.env("FAPILOG_CORE__INTERNAL_LOGGING_ENABLED", "true");
+    }
+    let out = c.output().expect("child");
+    assert!(out.status.success(), "{out:?}");
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+#[test]
+fn child_entry_point() {
+    if std::env::var_os("FLEET_PARITY_CHILD").is_some() {
+        child_loads_twice();
+    }
+}
+
+#[test]
+fn notes_go_to_stderr_once_warnings_always_the_rest_at_debug_level() {
+    if std::env::var_os("FLEET_PARITY_CHILD").is_some() {
+        return;
+    }
+    let quiet = run_child(false);
+    let warn: Vec<&str> = quiet
+        .lines()
+        .filter(|l| l.contains("FAPILOG_FASTAPI__ENABLED"))
+        .collect();
+    assert_eq!(warn.len(), 1, "once per process: {quiet}");
+    assert!(warn[0].contains(r#""level":"WARN""#), "{quiet}");
+    assert!(
+        !quiet.contains("SIGNAL_HANDLER"),
+        "debug lines only when asked: {quiet}"
+    );
+
+    let debug = run_child(true);
+    let lines: Vec<&str> = debug
+        .lines()
+        .filter(|l| l.contains("FAPILOG_CORE__SIGNAL_HANDLER_ENABLED"))
+        .collect();
+    assert_eq!(lines.len(), 1, "{debug}");
+    assert!(
+        lines[0].contains(r#""level":"DEBUG""#) && lines[0].contains("not applicable"),
+        "{debug}"
+    );
+}
