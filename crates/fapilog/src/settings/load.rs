@@ -772,6 +772,7 @@ value (secrets masked) and what is allowed.\n\n",
             k.doc.replace('|', "\\|")
         ));
     }
+    out.push_str(BESIDE_PYTHON);
     out.push_str("\n## Rejected: fapilog settings this version does not have\n\n");
     out.push_str(
         "These are recognised so that the error says why; setting any of them fails \
@@ -812,6 +813,30 @@ the builder.\n\n",
     }
     out
 }
+
+/// The docs' section on sharing a configuration with Python services.
+const BESIDE_PYTHON: &str = "
+## Running beside Python fapilog
+
+One set of `FAPILOG_*` variables configures Python fapilog 0.18.1 and this library alike: every
+name fapilog reads is accepted with its type and default (the test `fleet_parity` sweeps all of
+them with values recorded from fapilog itself). A name that means nothing here is kept and
+reported: `fapilog check` lists it under `# notes:` with the reason, and with
+`FAPILOG_CORE__INTERNAL_LOGGING_ENABLED=true` it is written once at debug level on stderr. A
+`FAPILOG_*` variable no version of fapilog has (a typo, a sibling's own integration such as
+`FAPILOG_FASTAPI__ENABLED`) is a warning with a \"did you mean\" suggestion; set
+`FAPILOG_STRICT=true` to make it an error. Differences kept on purpose: `core.drop_on_full`
+defaults to `false` (no line is lost by default) and `core.redaction_fail_mode` to `closed`.
+
+The envelope is fapilog's, key for key (the test `envelope_golden` compares it with lines written
+by fapilog 0.18.1): `diagnostics.origin`, `diagnostics.exception` with `error.type`,
+`error.message`, `error.stack`, `error.frames` (when a backtrace was captured) and `error.cause`
+(the first `source()`'s message, where fapilog writes the cause's class name), the error not
+repeated in `data`, a `data` map field flattened into `data`, and `context.correlation_id` set
+only by a request scope (a bound or logged `correlation_id`, which the axum layer binds), not by
+a bound `request_id`. What differs is what describes the runtime: `diagnostics.python` there,
+`rust`, `os`, `arch` and `fapilog` here; type names and stack text.
+";
 
 /// The builder's view of the sources: which keys it set itself, and which
 /// other sources to read at `build`.
