@@ -6,7 +6,7 @@ use std::io::Write;
 use std::path::Path;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use fapilog::settings::{keys, Loader, Origins};
+use fapilog::settings::{keys, LoadReport, Loader, Note, Origin, Origins};
 use fapilog::{Level, Pipeline, Settings};
 
 use crate::exit;
@@ -29,12 +29,22 @@ fn load(config: Option<&Path>, err: &mut dyn Write) -> Result<(Settings, Origins
 }
 
 /// `fapilog check [CONFIG]`: validates and prints the effective settings,
-/// one `VARIABLE=value` per line with where the value came from; secrets
-/// are masked.
+/// one `VARIABLE=value` per line with where the value came from (fapilog's
+/// other settings only when set); secrets are masked. Then the notes, each
+/// once: unknown `FAPILOG_*` variables with a "did you mean", settings that
+/// are accepted and not applicable here, settings of sinks not built yet.
 pub fn check(config: Option<&Path>, out: &mut dyn Write, err: &mut dyn Write) -> i32 {
-    let (settings, origins) = match load(config, err) {
-        Ok(x) => x,
-        Err(code) => return code,
+    let LoadReport {
+        settings,
+        origins,
+        notes,
+        ..
+    } = match loader(config).load_report() {
+        Ok(r) => r,
+        Err(e) => {
+            let _ = writeln!(err, "fapilog: invalid configuration: {e}");
+            return exit::CONFIG;
+        }
     };
     let mut text = String::new();
     text.push_str("# fapilog check: the configuration is valid\n");
@@ -56,10 +66,25 @@ pub fn check(config: Option<&Path>, out: &mut dyn Write, err: &mut dyn Write) ->
         let Some(k) = keys::lookup(path) else {
             continue;
         };
+        // fapilog's other names (hundreds) only when something set them.
+        if k.kept_as_text() && *origin == Origin::Default {
+            continue;
+        }
         let var = k.env_name();
         let value = k.display(&settings);
         let lhs = format!("{var}={value}");
         text.push_str(&format!("{lhs:<w$}  # {origin}\n", w = width + 24));
+    }
+    if !notes.is_empty() {
+        text.push_str("# notes:\n");
+    }
+    for n in &notes {
+        let tag = match n {
+            Note::Unknown { .. } => "warning",
+            Note::SinkNotBuilt { .. } => "not built yet",
+            _ => "not applicable",
+        };
+        text.push_str(&format!("# {tag}: {n}\n"));
     }
     if out.write_all(text.as_bytes()).is_err() {
         return exit::FAILED;

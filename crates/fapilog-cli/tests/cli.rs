@@ -281,22 +281,71 @@ fn check_prints_the_effective_configuration_or_the_error() {
 
     let mut c = bin();
     c.arg("check")
-        .env("FAPILOG_POSTGRES__DSN", "postgres://app:hunter2@db/logs")
+        .env("FAPILOG_POSTGRES__PORT", "hunter2")
         .env("FAPILOG_CORE__MAX_QUEUE_SIZE", "9");
     let o = run(c);
     assert_eq!(o.status.code(), Some(3));
     let err = stderr(&o);
-    assert!(err.contains("FAPILOG_POSTGRES__DSN"), "{err}");
-    assert!(
-        !err.contains("hunter2") && !stdout(&o).contains("hunter2"),
-        "{err}"
-    );
+    assert!(err.contains("FAPILOG_POSTGRES__PORT"), "{err}");
 
     let mut c = bin();
-    c.arg("check").env("FAPILOG_CORE__NOPE", "1");
+    c.arg("check")
+        .env("FAPILOG_CORE__NOPE", "1")
+        .env("FAPILOG_STRICT", "true");
     let o = run(c);
     assert_eq!(o.status.code(), Some(3));
     assert!(stderr(&o).contains("unknown setting FAPILOG_CORE__NOPE"));
+}
+
+#[test]
+fn check_reports_fapilog_settings_that_do_not_apply_once_each() {
+    let mut c = bin();
+    c.arg("check")
+        .env("FAPILOG_FASTAPI__ENABLED", "true")
+        .env("FAPILOG_CORE__LOG_LEVL", "DEBUG")
+        .env("FAPILOG_CORE__SIGNAL_HANDLER_ENABLED", "true")
+        .env("FAPILOG_FASTAPI__SKIP_PATHS", "/health")
+        .env("FAPILOG_POSTGRES__DSN", "postgres://app:hunter2@db/logs")
+        .env("FAPILOG_CORE__ENABLE_METRICS", "false");
+    let o = run(c);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let out = stdout(&o);
+    let notes: Vec<&str> = out
+        .lines()
+        .filter(|l| l.starts_with("# warning:") || l.starts_with("# not "))
+        .collect();
+    assert_eq!(notes.len(), 6, "{out}");
+    assert!(out.contains("# warning: unknown variable FAPILOG_CORE__LOG_LEVL, ignored: did you mean FAPILOG_CORE__LOG_LEVEL?"), "{out}");
+    assert!(
+        out.contains("# warning: unknown variable FAPILOG_FASTAPI__ENABLED"),
+        "{out}"
+    );
+    assert!(
+        out.contains(
+            "# not applicable: FAPILOG_CORE__SIGNAL_HANDLER_ENABLED: accepted, not applicable here"
+        ),
+        "{out}"
+    );
+    assert!(
+        out.contains("# not applicable: FAPILOG_FASTAPI__SKIP_PATHS"),
+        "{out}"
+    );
+    assert!(
+        out.contains("# not applicable: FAPILOG_CORE__ENABLE_METRICS"),
+        "{out}"
+    );
+    assert!(out.contains("# not built yet: FAPILOG_POSTGRES__DSN: accepted and kept; the postgres sink is not built"), "{out}");
+    // Set, so listed, and masked.
+    assert!(
+        out.contains("FAPILOG_SINK_CONFIG__POSTGRES__DSN=***")
+            || out.contains("FAPILOG_POSTGRES__DSN=***"),
+        "{out}"
+    );
+    assert!(!out.contains("hunter2") && !stderr(&o).contains("hunter2"));
+    // check prints the notes itself: nothing more on stderr.
+    assert!(stderr(&o).is_empty(), "{}", stderr(&o));
+    // Unset fapilog-only settings are not listed.
+    assert!(!out.contains("FAPILOG_ADAPTIVE__ENABLED="), "{out}");
 }
 
 #[test]

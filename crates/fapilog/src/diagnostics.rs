@@ -29,9 +29,25 @@ fn allow(component: &str) -> bool {
 
 /// Writes a warning about the pipeline itself to stderr (rate-limited).
 pub(crate) fn warn(component: &str, message: &str, fields: &[(&str, &str)]) {
+    write("WARN", component, message, fields);
+}
+
+/// Writes one line of a report made once at start (the settings' notes),
+/// not rate-limited: the caller writes it once per process. `level` is
+/// `WARN` or `DEBUG` (the caller decides whether debug diagnostics are on:
+/// `core.internal_logging_enabled`).
+pub(crate) fn startup(level: &str, component: &str, message: &str) {
+    line(level, component, message, &[]);
+}
+
+fn write(level: &str, component: &str, message: &str, fields: &[(&str, &str)]) {
     if !allow(component) {
         return;
     }
+    line(level, component, message, fields);
+}
+
+fn line(level: &str, component: &str, message: &str, fields: &[(&str, &str)]) {
     let ts = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_secs_f64())
@@ -39,7 +55,9 @@ pub(crate) fn warn(component: &str, message: &str, fields: &[(&str, &str)]) {
     let mut line = Vec::with_capacity(128);
     line.extend_from_slice(b"{\"ts\":");
     line.extend_from_slice(ryu::Buffer::new().format(ts).as_bytes());
-    line.extend_from_slice(b",\"level\":\"WARN\",\"component\":");
+    line.extend_from_slice(b",\"level\":");
+    crate::encode::json::write_str(&mut line, level);
+    line.extend_from_slice(b",\"component\":");
     crate::encode::json::write_str(&mut line, component);
     line.extend_from_slice(b",\"message\":");
     crate::encode::json::write_str(&mut line, message);

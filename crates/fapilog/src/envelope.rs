@@ -240,6 +240,9 @@ impl EventBuilder {
         let data = Map::from_vec(recycle(std::mem::take(&mut self.data)));
         // Fresh maps: the keys are known to be absent.
         context.push_new(Text::Borrowed("correlation_id"), Value::Null);
+        // fapilog's `origin`: this library's own call sites and bridges
+        // alike write through the native API.
+        diagnostics.push_new(Text::Borrowed("origin"), Value::str("native"));
         diagnostics.push_new(
             Text::Borrowed("service"),
             Value::Str(Text::Borrowed(&info.service)),
@@ -314,30 +317,105 @@ impl EventBuilder {
                 Raw::Error(s) => {
                     let parts = r.error_parts(s);
                     if !have_exception {
+                        // The first error is the event's exception, as
+                        // fapilog's `exc=`: not repeated in `data`.
                         have_exception = true;
-                        let mut ex = Map::new();
-                        ex.insert("error.type", Value::str(parts.type_name));
-                        ex.insert("error.message", Value::str(parts.message));
-                        if !parts.sources.is_empty() {
-                            ex.insert(
-                                "error.chain",
-                                Value::Array(parts.sources.iter().map(|s| Value::str(s)).collect()),
-                            );
-                        }
-                        if let Some(bt) = parts.backtrace {
-                            ex.insert("error.stack", Value::str(bt));
-                        }
-                        ev.diagnostics.insert("exception", Value::Map(ex));
+                        ev.diagnostics.insert("exception", exception_value(&parts));
+                        continue;
                     }
                     Value::str(parts.message)
                 }
                 scalar => scalar_value(r, scalar).unwrap_or(Value::Null),
             };
+            if let ("data", Value::Map(m)) = (&*k, &v) {
+                // fapilog flattens `data={...}` into `data` (and lifts its
+                // context keys into `context`) rather than nesting `data.data`.
+                for (dk, dv) in m.iter() {
+                    route(&mut ev, Text::Owned(dk.to_owned()), dv.clone());
+                }
+                continue;
+            }
             route(&mut ev, k, v);
         }
-        link_correlation(&mut ev);
         ev
     }
+}
+
+/// `diagnostics.exception` as fapilog writes it: `error.type`,
+/// `error.message`, `error.stack` (the error and its causes, then the
+/// backtrace when one was captured), `error.frames` (from the backtrace:
+/// `file`, `line`, `function`, `code`) and `error.cause` (the first
+/// `source()`; its message, since a cause's type is not known at run time
+/// here, where fapilog writes the cause's class name).
+pub(crate) fn exception_value<'a>(parts: &crate::record::ErrorParts<'a>) -> Value<'a> {
+    let mut ex = Map::new();
+    ex.push_new(Text::Borrowed("error.type"), Value::str(parts.type_name));
+    ex.push_new(Text::Borrowed("error.message"), Value::str(parts.message));
+    let mut stack = String::with_capacity(64);
+    stack.push_str(parts.type_name);
+    stack.push_str(": ");
+    stack.push_str(parts.message);
+    stack.push('\n');
+    for cause in &parts.sources {
+        stack.push_str(CAUSED_BY);
+        stack.push_str(cause);
+        stack.push('\n');
+    }
+    let frames = parts.backtrace.map(backtrace_frames);
+    if let Some(bt) = parts.backtrace {
+        stack.push_str("stack backtrace:\n");
+        stack.push_str(bt);
+    }
+    ex.push_new(
+        Text::Borrowed("error.stack"),
+        Value::Str(Text::Owned(stack)),
+    );
+    if let Some(frames) = frames.filter(|f| !f.is_empty()) {
+        ex.push_new(Text::Borrowed("error.frames"), Value::Array(frames));
+    }
+    if let Some(cause) = parts.sources.first() {
+        ex.push_new(Text::Borrowed("error.cause"), Value::str(cause));
+    }
+    Value::Map(ex)
+}
+
+/// How `error.stack` introduces each `source()` of an error.
+pub(crate) const CAUSED_BY: &str = "Caused by: ";
+
+/// The frames of a `std::backtrace::Backtrace` as text: `N: function`
+/// lines, each followed by an `at file:line:column` line when known.
+fn backtrace_frames(bt: &str) -> Vec<Value<'_>> {
+    let mut frames = Vec::new();
+    let mut lines = bt.lines().peekable();
+    while let Some(line) = lines.next() {
+        let t = line.trim_start();
+        let digits = t.bytes().take_while(u8::is_ascii_digit).count();
+        if digits == 0 || t.as_bytes().get(digits) != Some(&b':') {
+            continue;
+        }
+        let function = t[digits + 1..].trim();
+        let (mut file, mut line_no) = ("", 0u64);
+        if let Some(at) = lines
+            .peek()
+            .and_then(|l| l.trim_start().strip_prefix("at "))
+        {
+            lines.next();
+            // `file:line:column`; a file name may itself hold colons.
+            let mut it = at.rsplitn(3, ':');
+            let _column = it.next();
+            match (it.next().and_then(|l| l.parse().ok()), it.next()) {
+                (Some(l), Some(f)) => (file, line_no) = (f, l),
+                _ => file = at,
+            }
+        }
+        let mut f = Map::new();
+        f.push_new(Text::Borrowed("file"), Value::str(file));
+        f.push_new(Text::Borrowed("line"), Value::U64(line_no));
+        f.push_new(Text::Borrowed("function"), Value::str(function));
+        f.push_new(Text::Borrowed("code"), Value::str(""));
+        frames.push(Value::Map(f));
+    }
+    frames
 }
 
 /// The value of a captured scalar or string; `None` for a serde value or
@@ -369,22 +447,6 @@ fn route<'a>(ev: &mut Event<'a>, key: Text<'a>, value: Value<'a>) {
         ev.context.insert(key, value);
     } else {
         ev.data.insert(key, value);
-    }
-}
-
-/// fapilog's rule: `correlation_id` is the bound correlation id, else the
-/// request id, else null.
-fn link_correlation(ev: &mut Event<'_>) {
-    if ev
-        .context
-        .get("correlation_id")
-        .is_some_and(|v| !v.is_null())
-    {
-        return;
-    }
-    if let Some(Value::Str(t)) = ev.context.get("request_id") {
-        let id = t.clone();
-        ev.context.insert("correlation_id", Value::Str(id));
     }
 }
 

@@ -256,7 +256,12 @@ fn in_band_reports_add_up_with_many_producers_and_a_slow_sink() {
         .batch_max_events(16)
         .drop_summary_interval(Duration::from_millis(5))
         .backpressure(Backpressure::Drop)
-        .sink(Slow(Arc::clone(&lines)))
+        // The sink's buffer blocks the worker, so the loss happens at the
+        // queue, where the callers' policy decides.
+        .sink_with(
+            Slow(Arc::clone(&lines)),
+            fapilog::SinkOptions::new().when_full(fapilog::WhenFull::Block),
+        )
         .build()
         .unwrap();
     let per_thread = 5_000;

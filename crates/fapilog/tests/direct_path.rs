@@ -302,7 +302,10 @@ fn ordinary_events_take_the_direct_path() {
         .direct
         .logger("app")
         .bind(&[("tenant_id", FieldValue::Str("t-1"))]);
-    let _g = context::bind(&[("request_id", FieldValue::Str("req-1"))]);
+    let _g = context::bind(&[
+        ("request_id", FieldValue::Str("req-1")),
+        ("correlation_id", FieldValue::Str("req-1")),
+    ]);
     for i in 0..100u64 {
         fapilog::info!(
             log,

@@ -315,11 +315,25 @@ fn diagnostics_carry_service_env_version_host_pid_and_a_backtrace_when_asked() {
     let ex = &d["exception"];
     assert!(ex["error.type"].as_str().unwrap().ends_with("Chain"));
     assert_eq!(ex["error.message"], "outer");
-    assert_eq!(ex["error.chain"], serde_json::json!(["inner"]));
-    assert!(ex["error.stack"]
-        .as_str()
-        .unwrap()
-        .contains("envelope_schema"));
+    assert_eq!(ex["error.cause"], "inner");
+    assert!(ex.get("error.chain").is_none(), "fapilog's keys only: {ex}");
+    let stack = ex["error.stack"].as_str().unwrap();
+    assert!(stack.contains("outer\nCaused by: inner\n"), "{stack}");
+    assert!(stack.contains("envelope_schema"), "{stack}");
+    let frames = ex["error.frames"].as_array().unwrap();
+    assert!(!frames.is_empty() && frames.len() <= 10, "{frames:?}");
+    assert!(frames.iter().all(|f| f["file"].is_string()
+        && f["line"].is_u64()
+        && f["function"].is_string()
+        && f["code"].is_string()));
+    assert!(
+        frames
+            .iter()
+            .any(|f| f["function"].as_str().unwrap().contains("envelope_schema")),
+        "{frames:?}"
+    );
+    // The message is the exception's, not repeated in `data`.
+    assert!(line["log"]["data"].get("error").is_none(), "{line}");
 }
 
 #[test]

@@ -109,7 +109,11 @@ impl Enricher for FakeBacktrace {
         "fake_backtrace"
     }
     fn enrich(&self, ev: &mut Event<'_>) -> Result<(), StageError> {
-        let mut stack = String::new();
+        let mut stack = String::from("io::Error: failed\n");
+        for i in 0..20 {
+            stack.push_str(&format!("Caused by: cause {i}\n"));
+        }
+        stack.push_str("stack backtrace:\n");
         for i in 0..self.0 {
             stack.push_str(&format!(
                 "  {i}: app::f{i}\n             at src/lib.rs:{i}:5\n"
@@ -119,8 +123,8 @@ impl Enricher for FakeBacktrace {
         ex.insert("error.type", Value::from("io::Error"));
         ex.insert("error.stack", Value::from(stack));
         ex.insert(
-            "error.chain",
-            Value::Array((0..20).map(|i| Value::from(format!("cause {i}"))).collect()),
+            "error.frames",
+            Value::Array((0..self.0).map(|i| Value::from(format!("f{i}"))).collect()),
         );
         ev.diagnostics.insert("exception", Value::Map(ex));
         Ok(())
@@ -142,7 +146,11 @@ fn exceptions_bound_frames_and_characters() {
         "{stack}"
     );
     assert!(stack.ends_with("... 40 more frames\n"), "{stack}");
-    assert_eq!(ex["error.chain"].as_array().unwrap().len(), 10);
+    assert!(
+        stack.contains("Caused by: cause 9\nCaused by: ... 10 more causes\nstack backtrace:"),
+        "{stack}"
+    );
+    assert_eq!(ex["error.frames"].as_array().unwrap().len(), 10);
     assert_eq!(p.stage_counters().exceptions_bounded, 1);
 
     let mut cfg = ExceptionsConfig::default();

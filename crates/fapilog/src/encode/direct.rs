@@ -193,14 +193,11 @@ impl DirectPlan {
             r.logger,
             id,
         );
-        // fapilog's rule: the bound correlation id, else the request id.
-        let get = |key: &str| items.iter().find(|(k, _)| *k == key).map(|(_, v)| v);
-        match get("correlation_id") {
-            Some(v) if !v.is_null() => write_as_string(out, v),
-            _ => match get("request_id") {
-                Some(v @ Value::Str(_)) => write_str(out, v.as_str().unwrap_or("")),
-                _ => out.extend_from_slice(b"null"),
-            },
+        // fapilog's rule: the request scope's correlation id (a bound or
+        // logged `correlation_id`), else null; a `request_id` is not one.
+        match items.iter().rev().find(|(k, _)| *k == "correlation_id") {
+            Some((_, v)) if !v.is_null() => write_as_string(out, v),
+            _ => out.extend_from_slice(b"null"),
         }
         for (k, v) in items {
             // Every context key but `correlation_id` is typed as a string.

@@ -8,7 +8,7 @@
 //! let k = keys::lookup("core.max_queue_size").unwrap();
 //! assert_eq!(k.env_name(), "FAPILOG_CORE__MAX_QUEUE_SIZE");
 //! assert_eq!(k.default, "10000");
-//! assert!(keys::lookup_env("FAPILOG_LOKI__URL").unwrap().unavailable.is_some());
+//! assert_eq!(keys::lookup_env("FAPILOG_LOKI__URL").unwrap().alias, Some("sink_config.loki.url"));
 //! ```
 
 use std::fmt;
@@ -58,7 +58,24 @@ impl fmt::Display for Raw {
     }
 }
 
+/// What a setting does in this version.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Effect {
+    /// It takes effect.
+    Active,
+    /// fapilog has it; it means nothing here (a Python integration, an
+    /// asyncio knob, a setting fapilog itself ignores) or is not implemented.
+    /// Accepted, kept, and reported by `fapilog check` and once at debug
+    /// level with this reason.
+    NoEffect(&'static str),
+    /// A setting of this network sink, which is not built in this version:
+    /// validated and kept; naming the sink in `core.sinks` fails.
+    SinkNotBuilt(&'static str),
+}
+
 /// One setting (or, for a path ending in `.*`, a whole group).
+#[derive(Clone)]
 #[non_exhaustive]
 pub struct Key {
     /// Dotted path, as in TOML: `core.max_queue_size`; `loki.*` for a group.
@@ -73,6 +90,11 @@ pub struct Key {
     pub secret: bool,
     /// `Some(why)` for settings fapilog has that this version rejects.
     pub unavailable: Option<&'static str>,
+    /// What setting it does here.
+    pub effect: Effect,
+    /// For an alias (`loki.url`), the path of its long form
+    /// (`sink_config.loki.url`).
+    pub alias: Option<&'static str>,
     pub(super) apply: fn(&mut Settings, &str, &Raw) -> Result<(), String>,
     pub(super) show: fn(&Settings) -> String,
     pub(super) copy: fn(&Settings, &mut Settings),
@@ -97,6 +119,12 @@ impl Key {
         s
     }
 
+    /// `true` for one of fapilog's settings kept as text in
+    /// [`Settings::accepted`](super::Settings::accepted) (or an alias of one).
+    pub fn kept_as_text(&self) -> bool {
+        super::fleet::FLEET.iter().any(|k| k.path == self.path)
+    }
+
     /// `true` for a `group.*` entry.
     pub fn is_group(&self) -> bool {
         self.path.ends_with(".*")
@@ -118,13 +146,15 @@ impl Key {
     }
 }
 
-/// Every key, in documentation order.
+/// Every key, in documentation order: this library's own, then the rest
+/// of fapilog's names ([`super::AcceptedSettings`]).
 pub fn all() -> &'static [Key] {
-    KEYS
+    static ALL: std::sync::OnceLock<Vec<Key>> = std::sync::OnceLock::new();
+    ALL.get_or_init(|| KEYS.iter().chain(super::fleet::FLEET).cloned().collect())
 }
 
-/// The key for a dotted path (a group entry matches every path under it).
-/// fapilog's long form of the file sink's keys,
+/// The key for a dotted path (a group entry matches every path under it
+/// that no key names exactly). fapilog's long form of the file sink's keys,
 /// `sink_config.rotating_file.<key>`, is the same key as `file.<key>`.
 pub fn lookup(path: &str) -> Option<&'static Key> {
     let canonical;
@@ -135,7 +165,42 @@ pub fn lookup(path: &str) -> Option<&'static Key> {
         }
         None => path,
     };
-    KEYS.iter().find(|k| k.matches(path))
+    let all = all();
+    all.iter()
+        .find(|k| k.path == path)
+        .or_else(|| all.iter().find(|k| k.matches(path)))
+}
+
+/// The known environment variable nearest to `name` (edit distance at most
+/// a third of its length), for "did you mean".
+pub fn suggest(name: &str) -> Option<String> {
+    let upper = name.to_ascii_uppercase();
+    let mut best: Option<(usize, String)> = None;
+    for k in all().iter().filter(|k| !k.is_group()) {
+        let cand = k.env_name();
+        let d = edit_distance(&upper, &cand);
+        if best.as_ref().is_none_or(|(bd, _)| d < *bd) {
+            best = Some((d, cand));
+        }
+    }
+    best.filter(|(d, _)| *d <= upper.len().saturating_sub(8).max(3) / 3 + 1)
+        .map(|(_, n)| n)
+}
+
+/// Levenshtein distance over bytes (names are ASCII).
+fn edit_distance(a: &str, b: &str) -> usize {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    let mut cur = vec![0; b.len() + 1];
+    for (i, ca) in a.iter().enumerate() {
+        cur[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let sub = prev[j] + usize::from(ca != cb);
+            cur[j + 1] = sub.min(prev[j + 1] + 1).min(cur[j] + 1);
+        }
+        std::mem::swap(&mut prev, &mut cur);
+    }
+    prev[b.len()]
 }
 
 /// The long form of `file.*`, as fapilog spells it under `sink_config`.
@@ -156,9 +221,9 @@ pub fn env_to_path(name: &str) -> Option<String> {
 /// The known keys of the group `path` belongs to, for "what is allowed".
 pub(super) fn siblings(path: &str) -> String {
     let group = path.split_once('.').map(|(g, _)| g);
-    let names: Vec<&str> = KEYS
+    let names: Vec<&str> = all()
         .iter()
-        .filter(|k| k.unavailable.is_none())
+        .filter(|k| k.unavailable.is_none() && k.effect == Effect::Active && k.alias.is_none())
         .filter(|k| match group {
             Some(g) => k.path.split_once('.').map(|(kg, _)| kg) == Some(g),
             None => !k.path.contains('.'),
@@ -362,13 +427,26 @@ pub(super) fn level(raw: &Raw) -> Result<Level, String> {
         .ok_or_else(|| LEVELS.to_owned())
 }
 
+/// fapilog's two levels above CRITICAL, as custom levels.
+const AUDIT: Level = Level::custom(60, "AUDIT");
+const SECURITY: Level = Level::custom(70, "SECURITY");
+
 fn levels(raw: &Raw) -> Result<Vec<Level>, String> {
-    let expected = || format!("a list of levels, each {LEVELS}");
-    list(raw)
-        .map_err(|_| expected())?
-        .iter()
-        .map(|s| s.parse::<Level>().map_err(|_| expected()))
-        .collect()
+    let expected =
+        || format!("a list of levels, each {LEVELS}, FATAL (= CRITICAL), AUDIT or SECURITY");
+    let mut out: Vec<Level> = Vec::new();
+    for s in list(raw).map_err(|_| expected())? {
+        let l = match s.to_ascii_uppercase().as_str() {
+            "AUDIT" => AUDIT,
+            "SECURITY" => SECURITY,
+            _ => s.parse::<Level>().map_err(|_| expected())?,
+        };
+        // FATAL is CRITICAL: fapilog's default names both.
+        if !out.contains(&l) {
+            out.push(l);
+        }
+    }
+    Ok(out)
 }
 
 fn one_of<'a>(raw: &Raw, allowed: &[&'a str]) -> Result<&'a str, String> {
@@ -447,7 +525,7 @@ fn sinks(raw: &Raw) -> Result<Vec<String>, String> {
         if !SINK_NAMES.contains(&n.as_str()) {
             return Err(match UNAVAILABLE_SINKS.iter().find(|s| **s == n) {
                 Some(s) => format!(
-                    "a list of available sinks ({}); sink {s} is not available in this version",
+                    "a list of available sinks ({}); sink {s} is not built in this version (its settings are accepted and kept)",
                     SINK_NAMES.join(", ")
                 ),
                 None => format!("a list of sinks, each one of {}", SINK_NAMES.join(", ")),
@@ -562,21 +640,15 @@ fn show_levels(v: &[Level]) -> String {
     v.iter().map(|l| l.name()).collect::<Vec<_>>().join(",")
 }
 
-fn no_show(_: &Settings) -> String {
-    String::new()
-}
-
-fn no_copy(_: &Settings, _: &mut Settings) {}
-
-fn unavailable_apply(_: &mut Settings, _: &str, _: &Raw) -> Result<(), String> {
-    Err("nothing: this setting is not available in this version".to_owned())
-}
-
 // ---------------------------------------------------------------- the table
 
 macro_rules! key {
     ($path:literal, $($f:ident).+, $ty:literal, $default:literal, $doc:literal,
      parse $parse:expr, show $show:expr) => {
+        key!($path, $($f).+, $ty, $default, $doc, parse $parse, show $show, effect Effect::Active)
+    };
+    ($path:literal, $($f:ident).+, $ty:literal, $default:literal, $doc:literal,
+     parse $parse:expr, show $show:expr, effect $effect:expr) => {
         Key {
             path: $path,
             ty: $ty,
@@ -584,6 +656,8 @@ macro_rules! key {
             doc: $doc,
             secret: false,
             unavailable: None,
+            effect: $effect,
+            alias: None,
             apply: |s, _path, raw| {
                 s.$($f).+ = ($parse)(raw)?;
                 Ok(())
@@ -603,28 +677,14 @@ macro_rules! group {
             doc: $doc,
             secret: false,
             unavailable: None,
+            effect: Effect::Active,
+            alias: None,
             apply: |s, path, raw| {
                 let rest = path.strip_prefix(&$path[..$path.len() - 1]).unwrap_or(path);
                 set_in(&mut s.$($f).+, rest, raw)
             },
             show: |s| serde_json::to_string(&s.$($f).+).unwrap_or_default(),
             copy: |from, to| to.$($f).+ = from.$($f).+.clone(),
-        }
-    };
-}
-
-macro_rules! unavailable {
-    ($path:literal, $why:literal, $doc:literal) => {
-        Key {
-            path: $path,
-            ty: "(rejected)",
-            default: "",
-            doc: $doc,
-            secret: true,
-            unavailable: Some($why),
-            apply: unavailable_apply,
-            show: no_show,
-            copy: no_copy,
         }
     };
 }
@@ -637,6 +697,8 @@ static KEYS: &[Key] = &[
         doc: "The preset under every other source (file, environment, builder); see the presets section. Only `FAPILOG_PRESET`, the file's top-level key and the builder choose it.",
         secret: false,
         unavailable: None,
+        effect: Effect::Active,
+        alias: None,
         apply: |s, _path, raw| {
             if text(raw) == Some("") {
                 s.preset = None;
@@ -670,8 +732,8 @@ static KEYS: &[Key] = &[
     key!("core.protected_queue_size", core.protected_queue_size, "integer 1..=10000000", "",
         "Slots reserved for protected levels; empty means max(100, max_queue_size / 10).",
         parse |r| opt_int(r, 1, 10_000_000).map(|v| v.map(|v| v as usize)), show show_opt),
-    key!("core.protected_levels", core.protected_levels, "list of levels", "ERROR,CRITICAL",
-        "Levels that lower levels can never crowd out of the queue.",
+    key!("core.protected_levels", core.protected_levels, "list of levels", "ERROR,CRITICAL,AUDIT,SECURITY",
+        "Levels that lower levels can never crowd out of the queue. fapilog's default names `FATAL` too, which is `CRITICAL` here; `AUDIT` and `SECURITY` are the custom levels 60 and 70.",
         parse levels, show |v: &Vec<Level>| show_levels(v)),
     key!("core.batch_max_size", core.batch_max_size, "integer 1..=1000000", "256",
         "Events per batch handed to the sinks.",
@@ -712,12 +774,10 @@ static KEYS: &[Key] = &[
     key!("core.redaction_fail_mode", core.redaction_fail_mode, "closed, warn, open", "closed",
         "What a failing redactor does to its event: withhold it (closed), pass it and report on stderr (warn), or pass it (open).",
         parse |r| choice(r, FAIL_MODES), show |m: &FailModeSetting| choice_name(m, FAIL_MODES)),
-    key!("core.enable_metrics", core.enable_metrics, "true", "true",
-        "Metrics are always counted (it costs nothing on the caller's path): read them with `Pipeline::metrics()` or `MetricsSnapshot::to_prometheus()`. Accepted for fapilog compatibility; `false` is rejected because it could not take effect.",
-        parse |r| match boolean(r) {
-            Ok(true) => Ok(true),
-            _ => Err("true (metrics cannot be turned off in this version)".to_owned()),
-        }, show show),
+    key!("core.enable_metrics", core.enable_metrics, "boolean", "false",
+        "fapilog's switch for its Prometheus collector; accepted, no effect here: metrics are always counted in process at no cost on the caller's path and exported only when read (`Pipeline::metrics()`, `MetricsSnapshot::to_prometheus()`).",
+        parse boolean, show show,
+        effect Effect::NoEffect("metrics are always counted in process and exported only when read")),
     key!("core.filters", stages.filters, "list of level, sampling, rate_limit, adaptive_sampling, trace_sampling, first_occurrence", "",
         "Built-in filters, in order (options under `filter_config.<name>.*`).",
         parse list, show |v: &Vec<String>| show_list(v)),
@@ -774,18 +834,6 @@ static KEYS: &[Key] = &[
     key!("file.fsync", file.fsync, "never, on_rotate, every_batch", "on_rotate",
         "When the file sink syncs to disk: never, when a file is closed, or after every batch. Not in fapilog (which never syncs).",
         parse |r| choice(r, FSYNC), show |p: &FsyncPolicy| choice_name(p, FSYNC)),
-    unavailable!("loki.*", "sink loki is not available in this version",
-        "Loki sink (fapilog: url, tenant_id, auth_username, auth_password, auth_token, timeout_seconds, batch_size, batch_timeout_seconds, max_retries, retry_base_delay, circuit_breaker_enabled, circuit_breaker_threshold, labels, label_keys); rejected."),
-    unavailable!("cloudwatch.*", "sink cloudwatch is not available in this version",
-        "CloudWatch Logs sink (fapilog: log_group_name, log_stream_name, region, endpoint_url, batch_size, batch_timeout_seconds, max_retries, retry_base_delay, create_log_group, create_log_stream, circuit_breaker_enabled, circuit_breaker_threshold); rejected."),
-    unavailable!("postgres.*", "sink postgres is not available in this version",
-        "PostgreSQL sink (fapilog: dsn, host, port, database, user, password, table_name, schema_name, min_pool_size, max_pool_size, pool_acquire_timeout, batch_size, batch_timeout_seconds, max_retries, retry_base_delay, circuit_breaker_enabled, circuit_breaker_threshold, create_table, use_jsonb, include_raw_json, extract_fields); rejected."),
-    unavailable!("http.*", "sink http is not available in this version",
-        "HTTP sink (fapilog: endpoint, headers, headers_json, retry_max_attempts, retry_backoff_seconds, timeout_seconds, batch_size, batch_timeout_seconds, batch_format, batch_wrapper_key); rejected."),
-    unavailable!("sink_config.*", "the sinks configured by sink_config are not available in this version",
-        "fapilog's long-form sink configuration (`sink_config.loki.url`, …); rejected, except `sink_config.rotating_file.*`, which is `file.*`."),
-    unavailable!("sink_routing.*", "sink routing is not available in this version",
-        "Level-based routing between sinks (fapilog); rejected."),
 ];
 
 #[cfg(test)]

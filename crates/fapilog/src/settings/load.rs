@@ -46,6 +46,131 @@ impl fmt::Display for Origin {
 /// Where each key's value came from, in [`keys::all`] order.
 pub type Origins = Vec<(&'static str, Origin)>;
 
+/// Something about a configuration that is not an error.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Note {
+    /// A `FAPILOG_*` variable no setting has (a Python sibling's
+    /// integration, a typo): ignored, as fapilog does.
+    Unknown {
+        /// The variable.
+        name: String,
+        /// The nearest known variable, if one is close.
+        suggestion: Option<String>,
+    },
+    /// A setting that is accepted and has no effect here.
+    NoEffect {
+        /// The variable (or file key) that set it.
+        name: String,
+        /// Why.
+        reason: &'static str,
+    },
+    /// A setting of a network sink that is not built in this version.
+    SinkNotBuilt {
+        /// The variable (or file key) that set it.
+        name: String,
+        /// The sink.
+        sink: &'static str,
+    },
+}
+
+impl fmt::Display for Note {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Note::Unknown {
+                name,
+                suggestion: Some(s),
+            } => {
+                write!(f, "unknown variable {name}, ignored: did you mean {s}?")
+            }
+            Note::Unknown {
+                name,
+                suggestion: None,
+            } => {
+                write!(
+                    f,
+                    "unknown variable {name}, ignored (no fapilog setting has this name)"
+                )
+            }
+            Note::NoEffect { name, reason } => {
+                write!(f, "{name}: accepted, not applicable here: {reason}")
+            }
+            Note::SinkNotBuilt { name, sink } => write!(
+                f,
+                "{name}: accepted and kept; the {sink} sink is not built in this version"
+            ),
+        }
+    }
+}
+
+/// What [`Loader::load_report`] found: the settings, where each value came
+/// from, and the notes (unknown variables, settings without effect here).
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct LoadReport {
+    /// The resolved settings.
+    pub settings: Settings,
+    /// Where each key's value came from.
+    pub origins: Origins,
+    /// Unknown variables and settings without effect, in the order met.
+    pub notes: Vec<Note>,
+}
+
+/// The unknown-variable error of strict mode.
+fn unknown_error(name: &str, value: &str) -> Error {
+    let path = keys::env_to_path(name).unwrap_or_default();
+    Error::UnknownSetting {
+        key: name.to_owned(),
+        value: mask_value(name, value),
+        expected: match keys::suggest(name) {
+            Some(s) => format!("a known variable: did you mean {s}? (strict mode: FAPILOG_STRICT)"),
+            None => format!(
+                "{} (as FAPILOG_<GROUP>__<KEY> variables; strict mode: FAPILOG_STRICT)",
+                keys::siblings(&path)
+            ),
+        },
+    }
+}
+
+/// The note for a key that was set, if it has no effect here.
+fn effect_note(path: &str, shown: &str) -> Option<Note> {
+    let k = keys::lookup(path)?;
+    let k = match k.alias {
+        Some(t) => keys::lookup(t)?,
+        None => k,
+    };
+    match k.effect {
+        keys::Effect::Active => None,
+        keys::Effect::NoEffect(reason) => Some(Note::NoEffect {
+            name: shown.to_owned(),
+            reason,
+        }),
+        keys::Effect::SinkNotBuilt(sink) => Some(Note::SinkNotBuilt {
+            name: shown.to_owned(),
+            sink,
+        }),
+    }
+}
+
+/// Writes the notes once per process: unknown variables as warnings, the
+/// rest at debug level when `core.internal_logging_enabled` is on.
+fn report_once(notes: &[Note], settings: &Settings) {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    static DONE: AtomicBool = AtomicBool::new(false);
+    if notes.is_empty() || DONE.swap(true, Ordering::Relaxed) {
+        return;
+    }
+    let debug = settings.accepted.get("core.internal_logging_enabled") == Some("true");
+    for n in notes {
+        let text = n.to_string();
+        match n {
+            Note::Unknown { .. } => crate::diagnostics::startup("WARN", "settings", &text),
+            _ if debug => crate::diagnostics::startup("DEBUG", "settings", &text),
+            _ => {}
+        }
+    }
+}
+
 /// One key/value pair from a source.
 #[derive(Clone, Debug)]
 pub(crate) struct Entry {
@@ -119,6 +244,7 @@ pub(crate) struct EnvVars {
     env_fallback: Option<String>,
     config: Option<String>,
     preset: Option<String>,
+    strict: Option<String>,
 }
 
 impl EnvVars {
@@ -133,12 +259,34 @@ impl EnvVars {
                 "ENV" => out.env_fallback = Some(v),
                 "FAPILOG_CONFIG" => out.config = Some(v),
                 "FAPILOG_PRESET" => out.preset = Some(v),
+                "FAPILOG_STRICT" => out.strict = Some(v),
                 _ if upper.starts_with("FAPILOG_") => out.vars.push((upper, v)),
                 _ => {}
             }
         }
-        out.vars.sort();
+        // Sorted by name, aliases last: as in fapilog, `FAPILOG_LOKI__URL`
+        // wins over `FAPILOG_SINK_CONFIG__LOKI__URL`.
+        out.vars.sort_by_cached_key(|(k, _)| {
+            let alias = keys::lookup_env(k).is_some_and(|key| key.alias.is_some());
+            (alias, k.clone())
+        });
         out
+    }
+
+    /// `FAPILOG_STRICT`, when set.
+    fn strict(&self) -> Result<Option<bool>, Error> {
+        self.strict
+            .as_deref()
+            .map(|v| {
+                keys::boolean(&Raw::Str(v.to_owned()))
+                    .map_err(|expected| invalid("FAPILOG_STRICT", v, &expected))
+            })
+            .transpose()
+    }
+
+    /// `true` when the variable names no setting.
+    fn is_unknown(name: &str) -> bool {
+        keys::lookup_env(name).is_none()
     }
 
     fn process() -> EnvVars {
@@ -166,9 +314,24 @@ impl EnvVars {
                 s.env = e.clone();
             }
         }
+        let strict = self.strict()?.unwrap_or(false);
+        let mut notes = Vec::new();
         for e in self.entries() {
+            if let Origin::Env(name) = &e.origin {
+                if EnvVars::is_unknown(name) {
+                    if strict {
+                        return Err(unknown_error(name, &e.raw.to_string()));
+                    }
+                    notes.push(Note::Unknown {
+                        name: name.clone(),
+                        suggestion: keys::suggest(name),
+                    });
+                    continue;
+                }
+            }
             apply_one(s, &e.path, &e.raw, &e.origin)?;
         }
+        report_once(&notes, s);
         Ok(())
     }
 }
@@ -198,6 +361,7 @@ pub struct Loader {
     file: Option<PathBuf>,
     text: Option<(String, String)>,
     env: Option<EnvVars>,
+    strict: Option<bool>,
 }
 
 /// Shows the sources, never their values (a file or a variable may hold a
@@ -266,15 +430,49 @@ impl Loader {
         self
     }
 
+    /// Strict mode: an unknown `FAPILOG_*` variable is an error instead of
+    /// a warning (whatever `FAPILOG_STRICT` says).
+    ///
+    /// ```
+    /// use fapilog::settings::Loader;
+    /// let vars = [("FAPILOG_FASTAPI__ENABLED", "true")];
+    /// assert!(Loader::new().env_vars(vars).load().is_ok()); // a warning
+    /// assert!(Loader::new().env_vars(vars).strict(true).load().is_err());
+    /// ```
+    pub fn strict(mut self, strict: bool) -> Loader {
+        self.strict = Some(strict);
+        self
+    }
+
     /// Resolves and validates the settings.
     pub fn load(self) -> Result<Settings, Error> {
         self.load_explained().map(|(s, _)| s)
     }
 
     /// Resolves and validates the settings, and says where each key's value
-    /// came from (in [`keys::all`] order).
+    /// came from (in [`keys::all`] order). Unknown variables are reported
+    /// once as warnings on stderr; settings without effect here once at
+    /// debug level when `core.internal_logging_enabled` is on.
     pub fn load_explained(self) -> Result<(Settings, Origins), Error> {
-        self.resolve(None)
+        let r = self.load_report()?;
+        report_once(&r.notes, &r.settings);
+        Ok((r.settings, r.origins))
+    }
+
+    /// Resolves and validates the settings and returns the notes instead of
+    /// writing them (what `fapilog check` prints).
+    ///
+    /// ```
+    /// use fapilog::settings::{Loader, Note};
+    /// let r = Loader::new()
+    ///     .env_vars([("FAPILOG_CORE__MAX_QUEUE_SIZ", "10"), ("FAPILOG_CORE__SIGNAL_HANDLER_ENABLED", "true")])
+    ///     .load_report()?;
+    /// assert!(matches!(&r.notes[0], Note::Unknown { suggestion: Some(s), .. } if s == "FAPILOG_CORE__MAX_QUEUE_SIZE"));
+    /// assert!(matches!(&r.notes[1], Note::NoEffect { .. }));
+    /// # Ok::<(), fapilog::Error>(())
+    /// ```
+    pub fn load_report(self) -> Result<LoadReport, Error> {
+        self.resolve_report(None)
     }
 
     /// Resolves, then puts back the `touched` keys of `builder` (the
@@ -283,7 +481,21 @@ impl Loader {
         self,
         builder: Option<(&Settings, &[&'static str])>,
     ) -> Result<(Settings, Origins), Error> {
+        let r = self.resolve_report(builder)?;
+        report_once(&r.notes, &r.settings);
+        Ok((r.settings, r.origins))
+    }
+
+    fn resolve_report(
+        self,
+        builder: Option<(&Settings, &[&'static str])>,
+    ) -> Result<LoadReport, Error> {
         let env = self.env.unwrap_or_default();
+        let strict = match self.strict {
+            Some(s) => s,
+            None => env.strict()?.unwrap_or(false),
+        };
+        let mut notes: Vec<Note> = Vec::new();
         let file_entries = match (&self.text, &self.file, &env.config) {
             (Some((name, text)), _, _) => parse_toml(name, text)?,
             (None, Some(path), _) => read_toml(path)?,
@@ -339,6 +551,7 @@ impl Loader {
                 continue;
             }
             apply_one(&mut s, &e.path, &e.raw, &e.origin)?;
+            notes.extend(effect_note(&e.path, &e.path));
             record(&e.path, &e.origin);
         }
         if let Some(fallback) = &env.env_fallback {
@@ -349,7 +562,21 @@ impl Loader {
             }
         }
         for e in env.entries() {
+            let Origin::Env(name) = &e.origin else {
+                continue;
+            };
+            if EnvVars::is_unknown(name) {
+                if strict {
+                    return Err(unknown_error(name, &e.raw.to_string()));
+                }
+                notes.push(Note::Unknown {
+                    name: name.clone(),
+                    suggestion: keys::suggest(name),
+                });
+                continue;
+            }
             apply_one(&mut s, &e.path, &e.raw, &e.origin)?;
+            notes.extend(effect_note(&e.path, name));
             record(&e.path, &e.origin);
         }
         if let Some((b, touched)) = builder {
@@ -367,7 +594,11 @@ impl Loader {
             s.preset = preset;
         }
         s.validate()?;
-        Ok((s, origins))
+        Ok(LoadReport {
+            settings: s,
+            origins,
+            notes,
+        })
     }
 }
 
@@ -516,12 +747,16 @@ file's top-level `preset` key. The file is the one passed in (`PipelineBuilder::
 `Loader::file`, `fapilog check FILE`), else the one `FAPILOG_CONFIG` names.\n\n\
 Values: booleans accept `true/false`, `1/0`, `yes/no`, `on/off`; lists are TOML arrays, JSON lists \
 (`[\"ERROR\",\"CRITICAL\"]`) or comma-separated; sizes are bytes or `512 KB`, `10 MB`, `10MiB` \
-(1024-based); durations are seconds or `250ms`, `5s`, `2m`, `1h`. An unknown `FAPILOG_*` \
-variable or TOML key is an error, as is a value out of range; errors name the variable (or file, \
-line and key), the value (secrets masked) and what is allowed.\n\n",
+(1024-based); durations are seconds or `250ms`, `5s`, `2m`, `1h`. Every variable fapilog 0.18.1 reads is \
+accepted with fapilog's type; those that mean nothing here say why below (\"no effect here\"), and \
+`fapilog check` lists the ones set. An unknown `FAPILOG_*` variable is a warning with a \"did you \
+mean\" suggestion (an error with `FAPILOG_STRICT=true` or `Loader::strict`); an unknown TOML key \
+is an error, as is a value out of range; errors name the variable (or file, line and key), the \
+value (secrets masked) and what is allowed.\n\n",
     );
     out.push_str("| Variable | TOML key | Type | Default | Description |\n|---|---|---|---|---|\n");
     out.push_str("| `FAPILOG_CONFIG` | — | path | | The TOML file to read. |\n");
+    out.push_str("| `FAPILOG_STRICT` | — | boolean | `false` | Unknown `FAPILOG_*` variables are errors instead of warnings. |\n");
     out.push_str("| `ENV` | — | string | | Used as `env` when neither `FAPILOG_ENV` nor the file sets it. |\n");
     for k in keys::all().iter().filter(|k| k.unavailable.is_none()) {
         out.push_str(&format!(
@@ -537,6 +772,7 @@ line and key), the value (secrets masked) and what is allowed.\n\n",
             k.doc.replace('|', "\\|")
         ));
     }
+    out.push_str(BESIDE_PYTHON);
     out.push_str("\n## Rejected: fapilog settings this version does not have\n\n");
     out.push_str(
         "These are recognised so that the error says why; setting any of them fails \
@@ -577,6 +813,30 @@ the builder.\n\n",
     }
     out
 }
+
+/// The docs' section on sharing a configuration with Python services.
+const BESIDE_PYTHON: &str = "
+## Running beside Python fapilog
+
+One set of `FAPILOG_*` variables configures Python fapilog 0.18.1 and this library alike: every
+name fapilog reads is accepted with its type and default (the test `fleet_parity` sweeps all of
+them with values recorded from fapilog itself). A name that means nothing here is kept and
+reported: `fapilog check` lists it under `# notes:` with the reason, and with
+`FAPILOG_CORE__INTERNAL_LOGGING_ENABLED=true` it is written once at debug level on stderr. A
+`FAPILOG_*` variable no version of fapilog has (a typo, a sibling's own integration such as
+`FAPILOG_FASTAPI__ENABLED`) is a warning with a \"did you mean\" suggestion; set
+`FAPILOG_STRICT=true` to make it an error. Differences kept on purpose: `core.drop_on_full`
+defaults to `false` (no line is lost by default) and `core.redaction_fail_mode` to `closed`.
+
+The envelope is fapilog's, key for key (the test `envelope_golden` compares it with lines written
+by fapilog 0.18.1): `diagnostics.origin`, `diagnostics.exception` with `error.type`,
+`error.message`, `error.stack`, `error.frames` (when a backtrace was captured) and `error.cause`
+(the first `source()`'s message, where fapilog writes the cause's class name), the error not
+repeated in `data`, a `data` map field flattened into `data`, and `context.correlation_id` set
+only by a request scope (a bound or logged `correlation_id`, which the axum layer binds), not by
+a bound `request_id`. What differs is what describes the runtime: `diagnostics.python` there,
+`rust`, `os`, `arch` and `fapilog` here; type names and stack text.
+";
 
 /// The builder's view of the sources: which keys it set itself, and which
 /// other sources to read at `build`.

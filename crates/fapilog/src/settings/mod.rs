@@ -19,13 +19,18 @@
 //! [`markdown_table`]).
 //!
 //! # Validation
-//! An unknown key, a wrong type or an out-of-range value fails with the
-//! key's full name (the variable, or the file, line and path), the value
-//! and what is allowed; nothing is half-applied. Sinks fapilog has and this
-//! version does not (Loki, CloudWatch, PostgreSQL, HTTP) are
-//! rejected with "sink X is not available in this version" rather than
-//! parsed and ignored. Values of secret-looking keys and passwords inside
-//! URLs are masked in errors.
+//! Every name fapilog 0.18.1 reads is accepted with fapilog's type and
+//! default. A wrong type or an out-of-range value fails with the key's full
+//! name (the variable, or the file, line and path), the value and what is
+//! allowed; nothing is half-applied. An unknown `FAPILOG_*` variable (a
+//! Python sibling's `FAPILOG_FASTAPI__ENABLED`, a typo) is a warning with a
+//! "did you mean" suggestion ([`LoadReport::notes`]); with
+//! `FAPILOG_STRICT=true` or [`Loader::strict`] it is an error. An unknown
+//! key in a TOML file or in [`Settings::set`] is always an error. Settings
+//! that mean nothing here are kept and reported ([`keys::Effect`]); the
+//! settings of network sinks not built yet are kept for them, and naming
+//! such a sink in `core.sinks` fails. Values of secret-looking keys and
+//! passwords inside URLs are masked in errors.
 //!
 //! ```
 //! use fapilog::settings::{Preset, Settings};
@@ -41,19 +46,24 @@
 //!
 //! let err = Settings::from_env_vars([("FAPILOG_CORE__MAX_QUEUE_SIZE", "lots")]).unwrap_err();
 //! assert!(err.to_string().contains("FAPILOG_CORE__MAX_QUEUE_SIZE"));
-//! let err = Settings::from_env_vars([("FAPILOG_CORE__MAX_QUEUE", "1")]).unwrap_err();
-//! assert!(err.to_string().contains("unknown setting"));
+//! // An unknown name is a warning, unless strict.
+//! assert!(Settings::from_env_vars([("FAPILOG_CORE__MAX_QUEUE", "1")]).is_ok());
+//! let err = Settings::from_env_vars([("FAPILOG_CORE__MAX_QUEUE", "1"), ("FAPILOG_STRICT", "true")])
+//!     .unwrap_err();
+//! assert!(err.to_string().contains("did you mean FAPILOG_CORE__MAX_QUEUE_SIZE"));
 //! # Ok::<(), fapilog::Error>(())
 //! ```
 
+mod fleet;
 pub mod keys;
 mod load;
 mod presets;
 mod reload;
 mod secrets;
 
+pub use fleet::AcceptedSettings;
 pub(crate) use load::Layers;
-pub use load::{markdown_table, Loader, Origin, Origins};
+pub use load::{markdown_table, LoadReport, Loader, Note, Origin, Origins};
 pub use presets::{Preset, UnknownPreset};
 pub use reload::{ReloadReport, Reloader, WatchGuard, LIVE_KEYS};
 
@@ -94,6 +104,10 @@ pub struct Settings {
     /// The built-in stages: `core.filters`, `core.enrichers`,
     /// `core.redactors`, `core.processors` and the `*_config` groups.
     pub stages: StageSettings,
+    /// The rest of fapilog's settings, validated and kept as text (network
+    /// sinks not built yet, settings that mean nothing here); see
+    /// [`keys::Effect`].
+    pub accepted: AcceptedSettings,
 }
 
 /// The core pipeline's settings (`FAPILOG_CORE__*`).
@@ -106,7 +120,8 @@ pub struct CoreSettings {
     pub max_queue_size: usize,
     /// Slots reserved for protected levels; default `max(100, max_queue_size / 10)`.
     pub protected_queue_size: Option<usize>,
-    /// Levels that are never shed for lower ones (`[ERROR, CRITICAL]`).
+    /// Levels that are never shed for lower ones (`[ERROR, CRITICAL, AUDIT,
+    /// SECURITY]`, fapilog's default; its `FATAL` is `CRITICAL` here).
     pub protected_levels: Vec<Level>,
     /// Events per batch (256).
     pub batch_max_size: usize,
@@ -138,8 +153,8 @@ pub struct CoreSettings {
     pub drop_summary_window_seconds: f64,
     /// What a failing redactor does to its event (`closed`).
     pub redaction_fail_mode: FailModeSetting,
-    /// Always `true`: metrics are always counted. Accepted for fapilog
-    /// compatibility; `false` is rejected.
+    /// fapilog's Prometheus switch (`false`); no effect here: metrics are
+    /// always counted in process and exported only when read.
     pub enable_metrics: bool,
 }
 
@@ -222,6 +237,7 @@ impl Default for Settings {
             core: CoreSettings::default(),
             file: FileSettings::default(),
             stages: StageSettings::default(),
+            accepted: AcceptedSettings::default(),
         }
     }
 }
@@ -232,7 +248,12 @@ impl Default for CoreSettings {
             log_level: Level::INFO,
             max_queue_size: 10_000,
             protected_queue_size: None,
-            protected_levels: vec![Level::ERROR, Level::CRITICAL],
+            protected_levels: vec![
+                Level::ERROR,
+                Level::CRITICAL,
+                Level::custom(60, "AUDIT"),
+                Level::custom(70, "SECURITY"),
+            ],
             batch_max_size: 256,
             batch_max_bytes: 1 << 20,
             batch_timeout_seconds: 0.25,
@@ -246,7 +267,7 @@ impl Default for CoreSettings {
             include_location: false,
             drop_summary_window_seconds: 1.0,
             redaction_fail_mode: FailModeSetting::Closed,
-            enable_metrics: true,
+            enable_metrics: false,
         }
     }
 }

@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::envelope::Event;
+use crate::envelope::{Event, CAUSED_BY};
 use crate::error::Error;
 use crate::stages::redactors::cut;
 use crate::stages::runtime::{self, Counter};
@@ -15,11 +15,12 @@ use crate::value::{Text, Value};
 #[serde(default, deny_unknown_fields)]
 #[non_exhaustive]
 pub struct ExceptionsConfig {
-    /// Most frames kept in `error.stack` (10).
+    /// Most frames kept in `error.frames` and in `error.stack`'s backtrace
+    /// (10; fapilog's `core.exceptions_max_frames`).
     pub max_frames: usize,
     /// Most characters kept in `error.stack`, at least 1000 (20000).
     pub max_stack_chars: usize,
-    /// Most entries kept in `error.chain` (10).
+    /// Most causes (`Caused by:` lines) kept in `error.stack` (10).
     pub max_chain: usize,
 }
 
@@ -33,11 +34,12 @@ impl Default for ExceptionsConfig {
     }
 }
 
-/// Bounds `diagnostics.exception["error.stack"]` to `max_frames` frames
-/// (a frame starts at a line `N: …`, as `std::backtrace` writes them; the
-/// `at file:line` lines stay with their frame) and `max_stack_chars`
-/// bytes, and `error.chain` to `max_chain` entries. What was cut is said at
-/// the end (`... 37 more frames`, `...`).
+/// Bounds `diagnostics.exception`: `error.frames` to `max_frames` entries;
+/// `error.stack` to `max_chain` causes (`Caused by:` lines), `max_frames`
+/// backtrace frames (a frame starts at a line `N: …`, as `std::backtrace`
+/// writes them; the `at file:line` lines stay with their frame) and
+/// `max_stack_chars` bytes. What was cut is said in place (`... 3 more
+/// causes`, `... 37 more frames`, `...`).
 pub struct Exceptions {
     max_frames: usize,
     max_chars: usize,
@@ -77,8 +79,35 @@ impl Exceptions {
         })
     }
 
+    /// `stack` with at most `max_chain` causes; `None` when within bounds.
+    fn bound_causes(&self, stack: &str) -> Option<String> {
+        let is_cause = |l: &str| l.starts_with(CAUSED_BY);
+        let total = stack.lines().filter(|l| is_cause(l)).count();
+        if total <= self.max_chain {
+            return None;
+        }
+        let mut out = String::with_capacity(stack.len());
+        let mut seen = 0;
+        for line in stack.split_inclusive('\n') {
+            if is_cause(line) {
+                seen += 1;
+                if seen > self.max_chain {
+                    if seen == self.max_chain + 1 {
+                        let more = total - self.max_chain;
+                        out.push_str(&format!("{CAUSED_BY}... {more} more causes\n"));
+                    }
+                    continue;
+                }
+            }
+            out.push_str(line);
+        }
+        Some(out)
+    }
+
     /// The bounded form of `stack`; `None` when it is within bounds.
     pub fn bound(&self, stack: &str) -> Option<String> {
+        let causes = self.bound_causes(stack);
+        let stack = causes.as_deref().unwrap_or(stack);
         let mut out: Option<String> = None;
         let mut frames = 0;
         let mut offset = 0;
@@ -104,7 +133,7 @@ impl Exceptions {
             s.push_str("...");
             out = Some(s);
         }
-        out
+        out.or(causes)
     }
 }
 
@@ -128,9 +157,9 @@ impl Processor for Exceptions {
                 changed = true;
             }
         }
-        if let Some(Value::Array(chain)) = ex.get_mut("error.chain") {
-            if chain.len() > self.max_chain {
-                chain.truncate(self.max_chain);
+        if let Some(Value::Array(frames)) = ex.get_mut("error.frames") {
+            if frames.len() > self.max_frames {
+                frames.truncate(self.max_frames);
                 changed = true;
             }
         }
