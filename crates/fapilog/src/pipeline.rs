@@ -51,7 +51,8 @@ use crate::worker::{self, Control, Core, Shared};
 #[derive(Default)]
 pub struct PipelineBuilder {
     pub(crate) settings: Settings,
-    pub(crate) sinks: Vec<(Box<dyn Sink>, SinkOptions)>,
+    /// Each sink, with its own options (`None`: the settings' defaults).
+    pub(crate) sinks: Vec<(Box<dyn Sink>, Option<SinkOptions>)>,
     pub(crate) routing: RoutingConfig,
     pub(crate) sink_clock: Option<ManualClock>,
     pub(crate) stages: Stages,
@@ -203,14 +204,15 @@ impl PipelineBuilder {
 
     /// Adds a sink, delivered to with its default options. Without any,
     /// the pipeline writes JSON to stdout.
-    pub fn sink(self, sink: impl Sink) -> Self {
-        self.sink_with(sink, SinkOptions::default())
+    pub fn sink(mut self, sink: impl Sink) -> Self {
+        self.sinks.push((Box::new(sink), None));
+        self
     }
 
     /// Adds a sink with delivery options of its own: buffer, `when_full`,
     /// retries, circuit breaker, fallback (see [`SinkOptions`]).
     pub fn sink_with(mut self, sink: impl Sink, options: SinkOptions) -> Self {
-        self.sinks.push((Box::new(sink), options));
+        self.sinks.push((Box::new(sink), Some(options)));
         self
     }
 
@@ -289,7 +291,7 @@ impl PipelineBuilder {
             sinks = settings
                 .open_sinks()?
                 .into_iter()
-                .map(|s| (s, SinkOptions::default()))
+                .map(|s| (s, None))
                 .collect();
         }
         let mut names: Vec<String> = Vec::new();
@@ -300,10 +302,26 @@ impl PipelineBuilder {
             }
             names.push(n);
         }
+        // The builder's routes, else fapilog's `sink_routing.*` settings.
+        let routing = if routing.rules.is_empty() && routing.fallback.is_empty() {
+            settings.routing()
+        } else {
+            routing
+        };
         let router = Router::new(&routing, &names)?;
+        let from_settings = settings.sink_options();
         let mut fallbacks = Vec::with_capacity(sinks.len());
         let mut resolved = Vec::with_capacity(sinks.len());
         for (s, options) in &sinks {
+            let options = match options {
+                Some(o) => o.clone(),
+                // A sink is never its own fallback.
+                None if from_settings.fallback.as_deref() == Some(s.name()) => SinkOptions {
+                    fallback: None,
+                    ..from_settings.clone()
+                },
+                None => from_settings.clone(),
+            };
             resolved.push(options.resolve(s.name(), s.when_full())?);
             fallbacks.push(match &options.fallback {
                 None => None,

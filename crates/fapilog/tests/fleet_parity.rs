@@ -261,7 +261,7 @@ fn a_bad_value_for_a_known_name_stays_an_error_naming_key_and_value() {
         ("FAPILOG_CORE__EXCEPTIONS_ENABLED", "false"),
         (
             "FAPILOG_SINK_ROUTING__RULES",
-            r#"[{"levels":["ERROR"],"sinks":["x"]}]"#,
+            r#"[{"levels":["ERROR"],"sink":["x"]}]"#,
         ),
         ("FAPILOG_OBSERVABILITY__LOGGING__SAMPLING_RATE", "0.5"),
     ] {

@@ -562,3 +562,49 @@ fn the_drain_report_tells_each_sink_s_outcome() {
     assert_eq!((ok.written, ok.diverted, ok.dropped), (2, 0, 0));
     assert_eq!(ok.health, SinkHealth::Stopped);
 }
+
+#[test]
+fn fapilog_s_routing_and_breaker_settings_drive_the_sinks() {
+    let settings = fapilog::Settings::from_env_vars([
+        ("FAPILOG_SINK_ROUTING__ENABLED", "true"),
+        (
+            "FAPILOG_SINK_ROUTING__RULES",
+            r#"[{"levels": ["ERROR", "CRITICAL"], "sinks": ["errors"]}, {"levels": ["*"], "sinks": ["all"]}]"#,
+        ),
+        ("FAPILOG_CORE__SINK_CIRCUIT_BREAKER_FAILURE_THRESHOLD", "1"),
+        ("FAPILOG_CORE__SINK_CIRCUIT_BREAKER_FALLBACK_SINK", "all"),
+    ])
+    .unwrap();
+    let clock = ManualClock::new();
+    let (all, all_lines) = capture("all");
+    let (errors, h) = scripted("errors", &clock);
+    h.push((0..5).map(|_| Err(SinkError::transient("down"))));
+    let p = Pipeline::builder()
+        .settings(settings)
+        .sink_clock(clock.clone())
+        .sink(all)
+        .sink(errors)
+        .build()
+        .unwrap();
+    let log = p.logger("app");
+    fapilog::info!(log, "fine");
+    fapilog::error!(log, "broken");
+    p.flush(LONG).unwrap();
+    // ERROR went to "errors" alone; it failed 5 times (the default retry),
+    // which opened its breaker (threshold 1) and diverted the line to the
+    // fallback, "all", which otherwise takes what no rule matches.
+    assert_eq!(h.attempts().len(), 5);
+    assert_eq!(all_lines.messages(), ["fine", "broken"]);
+    assert_eq!(p.health().sinks[1].1, SinkHealth::Open);
+
+    let e = fapilog::Settings::from_env_vars([(
+        "FAPILOG_SINK_ROUTING__RULES",
+        r#"[{"levels": ["LOUD"], "sinks": ["a"]}]"#,
+    )])
+    .unwrap_err()
+    .to_string();
+    assert!(
+        e.contains("FAPILOG_SINK_ROUTING__RULES") && e.contains("LOUD"),
+        "{e}"
+    );
+}

@@ -53,6 +53,8 @@ pub(super) enum Kind {
     List,
     Object,
     Opt(&'static Kind),
+    /// fapilog's routing rules: a JSON list of `{"levels": [...], "sinks": [...]}`.
+    Rules,
 }
 
 /// The normalised text of `raw` as a `kind`, or what is allowed.
@@ -98,7 +100,33 @@ fn parse(kind: &Kind, raw: &Raw) -> Result<String, String> {
             })
             .and_then(|m| serde_json::to_string(&m).ok())
             .ok_or_else(|| "a JSON object ({\"key\": value, …})".to_owned()),
+        Kind::Rules => {
+            let expected =
+                "a JSON list of {\"levels\": [level names or \"*\"], \"sinks\": [sink names]}";
+            let rules = match raw {
+                Raw::Str(t) => serde_json::from_str::<Vec<RouteRule>>(t.trim()),
+                _ => return Err(expected.to_owned()),
+            }
+            .map_err(|_| expected.to_owned())?;
+            for r in &rules {
+                for l in &r.levels {
+                    if l != "*" && l.parse::<crate::Level>().is_err() {
+                        return Err(format!("{expected} (level {l:?} is not a level)"));
+                    }
+                }
+            }
+            serde_json::to_string(&rules).map_err(|_| expected.to_owned())
+        }
     }
+}
+
+/// One of fapilog's routing rules, as `sink_routing.rules` spells it.
+#[derive(serde::Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RouteRule {
+    #[serde(default)]
+    pub(crate) levels: Vec<String>,
+    pub(crate) sinks: Vec<String>,
 }
 
 pub(super) fn store(
@@ -262,10 +290,10 @@ pub(super) static FLEET: &[Key] = &[
     stored!("core.serialize_in_flush", Kind::Bool, "boolean", "false", na "a fapilog internal: processors always run here", false),
     stored!("core.resource_pool_max_size", Kind::Int, "integer", "8", na "inert in fapilog", false),
     stored!("core.resource_pool_acquire_timeout_seconds", Kind::Float, "number", "2.0", na "inert in fapilog", false),
-    stored!("core.sink_circuit_breaker_enabled", Kind::Bool, "boolean", "false", na "the sink drivers' breaker is not configured from settings in this build", false),
-    stored!("core.sink_circuit_breaker_failure_threshold", Kind::Int, "integer", "5", na "the sink drivers' breaker is not configured from settings in this build", false),
-    stored!("core.sink_circuit_breaker_recovery_timeout_seconds", Kind::Float, "number", "30.0", na "the sink drivers' breaker is not configured from settings in this build", false),
-    stored!("core.sink_circuit_breaker_fallback_sink", Kind::Opt(&Kind::Str), "string (or empty)", "", na "the sink drivers' fallback is not configured from settings in this build", false),
+    stored!("core.sink_circuit_breaker_enabled", Kind::Bool, "boolean", "true", active "The sink drivers' circuit breaker, for the sinks added without options of their own. Unset, it is on (fapilog's default is off: set `false` to match it).", false),
+    stored!("core.sink_circuit_breaker_failure_threshold", Kind::Int, "integer", "5", active "Consecutive failed batches that open a sink's breaker.", false),
+    stored!("core.sink_circuit_breaker_recovery_timeout_seconds", Kind::Float, "number", "30.0", active "Seconds before an open breaker lets one probe through (doubling after each failed probe, up to 5 min).", false),
+    stored!("core.sink_circuit_breaker_fallback_sink", Kind::Opt(&Kind::Str), "string (or empty)", "", active "The sink (by name) that receives what the other sinks give up on (retries spent, rejected, breaker open); unset: stderr, bounded.", false),
     stored!("core.sink_parallel_writes", Kind::Bool, "boolean", "false", na "every sink has its own writer thread here: sinks are always written in parallel", false),
     stored!("core.sink_concurrency", Kind::Int, "integer", "1", na "one batch in flight per sink keeps ordered destinations ordered", false),
     stored!("core.fallback_redact_mode", Kind::Choice(&["inherit", "minimal", "none"]), "inherit, minimal, none", "minimal", na "inert in fapilog; redaction runs before any sink or fallback here", false),
@@ -489,8 +517,8 @@ pub(super) static FLEET: &[Key] = &[
     stored!("redactor_config.field_blocker.max_keys_scanned", Kind::Int, "integer", "1000", na "the field blocker walks the whole event here (the encoder bounds nesting)", false),
     stored!("redactor_config.string_truncate.max_depth", Kind::Int, "integer", "16", na "string truncation walks the whole event here (the encoder bounds nesting)", false),
     stored!("redactor_config.string_truncate.max_keys_scanned", Kind::Int, "integer", "1000", na "string truncation walks the whole event here (the encoder bounds nesting)", false),
-    only!("sink_routing.enabled", "false", "false", "fapilog's level-based sink routing: not built in this version; `false` (fapilog's default) is accepted."),
-    only!("sink_routing.rules", "[]", "[]", "Routing rules: not built in this version; only the empty list (fapilog's default) is accepted."),
-    stored!("sink_routing.overlap", Kind::Bool, "boolean", "true", na "sink routing is not built in this version", false),
-    only!("sink_routing.fallback_sinks", "[]", "[]", "Routing fallback: not built in this version; only the empty list (fapilog's default) is accepted."),
+    stored!("sink_routing.enabled", Kind::Bool, "boolean", "false", active "Route lines to sinks by level with `sink_routing.rules` (as in fapilog, routing is on only when enabled and the rules are not empty).", false),
+    stored!("sink_routing.rules", Kind::Rules, "JSON list of {levels, sinks}", "[]", active "Routing rules, in order: `[{\"levels\": [\"ERROR\", \"CRITICAL\"], \"sinks\": [\"errors\"]}]`; a level `*` makes the rule's sinks the fallback. A sink that no rule names takes every line.", false),
+    stored!("sink_routing.overlap", Kind::Bool, "boolean", "true", active "`true`: a line goes to the sinks of every rule it matches; `false`: of the first.", false),
+    stored!("sink_routing.fallback_sinks", Kind::List, "list (sink names)", "[]", active "Sinks that take the lines no rule matches.", false),
 ];

@@ -547,6 +547,75 @@ impl Settings {
         }
     }
 
+    /// The routing fapilog's `sink_routing.*` settings describe (empty
+    /// unless `sink_routing.enabled`).
+    pub(crate) fn routing(&self) -> crate::sinks::RoutingConfig {
+        let a = &self.accepted;
+        let mut config = crate::sinks::RoutingConfig {
+            overlap: a.get("sink_routing.overlap") != Some("false"),
+            ..crate::sinks::RoutingConfig::default()
+        };
+        if a.get("sink_routing.enabled") != Some("true") {
+            return config;
+        }
+        let rules: Vec<fleet::RouteRule> = a
+            .get("sink_routing.rules")
+            .and_then(|t| serde_json::from_str(t).ok())
+            .unwrap_or_default();
+        config.fallback = a
+            .get("sink_routing.fallback_sinks")
+            .and_then(|t| serde_json::from_str(t).ok())
+            .unwrap_or_default();
+        for r in rules {
+            let sinks: Vec<&str> = r.sinks.iter().map(String::as_str).collect();
+            if r.levels.iter().any(|l| l == "*") {
+                config.fallback.extend(r.sinks.iter().cloned());
+                continue;
+            }
+            // The levels were checked when the setting was read.
+            let levels: Vec<Level> = r.levels.iter().filter_map(|l| l.parse().ok()).collect();
+            let route = crate::sinks::Route::to(&sinks);
+            config.rules.push(if r.levels.is_empty() {
+                route
+            } else {
+                route.levels(&levels)
+            });
+        }
+        config
+    }
+
+    /// The delivery options fapilog's `core.sink_circuit_breaker_*`
+    /// settings give the sinks added without options of their own.
+    pub(crate) fn sink_options(&self) -> crate::sinks::SinkOptions {
+        use crate::sinks::BreakerPolicy;
+        let a = &self.accepted;
+        let mut breaker = BreakerPolicy::default();
+        if let Some(n) = a
+            .get("core.sink_circuit_breaker_failure_threshold")
+            .and_then(|t| t.parse::<u32>().ok())
+        {
+            breaker = breaker.failure_threshold(n);
+        }
+        if let Some(secs) = a
+            .get("core.sink_circuit_breaker_recovery_timeout_seconds")
+            .and_then(|t| t.parse::<f64>().ok())
+            .filter(|s| s.is_finite() && *s >= 0.0)
+        {
+            let d = std::time::Duration::from_secs_f64(secs);
+            breaker = breaker
+                .cooldown(d)
+                .max_cooldown(d.max(breaker.max_cooldown));
+        }
+        if a.get("core.sink_circuit_breaker_enabled") == Some("false") {
+            breaker = BreakerPolicy::off();
+        }
+        let options = crate::sinks::SinkOptions::new().breaker(breaker);
+        match a.get("core.sink_circuit_breaker_fallback_sink") {
+            Some(name) if !name.is_empty() => options.fallback(name),
+            _ => options,
+        }
+    }
+
     pub(crate) fn fail_mode(&self) -> RedactionFailMode {
         match self.core.redaction_fail_mode {
             FailModeSetting::Closed => RedactionFailMode::Closed,
