@@ -294,6 +294,16 @@ impl KeyMatcher {
             && self.path_regex.is_none()
     }
 
+    /// `true` when every rule is about the key alone (no paths, no regexes).
+    pub(crate) fn by_key_only(&self) -> bool {
+        self.paths.is_empty() && self.path_regex.is_none()
+    }
+
+    /// Whether the key alone matches (through this thread's cache).
+    pub(crate) fn key_hit(&self, key: &str) -> bool {
+        with_seen(|seen| self.key_matches_cached(key, seen))
+    }
+
     /// Whether the key alone matches a name, fragment or suffix.
     fn key_matches(&self, key: &str) -> bool {
         let mut buf = [0u8; 64];
