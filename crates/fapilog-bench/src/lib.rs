@@ -72,6 +72,14 @@ pub enum Contender {
     /// `tracing::info!` through `fapilog_tracing::FapilogLayer` (on a
     /// `tracing-subscriber` registry) into fapilog with `Wait`.
     TracingFapilog,
+    /// [`Contender::FapilogWait`] plus the `CREDENTIALS` redaction preset.
+    FapilogCredentials,
+    /// [`Contender::FapilogWait`] with the `production` preset's stages
+    /// (`CREDENTIALS`, card numbers, URL credentials).
+    FapilogProduction,
+    /// [`Contender::FapilogWait`] with the `hardened` preset's stages
+    /// (`CREDENTIALS`, `HIPAA_PHI`, `PCI_DSS`, IBANs, the field blocker).
+    FapilogHardened,
 }
 
 impl Contender {
@@ -86,6 +94,15 @@ impl Contender {
         Contender::SlogAsyncBlock,
     ];
 
+    /// The redaction rows, side by side with the default pipeline (run them
+    /// with `--contenders fapilog-wait,fapilog-credentials,fapilog-production,fapilog-hardened`).
+    pub const REDACTION: [Contender; 4] = [
+        Contender::FapilogWait,
+        Contender::FapilogCredentials,
+        Contender::FapilogProduction,
+        Contender::FapilogHardened,
+    ];
+
     /// The row label.
     pub fn name(self) -> &'static str {
         match self {
@@ -96,6 +113,9 @@ impl Contender {
             Contender::SlogAsync => "slog-async (drop)",
             Contender::SlogAsyncBlock => "slog-async (block)",
             Contender::TracingFapilog => "tracing → fapilog layer (Wait)",
+            Contender::FapilogCredentials => "fapilog (Wait) + CREDENTIALS",
+            Contender::FapilogProduction => "fapilog (Wait) + production redaction",
+            Contender::FapilogHardened => "fapilog (Wait) + hardened redaction",
         }
     }
 
@@ -109,17 +129,30 @@ impl Contender {
             Contender::SlogAsync => "slog-async",
             Contender::SlogAsyncBlock => "slog-async-block",
             Contender::TracingFapilog => "tracing-fapilog",
+            Contender::FapilogCredentials => "fapilog-credentials",
+            Contender::FapilogProduction => "fapilog-production",
+            Contender::FapilogHardened => "fapilog-hardened",
         }
     }
 
     /// Parses [`Contender::key`].
     pub fn from_key(key: &str) -> Option<Contender> {
-        Contender::ALL.into_iter().find(|c| c.key() == key)
+        Contender::ALL
+            .into_iter()
+            .chain(Contender::REDACTION)
+            .find(|c| c.key() == key)
     }
 
-    /// `true` for fapilog's own rows.
+    /// `true` for fapilog's own rows (the redaction rows included).
     pub fn is_fapilog(self) -> bool {
-        matches!(self, Contender::FapilogWait | Contender::FapilogDrop)
+        matches!(
+            self,
+            Contender::FapilogWait
+                | Contender::FapilogDrop
+                | Contender::FapilogCredentials
+                | Contender::FapilogProduction
+                | Contender::FapilogHardened
+        )
     }
 
     /// `true` when this build can run it (peers need the `peers` feature).
@@ -132,6 +165,9 @@ impl Contender {
         matches!(
             self,
             Contender::FapilogWait
+                | Contender::FapilogCredentials
+                | Contender::FapilogProduction
+                | Contender::FapilogHardened
                 | Contender::TracingFapilog
                 | Contender::TracingLossless
                 | Contender::SlogAsyncBlock
