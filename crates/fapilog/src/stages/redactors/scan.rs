@@ -148,11 +148,12 @@ const GITLAB: [&[u8]; 8] = [
 ];
 
 /// GitHub (`ghp_`, `gho_`, `ghu_`, `ghs_`, `ghr_`, `github_pat_`) and
-/// GitLab (`glpat-`, `gldt-`, `glrt-`, …) tokens.
+/// GitLab (`glpat-`, `gldt-`, `glrt-`, …) tokens, wherever they start
+/// (the prefixes are distinctive enough).
 pub(crate) fn git_tokens(b: &[u8], out: &mut Ranges) {
     let mut i = 0;
     while i + 4 < b.len() {
-        if b[i] == b'g' && starts_word(b, i) {
+        if b[i] == b'g' {
             let rest = &b[i..];
             let mut hit = None;
             for (p, min) in GITHUB {
@@ -187,9 +188,6 @@ pub(crate) fn slack_tokens(b: &[u8], out: &mut Ranges) {
     let mut from = 0;
     while let Some(p) = find(b, b"x", from) {
         from = p + 1;
-        if !starts_word(b, p) {
-            continue;
-        }
         let rest = &b[p..];
         let slack = (rest.len() > 5
             && rest.starts_with(b"xox")
@@ -466,18 +464,21 @@ fn unquoted_end(b: &[u8], v: usize) -> usize {
     j
 }
 
-/// The end of a quoted value whose opening quote (`q`, or `\q` when
-/// `escaped`) ends at `v`; the end of the string when it is never closed.
-fn quoted_end(b: &[u8], v: usize, q: u8, escaped: bool) -> usize {
+/// The end of a quoted value whose opening quote (`q` after `escapes`
+/// backslashes: JSON text inside a string, maybe escaped again) ends at
+/// `v`; the end of the string when it is never closed.
+fn quoted_end(b: &[u8], v: usize, q: u8, escapes: usize) -> usize {
     let mut j = v;
     while j < b.len() {
-        if escaped {
-            if b[j] == b'\\' && b.get(j + 1) == Some(&q) {
-                return j;
-            }
-            if b[j] == b'\\' && b.get(j + 1) == Some(&b'\\') {
-                j += 2;
-                continue;
+        if escapes > 0 {
+            if b[j] == q {
+                let mut n = 0;
+                while n < j - v && b[j - 1 - n] == b'\\' {
+                    n += 1;
+                }
+                if n == escapes {
+                    return j - n;
+                }
             }
         } else {
             if b[j] == b'\\' {
@@ -567,7 +568,7 @@ fn assignment_at(b: &[u8], i: usize, mask: &[u8]) -> Option<(usize, usize)> {
     }
     if k > 0 && (b[k - 1] == b'"' || b[k - 1] == b'\'') {
         k -= 1;
-        if k > 0 && b[k - 1] == b'\\' {
+        while k > 0 && b[k - 1] == b'\\' {
             k -= 1;
         }
     }
@@ -584,12 +585,17 @@ fn assignment_at(b: &[u8], i: usize, mask: &[u8]) -> Option<(usize, usize)> {
         None => return None,
         Some(&q @ (b'"' | b'\'')) => {
             v += 1;
-            (v, quoted_end(b, v, q, false))
+            (v, quoted_end(b, v, q, 0))
         }
-        Some(b'\\') if matches!(b.get(v + 1), Some(b'"' | b'\'')) => {
-            let q = b[v + 1];
-            v += 2;
-            (v, quoted_end(b, v, q, true))
+        Some(b'\\') => {
+            let n = run(b, v, |c| c == b'\\') - v;
+            match b.get(v + n) {
+                Some(&q @ (b'"' | b'\'')) => {
+                    v += n + 1;
+                    (v, quoted_end(b, v, q, n))
+                }
+                _ => (v, unquoted_end(b, v)),
+            }
         }
         Some(b'{' | b'[') => (v, bracket_end(b, v)),
         Some(_) if header_key(&b[k..key_end]) => (v, run(b, v, |c| c != b'\n' && c != b'\r')),
@@ -1075,6 +1081,10 @@ mod tests {
         assert_eq!(assign("if token == x"), "if token == x");
         assert_eq!(assign(r#"{"password":null}"#), r#"{"password":null}"#);
         assert_eq!(assign("password=\"unterminated"), "password=\"***");
+        assert_eq!(
+            assign(r#"{\\\"password\\\":\\\"p\\\\\\\"q\\\",\\\"u\\\":1}"#),
+            r#"{\\\"password\\\":\\\"***\\\",\\\"u\\\":1}"#
+        );
     }
 
     #[test]
