@@ -42,6 +42,7 @@ pub mod presets;
 mod regex_mask;
 mod scan;
 mod url_credentials;
+mod user_regex;
 pub(crate) mod walk;
 pub use walk::TOO_DEEP;
 

@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use super::patterns::{merge, trigger_table, TriggerTable, Triggers, ValueKind};
 use super::scan::Ranges;
+use super::user_regex::UserRegex;
 use super::walk;
 use crate::envelope::Event;
 use crate::error::Error;
@@ -52,7 +53,7 @@ impl Default for RegexMaskConfig {
 /// one regex after the built-in kinds.
 pub struct RegexMask {
     kinds: Vec<ValueKind>,
-    custom: Option<regex::Regex>,
+    custom: Option<UserRegex>,
     triggers: Box<TriggerTable>,
     mask: String,
 }
@@ -81,10 +82,10 @@ impl RegexMask {
                 .collect::<Vec<_>>()
                 .join("|");
             Some(
-                regex::Regex::new(&joined).map_err(|e| Error::InvalidSetting {
+                UserRegex::new(&joined).map_err(|expected| Error::InvalidSetting {
                     key: "redactor_config.regex_mask.value_patterns".to_owned(),
                     value: c.value_patterns.join(", "),
-                    expected: format!("valid regular expressions ({e})"),
+                    expected,
                 })?,
             )
         };
@@ -134,14 +135,8 @@ impl RegexMask {
         }
         if let Some(re) = &self.custom {
             let src = cur.as_deref().unwrap_or(s);
-            let mut hits = 0u64;
-            let out = re.replace_all(src, |_: &regex::Captures<'_>| {
-                hits += 1;
-                self.mask.clone()
-            });
-            if hits > 0 {
-                *n += hits;
-                cur = Some(out.into_owned());
+            if let Some(out) = re.mask_all(src, &self.mask, n) {
+                cur = Some(out);
             }
         }
         cur
