@@ -1,5 +1,5 @@
-//! The `key=value` scanner (the `secret_assignment` value kind, with every
-//! other built-in kind beside it) on any text: never panics, is idempotent,
+//! The `key=value` scanner (the `secret_assignment` value kind) on any
+//! text: never panics (every other built-in kind too), is idempotent,
 //! and a credential pair planted after arbitrary text has its value masked
 //! in each of its forms (`k=v`, `k: v`, `"k":"v"`, escaped JSON).
 #![no_main]
@@ -13,10 +13,12 @@ fuzz_target!(|data: &[u8]| {
     };
     let all = RegexMask::new(&ValueKind::ALL).expect("built-in kinds");
     let pairs = RegexMask::new(&[ValueKind::SecretAssignment]).expect("built-in kind");
-    for m in [&all, &pairs] {
-        if let Some(out) = m.mask_str(text) {
-            assert_eq!(m.mask_str(&out), None, "not idempotent on {text:?} -> {out:?}");
-        }
+    // Every kind: never panics. (A mask can open a word boundary another
+    // kind needs, `x@y.org+44 20 7946 0958`, so a second pass may mask
+    // more; it never unmasks.)
+    let _ = all.mask_str(text);
+    if let Some(out) = pairs.mask_str(text) {
+        assert_eq!(pairs.mask_str(&out), None, "not idempotent on {text:?} -> {out:?}");
     }
     let secret = "Zs3cr3tPlant0";
     if text.contains(secret) {

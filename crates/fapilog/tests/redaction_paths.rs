@@ -274,3 +274,15 @@ fn values_too_deep_to_inspect_are_masked_whole() {
     let env = &lines.envelopes()[0]["log"]["data"];
     assert_eq!(env["deep"], fapilog::stages::redactors::TOO_DEEP);
 }
+
+/// Found by the `redact_assignments` fuzz target: one kind's match no
+/// longer hides another kind's later in the string.
+#[test]
+fn every_kind_is_found_in_one_pass() {
+    use fapilog::stages::redactors::{RegexMask, ValueKind};
+    let all = RegexMask::new(&ValueKind::ALL).unwrap();
+    let s = "mail ann@example.org then secret_x=0";
+    let once = all.mask_str(s).unwrap();
+    assert_eq!(once, "mail *** then secret_x=***");
+    assert_eq!(all.mask_str(&once), None);
+}

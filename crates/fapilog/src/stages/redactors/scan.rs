@@ -597,7 +597,8 @@ fn assignment_at(b: &[u8], i: usize, mask: &[u8]) -> Option<(usize, usize)> {
                 _ => (v, unquoted_end(b, v)),
             }
         }
-        Some(b'{' | b'[') => (v, bracket_end(b, v)),
+        // The bracketed part, and whatever sticks to it up to the usual end.
+        Some(b'{' | b'[') => (v, unquoted_end(b, bracket_end(b, v))),
         Some(_) if header_key(&b[k..key_end]) => (v, run(b, v, |c| c != b'\n' && c != b'\r')),
         Some(_) => (v, unquoted_end(b, v)),
     };
@@ -811,9 +812,6 @@ pub(crate) fn emails(b: &[u8], out: &mut Ranges) {
         };
         let tld = &domain[dot + 1..];
         if dot == 0 || tld.len() < 2 || !tld.iter().all(u8::is_ascii_alphabetic) {
-            continue;
-        }
-        if out.last().is_some_and(|&(_, pe)| pe > s) {
             continue;
         }
         out.push((s, e));
