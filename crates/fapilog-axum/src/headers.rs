@@ -1,8 +1,13 @@
 //! Request headers in the access log: off by default; when on, sensitive
-//! ones are written as `***`.
+//! ones are written as `***`: the configured list (by default
+//! [`DEFAULT_REDACTED_HEADERS`]) and any header whose name names a
+//! credential ([`fapilog::stages::redactors::is_credential_key`]:
+//! `x-amz-security-token`, `x-goog-api-key`, `x-session-id`, …). The
+//! pipeline's own redactors then see every other value too.
 
 use std::collections::BTreeMap;
 
+use fapilog::stages::redactors::is_credential_key;
 use http::{HeaderMap, HeaderName};
 
 /// What replaces a sensitive header's value.
@@ -52,7 +57,7 @@ pub(crate) fn collect(
         if !keep(name) {
             continue;
         }
-        let text = if redacted.contains(name) {
+        let text = if redacted.contains(name) || is_credential_key(name.as_str()) {
             REDACTED
         } else {
             value.to_str().unwrap_or("<non-ascii>")
@@ -84,8 +89,14 @@ mod tests {
         h.insert("authorization", "Bearer secret".parse().unwrap());
         h.insert("x-api-key", "k".parse().unwrap());
         h.insert("accept", "text/plain".parse().unwrap());
+        h.insert("x-amz-security-token", "t".parse().unwrap());
+        h.insert("x-goog-api-key", "g".parse().unwrap());
+        h.insert("x-session-id", "s".parse().unwrap());
         assert_eq!(collect(&h, &HeaderLogging::Off, &defaults()), None);
         let all = collect(&h, &HeaderLogging::All, &defaults()).unwrap();
+        for name in ["x-amz-security-token", "x-goog-api-key", "x-session-id"] {
+            assert_eq!(all[name], REDACTED, "{name}");
+        }
         assert_eq!(all["authorization"], REDACTED);
         assert_eq!(all["x-api-key"], REDACTED);
         assert_eq!(all["accept"], "text/plain");

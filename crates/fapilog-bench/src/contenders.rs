@@ -40,6 +40,9 @@ pub(crate) fn run_case(spec: &CaseSpec) -> Result<CaseResult, String> {
         Contender::FapilogDrop => fapilog_case(ctx, fapilog::Backpressure::Drop)?,
         Contender::FapilogSlowSink => extra_sinks_case(ctx, Extra::Slow)?,
         Contender::FapilogThreeSinks => extra_sinks_case(ctx, Extra::TwoMore)?,
+        Contender::FapilogCredentials => redaction_case(ctx, Redaction::Credentials)?,
+        Contender::FapilogProduction => redaction_case(ctx, Redaction::Production)?,
+        Contender::FapilogHardened => redaction_case(ctx, Redaction::Hardened)?,
         #[cfg(feature = "peers")]
         Contender::TracingLossy => peers::tracing_case(ctx, true)?,
         #[cfg(feature = "peers")]
@@ -258,6 +261,46 @@ fn extra_sinks_case(
         finished.self_dropped = Some(pipeline.metrics().dropped_total);
     }
     Ok((driven, finished))
+}
+
+/// The redaction a redaction row adds to the default pipeline.
+#[derive(Clone, Copy)]
+enum Redaction {
+    Credentials,
+    Production,
+    Hardened,
+}
+
+/// The default pipeline (`Wait`) with one preset's redaction: the only
+/// difference from the `fapilog (Wait)` row.
+fn redaction_case(
+    ctx: Ctx<'_>,
+    redaction: Redaction,
+) -> Result<(crate::workload::Driven, Finished), String> {
+    use fapilog::settings::Preset;
+    let sink = fapilog::FileSink::create(ctx.path).map_err(|e| e.to_string())?;
+    let builder = fapilog::Pipeline::builder()
+        .service("bench")
+        .backpressure(fapilog::Backpressure::default())
+        .sink(sink);
+    let builder = match redaction {
+        Redaction::Credentials => {
+            builder.redaction_preset(&fapilog::stages::redactors::presets::CREDENTIALS)
+        }
+        Redaction::Production => builder
+            .stage_settings(&Preset::Production.settings().stages)
+            .map_err(|e| e.to_string())?,
+        Redaction::Hardened => builder
+            .stage_settings(&Preset::Hardened.settings().stages)
+            .map_err(|e| e.to_string())?,
+    };
+    let pipeline = builder.build().map_err(|e| e.to_string())?;
+    let target = Fapilog {
+        log: pipeline.logger("bench"),
+    };
+    let driven = ctx.drive(&target);
+    drop(target);
+    Ok((driven, fapilog_finish(&pipeline)))
 }
 
 #[cfg(feature = "peers")]

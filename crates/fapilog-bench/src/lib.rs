@@ -79,6 +79,14 @@ pub enum Contender {
     /// fapilog with `Wait`, the file sink and two more JSON sinks (each
     /// copies every batch into memory): the cost of fan-out.
     FapilogThreeSinks,
+    /// [`Contender::FapilogWait`] plus the `CREDENTIALS` redaction preset.
+    FapilogCredentials,
+    /// [`Contender::FapilogWait`] with the `production` preset's stages
+    /// (`CREDENTIALS`, card numbers, URL credentials).
+    FapilogProduction,
+    /// [`Contender::FapilogWait`] with the `hardened` preset's stages
+    /// (`CREDENTIALS`, `HIPAA_PHI`, `PCI_DSS`, IBANs, the field blocker).
+    FapilogHardened,
 }
 
 impl Contender {
@@ -95,6 +103,15 @@ impl Contender {
         Contender::SlogAsyncBlock,
     ];
 
+    /// The redaction rows, side by side with the default pipeline (run them
+    /// with `--contenders fapilog-wait,fapilog-credentials,fapilog-production,fapilog-hardened`).
+    pub const REDACTION: [Contender; 4] = [
+        Contender::FapilogWait,
+        Contender::FapilogCredentials,
+        Contender::FapilogProduction,
+        Contender::FapilogHardened,
+    ];
+
     /// The row label.
     pub fn name(self) -> &'static str {
         match self {
@@ -107,6 +124,9 @@ impl Contender {
             Contender::TracingFapilog => "tracing → fapilog layer (Wait)",
             Contender::FapilogSlowSink => "fapilog + 1 s/batch sink (Wait)",
             Contender::FapilogThreeSinks => "fapilog, 3 JSON sinks (Wait)",
+            Contender::FapilogCredentials => "fapilog (Wait) + CREDENTIALS",
+            Contender::FapilogProduction => "fapilog (Wait) + production redaction",
+            Contender::FapilogHardened => "fapilog (Wait) + hardened redaction",
         }
     }
 
@@ -122,15 +142,21 @@ impl Contender {
             Contender::TracingFapilog => "tracing-fapilog",
             Contender::FapilogSlowSink => "fapilog-slow-sink",
             Contender::FapilogThreeSinks => "fapilog-three-sinks",
+            Contender::FapilogCredentials => "fapilog-credentials",
+            Contender::FapilogProduction => "fapilog-production",
+            Contender::FapilogHardened => "fapilog-hardened",
         }
     }
 
     /// Parses [`Contender::key`].
     pub fn from_key(key: &str) -> Option<Contender> {
-        Contender::ALL.into_iter().find(|c| c.key() == key)
+        Contender::ALL
+            .into_iter()
+            .chain(Contender::REDACTION)
+            .find(|c| c.key() == key)
     }
 
-    /// `true` for fapilog's own rows.
+    /// `true` for fapilog's own rows (the redaction rows included).
     pub fn is_fapilog(self) -> bool {
         matches!(
             self,
@@ -138,6 +164,9 @@ impl Contender {
                 | Contender::FapilogDrop
                 | Contender::FapilogSlowSink
                 | Contender::FapilogThreeSinks
+                | Contender::FapilogCredentials
+                | Contender::FapilogProduction
+                | Contender::FapilogHardened
         )
     }
 
@@ -153,6 +182,9 @@ impl Contender {
             Contender::FapilogWait
                 | Contender::FapilogSlowSink
                 | Contender::FapilogThreeSinks
+                | Contender::FapilogCredentials
+                | Contender::FapilogProduction
+                | Contender::FapilogHardened
                 | Contender::TracingFapilog
                 | Contender::TracingLossless
                 | Contender::SlogAsyncBlock

@@ -15,7 +15,8 @@ const USAGE: &str = "usage: fapilog-bench [--quick] [--fapilog-only] [--contende
   --quick          20 k events burst, 20 k/s for 0.5 s (seconds in all)
   --fapilog-only   fapilog's rows only
   --contenders     keys: fapilog-wait, fapilog-drop, fapilog-slow-sink, fapilog-three-sinks,
-                   tracing-fapilog, tracing-lossy, tracing-lossless, slog-async, slog-async-block
+                   tracing-fapilog, tracing-lossy, tracing-lossless, slog-async, slog-async-block;
+                   redaction rows: fapilog-credentials, fapilog-production, fapilog-hardened
   --threads        producer thread counts (default 1,2)
   --events         burst size, all producers together (default 1000000; 0 skips)
   --rate, --secs   sustained rate in events/s (default 100000; 0 skips) and length (default 3)

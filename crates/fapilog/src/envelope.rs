@@ -312,7 +312,12 @@ impl EventBuilder {
             let v = match raw {
                 Raw::Json(s) => {
                     let text = r.text(s);
-                    Value::from_json(text).unwrap_or(Value::Str(Text::Borrowed(text)))
+                    // Only nesting beyond serde_json's 128 levels fails here
+                    // (the text was serialized by serde): masked whole, as
+                    // no redactor could look inside it (fail closed).
+                    Value::from_json(text).unwrap_or(Value::Str(Text::Borrowed(
+                        crate::stages::redactors::walk::TOO_DEEP,
+                    )))
                 }
                 Raw::Error(s) => {
                     let parts = r.error_parts(s);

@@ -5,7 +5,10 @@
 //! on ([`Enricher::is_constant`](crate::Enricher::is_constant),
 //! [`Redactor::leaves_unchanged`](crate::Redactor::leaves_unchanged),
 //! [`Processor::only_exceptions`](crate::Processor::only_exceptions), no
-//! filters, no presets) and every sink reads JSON. The default stages
+//! filters) and every sink reads JSON. Redaction presets keep it: the field
+//! mask decides from a record's keys
+//! ([`Redactor::leaves_key`](crate::Redactor::leaves_key)), the value
+//! scanners from one pre-scan of each string's bytes. The default stages
 //! (`runtime_info`, `context_vars`, `url_credentials`, `exceptions`) do. A
 //! record then goes the direct way when it is ordinary: no error or serde
 //! field, no nested bound value, no key given twice, and every string passes
@@ -70,9 +73,8 @@ impl DirectPlan {
             .iter()
             .all(|f| matches!(f, Format::Json | Format::Flat));
         let promised = stages.filters.is_empty()
-            && stages.preset_redactors.is_empty()
             && stages.enrichers.iter().all(|e| e.is_constant())
-            && stages.redactors.iter().all(|r| r.leaves_unchanged(""))
+            && redactors(stages).all(|r| r.leaves_unchanged(""))
             && stages.processors.iter().all(|p| p.only_exceptions());
         if !json_only || !promised {
             return None;
@@ -128,10 +130,7 @@ impl DirectPlan {
         // constant diagnostics' (the rest of this event is empty).
         let mut strings_clean = true;
         walk::each_string(&mut ev, &mut |t| {
-            strings_clean &= stages
-                .redactors
-                .iter()
-                .all(|r| r.leaves_unchanged(t.as_str()));
+            strings_clean &= redactors(stages).all(|r| r.leaves_unchanged(t.as_str()));
             0
         });
         let out = (kept && untouched && strings_clean).then(|| ev.diagnostics.clone().into_owned());
@@ -141,7 +140,8 @@ impl DirectPlan {
 
     /// The record's fields when it can go the direct way.
     pub(crate) fn items<'r>(&self, r: &'r Record, stages: &Stages) -> Option<Items<'r>> {
-        let clean = |s: &str| stages.redactors.iter().all(|x| x.leaves_unchanged(s));
+        let clean = |s: &str| redactors(stages).all(|x| x.leaves_unchanged(s));
+        let key_ok = |k: &str| redactors(stages).all(|x| x.leaves_key(k));
         if !clean(r.message()) {
             return None;
         }
@@ -162,12 +162,12 @@ impl DirectPlan {
                     Value::F64(f) => Value::F64(*f),
                     Value::Array(_) | Value::Map(_) => return None,
                 };
-                push_item(&mut items, k.as_str(), v, &clean)?;
+                push_item(&mut items, k.as_str(), v, &clean, &key_ok)?;
             }
         }
         for &(key, raw) in r.fields.iter() {
             let v = scalar_value(r, raw)?;
-            push_item(&mut items, r.key(key), v, &clean)?;
+            push_item(&mut items, r.key(key), v, &clean, &key_ok)?;
         }
         Some(items)
     }
@@ -249,8 +249,9 @@ fn push_item<'r>(
     key: &'r str,
     value: Value<'r>,
     clean: &impl Fn(&str) -> bool,
+    key_ok: &impl Fn(&str) -> bool,
 ) -> Option<()> {
-    if items.len() == MAX_ITEMS || items.iter().any(|(k, _)| *k == key) {
+    if items.len() == MAX_ITEMS || items.iter().any(|(k, _)| *k == key) || !key_ok(key) {
         return None;
     }
     if let Value::Str(t) = &value {
@@ -260,6 +261,15 @@ fn push_item<'r>(
     }
     items.push((key, value));
     Some(())
+}
+
+/// Every redactor of the pipeline: the presets' first, as they run.
+fn redactors(stages: &Stages) -> impl Iterator<Item = &dyn crate::stages::Redactor> {
+    stages
+        .preset_redactors
+        .iter()
+        .chain(&stages.redactors)
+        .map(|r| &**r)
 }
 
 /// Entries as a JSON object, in a buffer of their own.

@@ -6,6 +6,7 @@ use std::str::FromStr;
 use super::keys;
 use super::{FailModeSetting, PolicyName, Settings};
 use crate::level::Level;
+use crate::stages::redactors::ValueKind;
 
 /// A named bundle of settings: data you can inspect ([`Preset::settings`],
 /// [`Preset::overrides`]) and override key by key from a file, the
@@ -109,6 +110,8 @@ impl Preset {
             Preset::Production | Preset::Serverless => {
                 st.redactors = redactors(&["field_mask", "regex_mask", "url_credentials"]);
                 st.redactor_config.presets = vec!["CREDENTIALS".to_owned()];
+                // Card numbers anywhere in a string (Luhn-checked).
+                st.redactor_config.regex_mask.kinds = vec![ValueKind::CreditCard];
             }
             Preset::Hardened => {
                 st.redactors = redactors(&[
@@ -122,6 +125,9 @@ impl Preset {
                     "HIPAA_PHI".to_owned(),
                     "PCI_DSS".to_owned(),
                 ];
+                // IBANs anywhere in a string (mod-97-checked); e-mail
+                // addresses and SSNs come with HIPAA_PHI, cards with PCI_DSS.
+                st.redactor_config.regex_mask.kinds = vec![ValueKind::Iban];
             }
         }
         let c = &mut s.core;

@@ -20,6 +20,17 @@ pub trait Redactor: Send + Sync + 'static {
         let _ = text;
         false
     }
+
+    /// Narrows [`Redactor::leaves_unchanged`] for redactors that decide by
+    /// key: `false` when a top-level field named `key` (in `data` or
+    /// `context`) might be changed. The direct path asks it for every key
+    /// of a record; the promise of `leaves_unchanged` then holds for
+    /// records whose keys all return `true`. Default `true`: a redactor
+    /// that promised `leaves_unchanged` promised it whatever the keys.
+    fn leaves_key(&self, key: &str) -> bool {
+        let _ = key;
+        true
+    }
 }
 
 /// What happens to an event when a redactor fails (errors or panics).

@@ -170,3 +170,4 @@ pub fn reported_drops(all: &[serde_json::Value]) -> u64 {
         .map(|e| e["log"]["data"]["dropped"].as_u64().unwrap())
         .sum()
 }
+pub mod secrets;

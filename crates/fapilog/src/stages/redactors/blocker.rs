@@ -152,6 +152,15 @@ impl Redactor for FieldBlocker {
         "field_blocker"
     }
 
+    /// It never looks at string values (see [`FieldMask`](super::FieldMask)).
+    fn leaves_unchanged(&self, _text: &str) -> bool {
+        self.matcher.by_key_only()
+    }
+
+    fn leaves_key(&self, key: &str) -> bool {
+        !self.matcher.key_hit(key) || self.allowed.contains(&normalize(key))
+    }
+
     fn redact(&self, event: &mut Event<'_>) -> Result<(), StageError> {
         let n = with_seen(|seen| {
             let mut scratch = String::new();

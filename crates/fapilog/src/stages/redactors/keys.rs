@@ -5,8 +5,7 @@
 use std::cell::RefCell;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use regex::Regex;
-
+use super::user_regex::UserRegex;
 use super::walk::{lower, Path};
 use crate::error::Error;
 
@@ -189,7 +188,7 @@ pub(crate) struct KeyMatcher {
     min_fragment: usize,
     suffixes: Vec<Box<[u8]>>,
     paths: Vec<PathRule>,
-    path_regex: Option<Regex>,
+    path_regex: Option<UserRegex>,
 }
 
 /// What a [`KeyMatcher`] is built from.
@@ -265,10 +264,12 @@ impl KeyMatcher {
                 .map(|p| format!("(?:{p})"))
                 .collect::<Vec<_>>()
                 .join("|");
-            let re = Regex::new(&format!("^(?:{joined})$")).map_err(|e| Error::InvalidSetting {
-                key: rules.key.to_owned(),
-                value: rules.path_patterns.join(", "),
-                expected: format!("valid regular expressions ({e})"),
+            let re = UserRegex::new(&format!("^(?:{joined})$")).map_err(|expected| {
+                Error::InvalidSetting {
+                    key: rules.key.to_owned(),
+                    value: rules.path_patterns.join(", "),
+                    expected,
+                }
             })?;
             m.path_regex = Some(re);
         }
@@ -292,6 +293,16 @@ impl KeyMatcher {
             && self.suffixes.is_empty()
             && self.paths.is_empty()
             && self.path_regex.is_none()
+    }
+
+    /// `true` when every rule is about the key alone (no paths, no regexes).
+    pub(crate) fn by_key_only(&self) -> bool {
+        self.paths.is_empty() && self.path_regex.is_none()
+    }
+
+    /// Whether the key alone matches (through this thread's cache).
+    pub(crate) fn key_hit(&self, key: &str) -> bool {
+        with_seen(|seen| self.key_matches_cached(key, seen))
     }
 
     /// Whether the key alone matches a name, fragment or suffix.

@@ -40,8 +40,11 @@ mod keys;
 mod patterns;
 pub mod presets;
 mod regex_mask;
+mod scan;
 mod url_credentials;
+mod user_regex;
 pub(crate) mod walk;
+pub use walk::TOO_DEEP;
 
 pub use blocker::{
     BlockAction, FieldBlocker, FieldBlockerConfig, StringTruncate, StringTruncateConfig,
@@ -51,6 +54,7 @@ pub use field_mask::{FieldMask, FieldMaskConfig, Guardrail};
 pub use patterns::ValueKind;
 pub use presets::{RedactionPreset, ResolvedPresets};
 pub use regex_mask::{RegexMask, RegexMaskConfig};
+pub use scan::is_credential_key;
 pub use url_credentials::{UrlCredentials, UrlCredentialsConfig, DEFAULT_SECRET_PARAMS};
 
 pub(crate) use blocker::cut;

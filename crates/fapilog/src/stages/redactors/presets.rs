@@ -33,8 +33,10 @@ pub struct RedactionPreset {
 }
 
 /// Passwords, secrets, tokens, API and private keys, session ids, cookies,
-/// one-time codes; in values: JWTs, bearer tokens, AWS access key ids,
-/// private key blocks and `password=…`-style assignments.
+/// one-time codes; in values: JWTs, `Bearer`/`Basic` credentials, AWS
+/// access key ids, GitHub, GitLab and Slack tokens, private key blocks and
+/// `key=value` / `key: value` / `"key":"value"` pairs whose key names a
+/// credential (see [`super::is_credential_key`]).
 pub const CREDENTIALS: RedactionPreset = RedactionPreset {
     name: "CREDENTIALS",
     regulation: None,
@@ -103,7 +105,11 @@ pub const CREDENTIALS: RedactionPreset = RedactionPreset {
         ValueKind::PrivateKey,
         ValueKind::Jwt,
         ValueKind::BearerToken,
+        ValueKind::BasicAuth,
         ValueKind::AwsAccessKey,
+        ValueKind::GithubToken,
+        ValueKind::GitlabToken,
+        ValueKind::SlackToken,
         ValueKind::SecretAssignment,
     ],
 };

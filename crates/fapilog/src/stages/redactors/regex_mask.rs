@@ -3,7 +3,9 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::patterns::{trigger_table, Detector, Triggers, ValueKind};
+use super::patterns::{merge, trigger_table, TriggerTable, Triggers, ValueKind};
+use super::scan::Ranges;
+use super::user_regex::UserRegex;
 use super::walk;
 use crate::envelope::Event;
 use crate::error::Error;
@@ -20,7 +22,8 @@ use crate::value::Text;
 #[non_exhaustive]
 pub struct RegexMaskConfig {
     /// Built-in detectors (`email`, `credit_card`, `jwt`, `aws_access_key`,
-    /// `bearer_token`, `private_key`, `secret_assignment`, `iban`, `phone`,
+    /// `bearer_token`, `basic_auth`, `github_token`, `gitlab_token`,
+    /// `slack_token`, `private_key`, `secret_assignment`, `iban`, `phone`,
     /// `us_ssn`, `uk_nino`, `ipv4`); presets add theirs.
     pub kinds: Vec<ValueKind>,
     /// Your own regexes; every match is masked.
@@ -43,13 +46,15 @@ impl Default for RegexMaskConfig {
 /// `context`, `diagnostics`, `data` (nested maps and arrays) and tags.
 ///
 /// Each string is read once by a byte-class pass that notes what could be
-/// there (digits, `@`, `eyJ`, `-----BEGIN`, …); only detectors whose
-/// trigger was seen run their regex, so a string without any trigger costs
-/// one pass and allocates nothing. Payment cards are Luhn-checked, IBANs
-/// mod-97-checked.
+/// there (digits, `@`, `eyJ`, `-----BEGIN`, `=`, …); only the kinds whose
+/// trigger was seen run their hand-written scanner, so a string without
+/// any trigger costs one pass and allocates nothing. Payment cards are
+/// Luhn-checked, IBANs mod-97-checked. Your own `value_patterns` run as
+/// one regex after the built-in kinds.
 pub struct RegexMask {
-    detectors: Vec<Detector>,
-    triggers: Box<[u8; 256]>,
+    kinds: Vec<ValueKind>,
+    custom: Option<UserRegex>,
+    triggers: Box<TriggerTable>,
     mask: String,
 }
 
@@ -67,39 +72,34 @@ impl RegexMask {
         let mut kinds = c.kinds.clone();
         kinds.sort_by_key(|k| ValueKind::ALL.iter().position(|x| x == k));
         kinds.dedup();
-        let mut detectors = Vec::with_capacity(kinds.len() + 1);
-        for k in kinds {
-            detectors.push(Detector::new(k).map_err(|e| Error::InvalidSetting {
-                key: "redactor_config.regex_mask.kinds".to_owned(),
-                value: k.as_str().to_owned(),
-                expected: format!("a pattern that compiles ({e})"),
-            })?);
-        }
-        if !c.value_patterns.is_empty() {
+        let custom = if c.value_patterns.is_empty() {
+            None
+        } else {
             let joined = c
                 .value_patterns
                 .iter()
                 .map(|p| format!("(?:{p})"))
                 .collect::<Vec<_>>()
                 .join("|");
-            let re = regex::Regex::new(&joined).map_err(|e| Error::InvalidSetting {
-                key: "redactor_config.regex_mask.value_patterns".to_owned(),
-                value: c.value_patterns.join(", "),
-                expected: format!("valid regular expressions ({e})"),
-            })?;
-            detectors.push(Detector::custom(re));
-        }
-        let kinds: Vec<ValueKind> = detectors.iter().map(Detector::kind).collect();
+            Some(
+                UserRegex::new(&joined).map_err(|expected| Error::InvalidSetting {
+                    key: "redactor_config.regex_mask.value_patterns".to_owned(),
+                    value: c.value_patterns.join(", "),
+                    expected,
+                })?,
+            )
+        };
         Ok(RegexMask {
             triggers: Box::new(trigger_table(&kinds)),
-            detectors,
+            kinds,
+            custom,
             mask: c.mask_string.clone(),
         })
     }
 
-    /// The detectors in use.
+    /// The built-in kinds in use.
     pub fn kinds(&self) -> Vec<ValueKind> {
-        self.detectors.iter().map(Detector::kind).collect()
+        self.kinds.clone()
     }
 
     /// Masks `s`; `None` when nothing matched (no allocation).
@@ -109,15 +109,34 @@ impl RegexMask {
     }
 
     fn mask_counted(&self, s: &str, n: &mut u64) -> Option<String> {
-        let t = Triggers::scan_with(s, &self.triggers);
-        let mut cur: Option<String> = None;
-        for d in &self.detectors {
-            if !d.may_match(t) {
-                continue;
+        let mut cur = None;
+        if !self.kinds.is_empty() {
+            let t = Triggers::scan_with(s, &self.triggers);
+            let mut ranges = Ranges::new();
+            let b = s.as_bytes();
+            for &k in &self.kinds {
+                if t.may_match(k) {
+                    k.find(b, self.mask.as_bytes(), &mut ranges);
+                }
             }
+            if !ranges.is_empty() {
+                merge(&mut ranges);
+                let mut o = String::with_capacity(s.len());
+                let mut last = 0;
+                for &(a, z) in &ranges {
+                    o.push_str(&s[last..a]);
+                    o.push_str(&self.mask);
+                    last = z;
+                }
+                o.push_str(&s[last..]);
+                *n += ranges.len() as u64;
+                cur = Some(o);
+            }
+        }
+        if let Some(re) = &self.custom {
             let src = cur.as_deref().unwrap_or(s);
-            if let Some(next) = d.apply(src, &self.mask, n) {
-                cur = Some(next);
+            if let Some(out) = re.mask_all(src, &self.mask, n) {
+                cur = Some(out);
             }
         }
         cur
@@ -129,8 +148,19 @@ impl Redactor for RegexMask {
         "regex_mask"
     }
 
+    /// Exact for the built-in kinds: the string is scanned as `redact`
+    /// would, nothing is allocated when it is clean. Your own patterns
+    /// make no promise.
+    fn leaves_unchanged(&self, text: &str) -> bool {
+        if self.custom.is_some() {
+            return false;
+        }
+        let mut n = 0;
+        self.mask_counted(text, &mut n).is_none()
+    }
+
     fn redact(&self, event: &mut Event<'_>) -> Result<(), StageError> {
-        if self.detectors.is_empty() {
+        if self.kinds.is_empty() && self.custom.is_none() {
             return Ok(());
         }
         let n = walk::each_string(event, &mut |t: &mut Text<'_>| {

@@ -41,8 +41,9 @@ pub const DEFAULT_SECRET_PARAMS: [&str; 22] = [
 #[serde(default, deny_unknown_fields)]
 #[non_exhaustive]
 pub struct UrlCredentialsConfig {
-    /// Longest string scanned; longer strings are left alone (unset: all,
-    /// unlike fapilog's 4096, so a long message cannot hide a URL).
+    /// Longest string scanned; a longer string that may hold a URL (it has
+    /// a `//`) is masked whole, since it was not inspected (fail closed;
+    /// unset: every string is scanned, unlike fapilog's 4096).
     pub max_string_length: Option<usize>,
     /// Query parameters whose values are masked.
     pub secret_params: Vec<String>,
@@ -137,7 +138,11 @@ impl UrlCredentials {
 
     fn clean_counted(&self, s: &str, n: &mut u64) -> Option<String> {
         if s.len() > self.max_len {
-            return None;
+            if find_slashes(s.as_bytes(), 0).is_none() || s == self.mask {
+                return None;
+            }
+            *n += 1;
+            return Some(self.mask.clone());
         }
         let b = s.as_bytes();
         let mut out: Option<String> = None;
@@ -211,7 +216,7 @@ impl Redactor for UrlCredentials {
 
     fn leaves_unchanged(&self, text: &str) -> bool {
         // Every URL it edits has a `//`.
-        text.len() > self.max_len || find_slashes(text.as_bytes(), 0).is_none()
+        find_slashes(text.as_bytes(), 0).is_none()
     }
 
     fn redact(&self, event: &mut Event<'_>) -> Result<(), StageError> {

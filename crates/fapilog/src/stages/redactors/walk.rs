@@ -5,8 +5,12 @@
 use crate::envelope::Event;
 use crate::value::{Map, Text, Value};
 
-/// Nesting beyond this is not walked (values built from JSON stop at 128).
+/// Nesting beyond this is not walked: a map or array this deep is replaced
+/// whole by [`TOO_DEEP`] (fail closed; the encoder stops at the same depth).
 pub(crate) const MAX_WALK_DEPTH: usize = 64;
+
+/// What replaces a value nested too deep to inspect.
+pub const TOO_DEEP: &str = "[too deep to redact]";
 
 /// Calls `f` on every string of the event (not keys); `f` returns how many
 /// things it changed, and the sum is returned.
@@ -35,6 +39,10 @@ fn value_strings(v: &mut Value<'_>, f: &mut impl FnMut(&mut Text<'_>) -> u64, de
         Value::Map(m) if depth < MAX_WALK_DEPTH => map_strings(m, f, depth),
         Value::Array(a) if depth < MAX_WALK_DEPTH => {
             a.iter_mut().map(|x| value_strings(x, f, depth + 1)).sum()
+        }
+        Value::Map(_) | Value::Array(_) => {
+            *v = Value::Str(Text::Borrowed(TOO_DEEP));
+            1
         }
         _ => 0,
     }
