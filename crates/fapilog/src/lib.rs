@@ -59,6 +59,7 @@ mod pipeline;
 pub mod queue;
 mod record;
 pub mod settings;
+mod shared;
 pub mod sinks;
 pub mod stages;
 pub mod testing;

@@ -27,7 +27,7 @@ use crate::level::Level;
 use crate::metrics::DropReason;
 use crate::queue::{Backpressure, Offer};
 use crate::record::{Head, Location, Record};
-use crate::worker::Shared;
+use crate::shared::Shared;
 
 /// A named handle onto a pipeline. Clone it freely.
 ///

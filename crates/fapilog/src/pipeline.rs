@@ -16,12 +16,13 @@ use crate::logger::Logger;
 use crate::metrics::{DropReason, Metrics, MetricsSnapshot};
 use crate::queue::{Backpressure, Queue};
 use crate::settings::Settings;
+use crate::shared::{Control, Shared};
 use crate::sinks::driver::{Driver, DriverClock, Spec};
 use crate::sinks::{Route, Router, RoutingConfig, Sink, SinkHealth, SinkOptions};
 use crate::stages::{
     Enricher, Filter, ManualClock, Processor, RedactionFailMode, Redactor, Stages,
 };
-use crate::worker::{self, Control, Core, Shared};
+use crate::worker::{self, Core};
 
 /// Builds a [`Pipeline`]. Every option has a default; `build` checks them all.
 ///

@@ -73,7 +73,7 @@ use crate::diagnostics;
 use crate::envelope::Event;
 use crate::error::Error;
 use crate::metrics::{DropReason, Metrics};
-use crate::worker::Shared;
+use crate::shared::Shared;
 
 /// Whether an event goes on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

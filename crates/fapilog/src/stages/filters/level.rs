@@ -10,8 +10,8 @@ use serde::{Deserialize, Serialize};
 use crate::envelope::Event;
 use crate::error::Error;
 use crate::level::Level;
+use crate::shared::Shared;
 use crate::stages::{Filter, StageError, Verdict};
-use crate::worker::Shared;
 
 /// Settings of the `level` filter (`filter_config.level`).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
