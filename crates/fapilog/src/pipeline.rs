@@ -7,7 +7,6 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use crate::batch::BatchLimits;
-use crate::encode::direct::DirectPlan;
 use crate::encode::Format;
 use crate::envelope::Info;
 use crate::error::Error;
@@ -22,6 +21,7 @@ use crate::sinks::{Route, Router, RoutingConfig, Sink, SinkHealth, SinkOptions};
 use crate::stages::{
     Enricher, Filter, ManualClock, Processor, RedactionFailMode, Redactor, Stages,
 };
+use crate::worker::direct::DirectPlan;
 use crate::worker::{self, Core};
 
 /// Builds a [`Pipeline`]. Every option has a default; `build` checks them all.

@@ -8,7 +8,6 @@
 //! The JSON writer is a byte writer in the manner of serde_json's: an escape
 //! table, `itoa`/`ryu` for numbers, no intermediate `serde_json::Value`.
 
-pub(crate) mod direct;
 pub(crate) mod json;
 pub(crate) mod pretty;
 mod time;

@@ -23,11 +23,11 @@ use std::time::SystemTime;
 
 use smallvec::SmallVec;
 
-use super::json::{
+use crate::encode::json::{
     write_as_string, write_close, write_context_string, write_entries, write_head, write_str,
     write_value,
 };
-use super::{level_name, Format, TraceName};
+use crate::encode::{level_name, Format, TraceName};
 use crate::envelope::{
     is_context_key, location_value, scalar_value, EventBuilder, Info, MessageId,
 };

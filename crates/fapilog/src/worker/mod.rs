@@ -7,6 +7,8 @@
 //! callers only unpark it when it is parked and the queue has passed the
 //! wake threshold (see [`crate::queue`]).
 
+pub(crate) mod direct;
+
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::Ordering;
 use std::sync::mpsc::{Receiver, Sender};
@@ -15,7 +17,6 @@ use std::time::{Duration, Instant};
 
 use crate::batch::{Batch, BatchLimits};
 use crate::clock::Anchor;
-use crate::encode::direct::DirectPlan;
 use crate::encode::{Format, TraceName};
 use crate::envelope::{EventBuilder, Info};
 use crate::level::Level;
@@ -26,6 +27,7 @@ use crate::sinks::driver::{Channel, Delivery, Job, JobParts, Lines};
 use crate::sinks::Router;
 use crate::stages::{Outcome, Stages};
 use crate::value::{Map, Text, Value};
+use direct::DirectPlan;
 
 /// What the workers share and callers never touch.
 pub(crate) struct Core {
