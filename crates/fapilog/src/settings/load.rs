@@ -119,6 +119,8 @@ pub(crate) struct EnvVars {
     env_fallback: Option<String>,
     config: Option<String>,
     preset: Option<String>,
+    /// `RUST_LOG`, read just below the `FAPILOG_*` variables.
+    rust_log: Option<String>,
 }
 
 impl EnvVars {
@@ -133,6 +135,7 @@ impl EnvVars {
                 "ENV" => out.env_fallback = Some(v),
                 "FAPILOG_CONFIG" => out.config = Some(v),
                 "FAPILOG_PRESET" => out.preset = Some(v),
+                "RUST_LOG" => out.rust_log = Some(v),
                 _ if upper.starts_with("FAPILOG_") => out.vars.push((upper, v)),
                 _ => {}
             }
@@ -347,6 +350,9 @@ impl Loader {
                 s.env = fallback.clone();
                 record("env", &Origin::Env("ENV".to_owned()));
             }
+        }
+        if let Some(spec) = &env.rust_log {
+            super::Directives::parse(spec)?.apply(&mut s, &mut record);
         }
         for e in env.entries() {
             apply_one(&mut s, &e.path, &e.raw, &e.origin)?;
