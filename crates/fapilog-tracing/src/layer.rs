@@ -40,20 +40,39 @@ pub enum LogEvents {
 
 /// A `tracing_subscriber::Layer` that sends events into a fapilog pipeline.
 ///
-/// Compose it with filters and other layers as usual:
+/// One level gate: the pipeline's levels decide what the layer logs, per
+/// target: `RUST_LOG` (read by `fapilog::init()` and `from_env`),
+/// `core.log_level` and the per-target overrides
+/// (`PipelineBuilder::level_overrides`, `FAPILOG_FILTER_CONFIG__LEVEL__OVERRIDES`),
+/// matched against each event's target (`my_crate::db`). An `EnvFilter`
+/// in front can only narrow that; give both the same directives, or leave
+/// it out. `TRACE` events are logged as DEBUG by default, so a `debug`
+/// directive lets them through; [`TraceLevel::AsTrace`] gives `EnvFilter`'s
+/// exact meaning.
 ///
 /// ```
+/// use std::time::Duration;
 /// use fapilog_tracing::{FapilogLayer, TraceLevel};
 /// use tracing_subscriber::{layer::SubscriberExt, EnvFilter};
 ///
-/// # let pipeline = fapilog::Pipeline::builder().sink(fapilog::testing::CaptureSink::new().0).build()?;
+/// # let (sink, captured) = fapilog::testing::CaptureSink::new();
+/// let directives = "info,my_crate=debug"; // or RUST_LOG, read by fapilog::init()
+/// let pipeline = fapilog::Pipeline::builder()
+///     .level_overrides(directives)?
+///     # .sink(sink)
+///     .build()?;
 /// let layer = FapilogLayer::new(pipeline.logger("app"))
 ///     .trace_level(TraceLevel::AsTrace)
 ///     .with_file_and_line();
 /// let subscriber = tracing_subscriber::registry()
-///     .with(EnvFilter::new("info,my_crate=debug"))
+///     .with(EnvFilter::new(directives))
 ///     .with(layer);
-/// # drop(subscriber);
+/// tracing::subscriber::with_default(subscriber, || {
+///     tracing::debug!(target: "my_crate::db", "connected");
+///     tracing::debug!(target: "hyper", "not shown");
+/// });
+/// pipeline.flush(Duration::from_secs(5))?;
+/// assert_eq!(captured.messages(), ["connected"]);
 /// # Ok::<(), fapilog::Error>(())
 /// ```
 ///
