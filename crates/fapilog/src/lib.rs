@@ -53,7 +53,7 @@ mod error;
 mod field;
 mod level;
 mod logger;
-mod macros;
+pub mod macros;
 mod metrics;
 #[cfg(feature = "metrics")]
 pub mod metrics_facade;
