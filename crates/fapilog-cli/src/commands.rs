@@ -61,6 +61,10 @@ pub fn check(config: Option<&Path>, out: &mut dyn Write, err: &mut dyn Write) ->
         let lhs = format!("{var}={value}");
         text.push_str(&format!("{lhs:<w$}  # {origin}\n", w = width + 24));
     }
+    let rust_log = std::env::var("RUST_LOG").ok();
+    for note in crate::effect::no_effect(&settings, &origins, rust_log.as_deref()) {
+        text.push_str(&format!("# no effect: {note}\n"));
+    }
     if out.write_all(text.as_bytes()).is_err() {
         return exit::FAILED;
     }
