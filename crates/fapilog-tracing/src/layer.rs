@@ -1,9 +1,11 @@
 //! The `tracing_subscriber::Layer`.
 
+use std::cell::RefCell;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
-use fapilog::{Level, Location, Logger};
+use fapilog::context::ContextGuard;
+use fapilog::{Context, Level, Location, Logger};
 use tracing_core::callsite::Identifier;
 use tracing_core::span::{Attributes, Id, Record};
 use tracing_core::{Event, Metadata, Subscriber};
@@ -178,6 +180,21 @@ impl FapilogLayer {
     }
 }
 
+/// A span entered on this thread: its merged context is the thread's bound
+/// context until it exits, so native `fapilog` calls inside it (and inside
+/// futures `.instrument(span)`ed into spawned tasks) carry its fields.
+struct Entered {
+    id: Id,
+    epoch: u64,
+    context: Context,
+    path: Arc<str>,
+    _guard: ContextGuard,
+}
+
+thread_local! {
+    static ENTERED: RefCell<Vec<Entered>> = const { RefCell::new(Vec::new()) };
+}
+
 /// `true` for the events `tracing-log` makes from `log` records (their
 /// callsites are named `log event`; the name check fails fast for others).
 #[inline]
@@ -212,6 +229,37 @@ where
         self.epoch.fetch_add(1, Ordering::Release);
     }
 
+    fn on_enter(&self, id: &Id, ctx: LayerContext<'_, S>) {
+        let Some(span) = ctx.span(id) else { return };
+        let epoch = self.epoch.load(Ordering::Acquire);
+        let Some((context, path)) = context_of(&span, epoch) else {
+            return;
+        };
+        let guard = context.enter();
+        let _ = ENTERED.try_with(|e| {
+            e.borrow_mut().push(Entered {
+                id: id.clone(),
+                epoch,
+                context,
+                path,
+                _guard: guard,
+            })
+        });
+    }
+
+    fn on_exit(&self, id: &Id, _ctx: LayerContext<'_, S>) {
+        let _ = ENTERED.try_with(|e| {
+            let mut e = e.borrow_mut();
+            // Exits come in reverse order of entries; an out-of-order one
+            // unwinds the spans entered after it too.
+            if let Some(at) = e.iter().rposition(|x| x.id == *id) {
+                while e.len() > at {
+                    e.pop();
+                }
+            }
+        });
+    }
+
     fn on_event(&self, event: &Event<'_>, ctx: LayerContext<'_, S>) {
         let meta = event.metadata();
         let level = self.level(meta.level());
@@ -233,7 +281,17 @@ where
         }
         if let Some(leaf) = ctx.event_span(event) {
             let epoch = self.epoch.load(Ordering::Acquire);
-            if let Some((context, path)) = context_of(&leaf, epoch) {
+            // The innermost entered span's context is already built.
+            let entered = ENTERED
+                .try_with(|e| {
+                    e.borrow()
+                        .last()
+                        .filter(|x| x.id == leaf.id() && x.epoch == epoch)
+                        .map(|x| (x.context.clone(), Arc::clone(&x.path)))
+                })
+                .ok()
+                .flatten();
+            if let Some((context, path)) = entered.or_else(|| context_of(&leaf, epoch)) {
                 call.context(&context);
                 if self.span_path {
                     call.field("span_path", fapilog::FieldValue::Str(&path));
