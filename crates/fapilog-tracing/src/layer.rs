@@ -281,12 +281,17 @@ where
         }
         if let Some(leaf) = ctx.event_span(event) {
             let epoch = self.epoch.load(Ordering::Acquire);
-            // The innermost entered span's context is already built.
+            // The innermost entered span's context is already built, unless
+            // something was bound on top of it since.
             let entered = ENTERED
                 .try_with(|e| {
                     e.borrow()
                         .last()
-                        .filter(|x| x.id == leaf.id() && x.epoch == epoch)
+                        .filter(|x| {
+                            x.id == leaf.id()
+                                && x.epoch == epoch
+                                && Context::current().ptr_eq(&x.context)
+                        })
                         .map(|x| (x.context.clone(), Arc::clone(&x.path)))
                 })
                 .ok()
