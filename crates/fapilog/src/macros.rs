@@ -279,10 +279,10 @@ macro_rules! level_macro {
         /// one. See [the macros](crate::macros) for every form.
         #[macro_export]
         macro_rules! $name {
-                    ($d($d t:tt)*) => {
-                        $crate::__fapilog_call!(@entry ($crate::Level::$level) $d($d t)*)
-                    };
-                }
+                            ($d($d t:tt)*) => {
+                                $crate::__fapilog_call!(@entry ($crate::Level::$level) $d($d t)*)
+                            };
+                        }
     };
 }
 
