@@ -9,30 +9,17 @@ use http::{Extensions, HeaderMap};
 use crate::ConfigError;
 
 /// An address block (`10.0.0.0/8`, `::1`, `fd00::/8`) of trusted proxies.
+///
+/// The block arithmetic is `ipnet`'s; this type adds what `ipnet` leaves to
+/// the caller: a bare address is a one-address block, and IPv4-mapped IPv6
+/// addresses count as IPv4.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Cidr {
-    addr: IpAddr,
-    prefix: u8,
-}
+pub struct Cidr(ipnet::IpNet);
 
 impl Cidr {
     /// `true` when `ip` is in the block (IPv4-mapped IPv6 addresses count as IPv4).
     pub fn contains(&self, ip: IpAddr) -> bool {
-        match (self.addr, ip.to_canonical()) {
-            (IpAddr::V4(net), IpAddr::V4(ip)) => {
-                let mask = u32::MAX
-                    .checked_shl(32 - u32::from(self.prefix))
-                    .unwrap_or(0);
-                u32::from(net) & mask == u32::from(ip) & mask
-            }
-            (IpAddr::V6(net), IpAddr::V6(ip)) => {
-                let mask = u128::MAX
-                    .checked_shl(128 - u32::from(self.prefix))
-                    .unwrap_or(0);
-                u128::from(net) & mask == u128::from(ip) & mask
-            }
-            _ => false,
-        }
+        self.0.contains(&ip.to_canonical())
     }
 }
 
@@ -43,22 +30,23 @@ impl FromStr for Cidr {
         let err = || ConfigError::InvalidProxy {
             value: s.to_owned(),
         };
-        let (addr, prefix) = match s.split_once('/') {
-            Some((a, p)) => (a, Some(p)),
-            None => (s, None),
+        let s = s.trim();
+        let net = match s.split_once('/') {
+            Some((a, p)) => {
+                let addr = IpAddr::from_str(a.trim()).map_err(|_| err())?;
+                let prefix = p.trim().parse::<u8>().map_err(|_| err())?;
+                match addr.to_canonical() {
+                    // `::ffff:10.0.0.0/104` is `10.0.0.0/8`.
+                    IpAddr::V4(v4) if addr.is_ipv6() => {
+                        ipnet::IpNet::new(IpAddr::V4(v4), prefix.checked_sub(96).ok_or_else(err)?)
+                    }
+                    a => ipnet::IpNet::new(a, prefix),
+                }
+                .map_err(|_| err())?
+            }
+            None => ipnet::IpNet::from(IpAddr::from_str(s).map_err(|_| err())?.to_canonical()),
         };
-        let addr = IpAddr::from_str(addr.trim())
-            .map_err(|_| err())?
-            .to_canonical();
-        let max = if addr.is_ipv4() { 32 } else { 128 };
-        let prefix = match prefix {
-            Some(p) => p.trim().parse::<u8>().map_err(|_| err())?,
-            None => max,
-        };
-        if prefix > max {
-            return Err(err());
-        }
-        Ok(Cidr { addr, prefix })
+        Ok(Cidr(net.trunc()))
     }
 }
 

@@ -93,5 +93,5 @@ pub use metrics::metrics_route;
 pub use metrics::prometheus_response;
 pub use request_id::{is_valid_request_id, new_request_id, RequestId, MAX_REQUEST_ID_LEN};
 pub use service::{HandlerError, RequestLog, ResponseBody, ResponseFuture};
-pub use spawn::spawn;
+pub use spawn::{spawn, spawn_blocking};
 pub use trace_context::TraceContext;

@@ -304,13 +304,31 @@ where
             response_bytes: 0,
             failure: None,
         };
+        // The request's context is also a `tracing` span, so that
+        // `.instrument(Span::current())` carries it into spawned tasks.
+        #[cfg(feature = "tracing")]
+        let span = tracing::info_span!(
+            target: "fapilog_axum",
+            "request",
+            request_id = %id,
+            correlation_id = %id,
+            trace_id = %trace.trace_id(),
+            span_id = %trace.span_id(),
+        );
         req.extensions_mut().insert(RequestId(id));
         req.extensions_mut().insert(trace);
 
         let inner = &mut self.inner;
-        let called = context.in_scope(|| catch_unwind(AssertUnwindSafe(|| inner.call(req))));
+        let called = context.in_scope(|| {
+            #[cfg(feature = "tracing")]
+            let _entered = span.enter();
+            catch_unwind(AssertUnwindSafe(|| inner.call(req)))
+        });
         let state = match called {
             Ok(fut) => State::Running {
+                #[cfg(feature = "tracing")]
+                future: context.scope(tracing::Instrument::instrument(fut, span)),
+                #[cfg(not(feature = "tracing"))]
                 future: context.scope(fut),
             },
             Err(payload) => State::Panicked {
@@ -326,10 +344,15 @@ where
     }
 }
 
+#[cfg(feature = "tracing")]
+type Traced<F> = tracing::instrument::Instrumented<F>;
+#[cfg(not(feature = "tracing"))]
+type Traced<F> = F;
+
 pin_project_lite::pin_project! {
     #[project = StateProj]
     enum State<F> {
-        Running { #[pin] future: Scoped<F> },
+        Running { #[pin] future: Scoped<Traced<F>> },
         Panicked { message: Option<String> },
     }
 }

@@ -2,7 +2,7 @@
 
 use std::future::Future;
 
-use fapilog::context::FutureExt as _;
+use fapilog::context::{Context, FutureExt as _};
 
 /// `tokio::spawn`, with the caller's logging context (request id, trace id,
 /// bound fields) carried into the task: its log lines belong to the request
@@ -27,4 +27,29 @@ where
     F::Output: Send + 'static,
 {
     tokio::spawn(future.in_current_context())
+}
+
+/// `tokio::task::spawn_blocking`, with the caller's logging context bound
+/// on the blocking thread while `f` runs.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// let handle = fapilog_axum::spawn_blocking(|| {
+///     // fapilog::info!(log, "blocking work");  // carries request_id
+///     7
+/// });
+/// assert_eq!(handle.await.unwrap(), 7);
+/// # }
+/// ```
+///
+/// # Panics
+/// Outside a Tokio runtime, as `tokio::task::spawn_blocking` does.
+pub fn spawn_blocking<F, R>(f: F) -> tokio::task::JoinHandle<R>
+where
+    F: FnOnce() -> R + Send + 'static,
+    R: Send + 'static,
+{
+    let context = Context::current();
+    tokio::task::spawn_blocking(move || context.in_scope(f))
 }

@@ -86,6 +86,10 @@ pub fn check(config: Option<&Path>, out: &mut dyn Write, err: &mut dyn Write) ->
         };
         text.push_str(&format!("# {tag}: {n}\n"));
     }
+    let rust_log = std::env::var("RUST_LOG").ok();
+    for note in crate::effect::no_effect(&settings, &origins, rust_log.as_deref()) {
+        text.push_str(&format!("# no effect: {note}\n"));
+    }
     if out.write_all(text.as_bytes()).is_err() {
         return exit::FAILED;
     }

@@ -14,6 +14,7 @@
 #![warn(missing_docs)]
 
 pub mod commands;
+pub mod effect;
 pub mod pretty;
 pub mod time;
 

@@ -1,6 +1,6 @@
 //! The `fapilog` command. See `fapilog --help`.
 
-use std::io::{self, IsTerminal, Write};
+use std::io::{self, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::{Duration, SystemTime};
@@ -184,7 +184,10 @@ fn main() -> ExitCode {
             let color = match color {
                 Color::Always => true,
                 Color::Never => false,
-                Color::Auto => io::stdout().is_terminal(),
+                // NO_COLOR, CLICOLOR(_FORCE), TERM=dumb and the terminal check, as anstream decides.
+                Color::Auto => {
+                    anstream::AutoStream::choice(&io::stdout()) != anstream::ColorChoice::Never
+                }
             };
             run_pretty(files, follow, Renderer::new(filter, color))
         }

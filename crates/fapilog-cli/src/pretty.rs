@@ -4,7 +4,9 @@
 //! by the core's own pretty encoder ([`fapilog::encode::write_pretty_value`]),
 //! so the output is the console sink's format. Lines that are not envelopes
 //! (not JSON, or JSON without `timestamp`, `level` and `message`) pass
-//! through unchanged; the structured filters (`--level`, `--logger`,
+//! through as text, with every control character (ESC, a bare CR, C1, the
+//! bidi controls) shown as a visible escape, never sent to the terminal
+//! raw; invalid UTF-8 is shown as U+FFFD. The structured filters (`--level`, `--logger`,
 //! `--since`, `--until`, `--where`) apply to envelopes only, `--grep` to
 //! every line.
 
@@ -146,7 +148,7 @@ impl Renderer {
                 }
             }
         }
-        out.extend_from_slice(raw);
+        fapilog::encode::write_terminal_safe(out, &String::from_utf8_lossy(raw));
         out.push(b'\n');
         true
     }

@@ -1,9 +1,11 @@
 //! The `tracing_subscriber::Layer`.
 
+use std::cell::RefCell;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
-use fapilog::{Level, Location, Logger};
+use fapilog::context::ContextGuard;
+use fapilog::{Context, Level, Location, Logger};
 use tracing_core::callsite::Identifier;
 use tracing_core::span::{Attributes, Id, Record};
 use tracing_core::{Event, Metadata, Subscriber};
@@ -40,20 +42,39 @@ pub enum LogEvents {
 
 /// A `tracing_subscriber::Layer` that sends events into a fapilog pipeline.
 ///
-/// Compose it with filters and other layers as usual:
+/// One level gate: the pipeline's levels decide what the layer logs, per
+/// target: `RUST_LOG` (read by `fapilog::init()` and `from_env`),
+/// `core.log_level` and the per-target overrides
+/// (`PipelineBuilder::level_overrides`, `FAPILOG_FILTER_CONFIG__LEVEL__OVERRIDES`),
+/// matched against each event's target (`my_crate::db`). An `EnvFilter`
+/// in front can only narrow that; give both the same directives, or leave
+/// it out. `TRACE` events are logged as DEBUG by default, so a `debug`
+/// directive lets them through; [`TraceLevel::AsTrace`] gives `EnvFilter`'s
+/// exact meaning.
 ///
 /// ```
+/// use std::time::Duration;
 /// use fapilog_tracing::{FapilogLayer, TraceLevel};
 /// use tracing_subscriber::{layer::SubscriberExt, EnvFilter};
 ///
-/// # let pipeline = fapilog::Pipeline::builder().sink(fapilog::testing::CaptureSink::new().0).build()?;
+/// # let (sink, captured) = fapilog::testing::CaptureSink::new();
+/// let directives = "info,my_crate=debug"; // or RUST_LOG, read by fapilog::init()
+/// let pipeline = fapilog::Pipeline::builder()
+///     .level_overrides(directives)?
+///     # .sink(sink)
+///     .build()?;
 /// let layer = FapilogLayer::new(pipeline.logger("app"))
 ///     .trace_level(TraceLevel::AsTrace)
 ///     .with_file_and_line();
 /// let subscriber = tracing_subscriber::registry()
-///     .with(EnvFilter::new("info,my_crate=debug"))
+///     .with(EnvFilter::new(directives))
 ///     .with(layer);
-/// # drop(subscriber);
+/// tracing::subscriber::with_default(subscriber, || {
+///     tracing::debug!(target: "my_crate::db", "connected");
+///     tracing::debug!(target: "hyper", "not shown");
+/// });
+/// pipeline.flush(Duration::from_secs(5))?;
+/// assert_eq!(captured.messages(), ["connected"]);
 /// # Ok::<(), fapilog::Error>(())
 /// ```
 ///
@@ -159,6 +180,21 @@ impl FapilogLayer {
     }
 }
 
+/// A span entered on this thread: its merged context is the thread's bound
+/// context until it exits, so native `fapilog` calls inside it (and inside
+/// futures `.instrument(span)`ed into spawned tasks) carry its fields.
+struct Entered {
+    id: Id,
+    epoch: u64,
+    context: Context,
+    path: Arc<str>,
+    _guard: ContextGuard,
+}
+
+thread_local! {
+    static ENTERED: RefCell<Vec<Entered>> = const { RefCell::new(Vec::new()) };
+}
+
 /// `true` for the events `tracing-log` makes from `log` records (their
 /// callsites are named `log event`; the name check fails fast for others).
 #[inline]
@@ -193,6 +229,37 @@ where
         self.epoch.fetch_add(1, Ordering::Release);
     }
 
+    fn on_enter(&self, id: &Id, ctx: LayerContext<'_, S>) {
+        let Some(span) = ctx.span(id) else { return };
+        let epoch = self.epoch.load(Ordering::Acquire);
+        let Some((context, path)) = context_of(&span, epoch) else {
+            return;
+        };
+        let guard = context.enter();
+        let _ = ENTERED.try_with(|e| {
+            e.borrow_mut().push(Entered {
+                id: id.clone(),
+                epoch,
+                context,
+                path,
+                _guard: guard,
+            })
+        });
+    }
+
+    fn on_exit(&self, id: &Id, _ctx: LayerContext<'_, S>) {
+        let _ = ENTERED.try_with(|e| {
+            let mut e = e.borrow_mut();
+            // Exits come in reverse order of entries; an out-of-order one
+            // unwinds the spans entered after it too.
+            if let Some(at) = e.iter().rposition(|x| x.id == *id) {
+                while e.len() > at {
+                    e.pop();
+                }
+            }
+        });
+    }
+
     fn on_event(&self, event: &Event<'_>, ctx: LayerContext<'_, S>) {
         let meta = event.metadata();
         let level = self.level(meta.level());
@@ -214,7 +281,22 @@ where
         }
         if let Some(leaf) = ctx.event_span(event) {
             let epoch = self.epoch.load(Ordering::Acquire);
-            if let Some((context, path)) = context_of(&leaf, epoch) {
+            // The innermost entered span's context is already built, unless
+            // something was bound on top of it since.
+            let entered = ENTERED
+                .try_with(|e| {
+                    e.borrow()
+                        .last()
+                        .filter(|x| {
+                            x.id == leaf.id()
+                                && x.epoch == epoch
+                                && Context::current().ptr_eq(&x.context)
+                        })
+                        .map(|x| (x.context.clone(), Arc::clone(&x.path)))
+                })
+                .ok()
+                .flatten();
+            if let Some((context, path)) = entered.or_else(|| context_of(&leaf, epoch)) {
                 call.context(&context);
                 if self.span_path {
                     call.field("span_path", fapilog::FieldValue::Str(&path));

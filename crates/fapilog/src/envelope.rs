@@ -6,9 +6,7 @@
 //! Building an event from a record borrows the record's text and reuses the
 //! worker's vectors, so the common case allocates nothing.
 
-use std::collections::hash_map::RandomState;
 use std::fmt;
-use std::hash::{BuildHasher, Hasher};
 use std::sync::Arc;
 use std::time::SystemTime;
 
@@ -74,27 +72,17 @@ impl fmt::Debug for MessageId {
     }
 }
 
-/// Random UUIDs from a fast generator (wyrand) seeded from the OS-keyed
-/// hasher: unique, not for cryptography.
-pub(crate) struct IdGen(u64);
+/// Random UUIDs from `fastrand` (wyrand, seeded from the OS-keyed hasher):
+/// unique, not for cryptography.
+pub(crate) struct IdGen(fastrand::Rng);
 
 impl IdGen {
     pub(crate) fn new() -> IdGen {
-        let mut h = RandomState::new().build_hasher();
-        h.write_u128(
-            SystemTime::now()
-                .duration_since(SystemTime::UNIX_EPOCH)
-                .map(|d| d.as_nanos())
-                .unwrap_or(0),
-        );
-        h.write_u64(std::process::id().into());
-        IdGen(h.finish())
+        IdGen(fastrand::Rng::new())
     }
 
     fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0xa076_1d64_78bd_642f);
-        let t = u128::from(self.0) * u128::from(self.0 ^ 0xe703_7ed1_a0b4_28db);
-        ((t >> 64) ^ t) as u64
+        self.0.u64(..)
     }
 
     pub(crate) fn next_id(&mut self) -> MessageId {

@@ -53,7 +53,7 @@ mod error;
 mod field;
 mod level;
 mod logger;
-mod macros;
+pub mod macros;
 mod metrics;
 mod pipeline;
 pub mod queue;

@@ -12,6 +12,7 @@ pub(crate) mod json;
 pub(crate) mod pretty;
 mod time;
 
+pub use pretty::colors_for;
 pub use time::write_rfc3339_millis;
 
 use crate::envelope::Event;
@@ -97,6 +98,20 @@ pub fn write_pretty_value(out: &mut Vec<u8>, envelope: &crate::Value<'_>, color:
     } else {
         false
     }
+}
+
+/// Writes `text` for a terminal: every character a terminal would act on
+/// (C0 controls, DEL, C1, the bidi controls and marks, the Unicode line
+/// separators) as a visible escape, the rest as it is. The pretty format
+/// writes every key and value this way.
+///
+/// ```
+/// let mut out = Vec::new();
+/// fapilog::encode::write_terminal_safe(&mut out, "a\x1b]0;owned\x07\r\u{202e}b");
+/// assert_eq!(out, br"a\u{1b}]0;owned\u{7}\r\u{202e}b");
+/// ```
+pub fn write_terminal_safe(out: &mut Vec<u8>, text: &str) {
+    pretty::push_clean(out, text);
 }
 
 pub(crate) fn level_name(level: crate::Level, trace_name: TraceName) -> &'static str {

@@ -5,39 +5,73 @@
 //! spaces, quotes or `=` are quoted. `message_id` and the diagnostics the
 //! pipeline adds to every line (service, env, host, pid) are left out: they
 //! are noise to a reader and stay in the JSON formats.
+//!
+//! Terminal safety: every character that could move the cursor, end the
+//! line, send a terminal command or reorder the text (C0 controls, DEL, the
+//! C1 range U+0080–U+009F, the bidi controls U+202A–U+202E and
+//! U+2066–U+2069, the marks U+200E, U+200F, U+061C and the separators
+//! U+2028, U+2029) is written as a visible escape (`\n`, `\u{1b}`), in
+//! every key and value, so one event is always one line and only the
+//! colours this writer adds reach the terminal.
 
-use super::json::{write_str, write_value};
+use std::io::Write as _;
+
+use anstyle::{AnsiColor, Effects, Style};
+
+use super::json::write_value;
 use super::{level_name, time::write_rfc3339_millis, TraceName};
 use crate::envelope::Event;
 use crate::value::{Map, Value};
 use crate::Level;
 
-const RESET: &str = "\x1b[0m";
-const DIM: &str = "\x1b[2m";
+const DIM: Style = Style::new().effects(Effects::DIMMED);
 
-fn level_color(level: Level) -> &'static str {
+fn level_style(level: Level) -> Style {
+    let c = |c: AnsiColor| Style::new().fg_color(Some(c.into()));
     match level.priority() {
-        0..=10 => "\x1b[34m",
-        11..=20 => "\x1b[32m",
-        21..=30 => "\x1b[33m",
-        31..=40 => "\x1b[31m",
-        _ => "\x1b[1;31m",
+        0..=10 => c(AnsiColor::Blue),
+        11..=20 => c(AnsiColor::Green),
+        21..=30 => c(AnsiColor::Yellow),
+        31..=40 => c(AnsiColor::Red),
+        _ => c(AnsiColor::Red).bold(),
     }
+}
+
+fn start(out: &mut Vec<u8>, style: Style) {
+    let _ = write!(out, "{}", style.render());
+}
+
+fn end(out: &mut Vec<u8>, style: Style) {
+    let _ = write!(out, "{}", style.render_reset());
+}
+
+/// Whether a terminal on `stream` should get colours: it is a terminal,
+/// `NO_COLOR` is unset or empty, and `TERM` is not `dumb` (`CLICOLOR_FORCE`
+/// forces them on, as the `anstream` family of crates does).
+pub fn colors_for(stream: &impl std::io::IsTerminal) -> bool {
+    if anstyle_query::clicolor_force() {
+        return true;
+    }
+    if anstyle_query::no_color() {
+        return false;
+    }
+    stream.is_terminal() && anstyle_query::term_supports_color()
 }
 
 pub(crate) fn write_event(out: &mut Vec<u8>, ev: &Event<'_>, color: bool, trace_name: TraceName) {
     write_rfc3339_millis(out, ev.timestamp);
     out.extend_from_slice(b" | ");
     let name = level_name(ev.level, trace_name);
+    let style = level_style(ev.level);
     if color {
-        out.extend_from_slice(level_color(ev.level).as_bytes());
+        start(out, style);
     }
     out.extend_from_slice(name.as_bytes());
     for _ in name.len()..8 {
         out.push(b' ');
     }
     if color {
-        out.extend_from_slice(RESET.as_bytes());
+        end(out, style);
     }
     out.extend_from_slice(b" | ");
     push_clean(out, &ev.logger);
@@ -73,16 +107,16 @@ pub(crate) fn write_envelope(out: &mut Vec<u8>, log: &Map<'_>, color: bool) -> b
     };
     push_clean(out, ts);
     out.extend_from_slice(b" | ");
+    let style = level_style(level.parse::<Level>().unwrap_or(Level::INFO));
     if color {
-        let l = level.parse::<Level>().unwrap_or(Level::INFO);
-        out.extend_from_slice(level_color(l).as_bytes());
+        start(out, style);
     }
     push_clean(out, level);
     for _ in level.chars().count()..8 {
         out.push(b' ');
     }
     if color {
-        out.extend_from_slice(RESET.as_bytes());
+        end(out, style);
     }
     out.extend_from_slice(b" | ");
     push_clean(out, log.get("logger").and_then(Value::as_str).unwrap_or(""));
@@ -111,22 +145,70 @@ pub(crate) fn write_envelope(out: &mut Vec<u8>, log: &Map<'_>, color: bool) -> b
     true
 }
 
-/// Control characters would break the one-line-per-event promise.
-fn push_clean(out: &mut Vec<u8>, s: &str) {
-    for ch in s.chars() {
-        match ch {
-            '\n' => out.extend_from_slice(b"\\n"),
-            '\r' => out.extend_from_slice(b"\\r"),
-            '\t' => out.extend_from_slice(b"\\t"),
-            c if c.is_control() => {
-                out.extend_from_slice(format!("\\u{{{:x}}}", c as u32).as_bytes())
-            }
+/// The characters a terminal would act on instead of showing: C0, DEL,
+/// C1, the bidi embeddings, overrides and isolates, the bidi marks and the
+/// Unicode line and paragraph separators.
+#[inline]
+pub(crate) fn is_unsafe(c: char) -> bool {
+    matches!(c,
+        '\0'..='\x1f' | '\x7f'..='\u{9f}'
+        | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}'
+        | '\u{200e}' | '\u{200f}' | '\u{061c}' | '\u{2028}' | '\u{2029}')
+}
+
+/// `true` when `s` holds no byte that can start an unsafe character (a
+/// fast pass over the bytes: C0, DEL, and the lead bytes of C1, U+061C
+/// and the U+20xx controls).
+#[inline]
+fn all_safe(s: &str) -> bool {
+    s.bytes()
+        .all(|b| b >= 0x20 && b != 0x7f && b != 0xc2 && b != 0xd8 && b != 0xe2)
+        || !s.chars().any(is_unsafe)
+}
+
+fn push_escape(out: &mut Vec<u8>, c: char) {
+    match c {
+        '\n' => out.extend_from_slice(b"\\n"),
+        '\r' => out.extend_from_slice(b"\\r"),
+        '\t' => out.extend_from_slice(b"\\t"),
+        c => {
+            let _ = write!(out, "\\u{{{:x}}}", c as u32);
+        }
+    }
+}
+
+/// Writes `s` with every unsafe character escaped.
+pub(crate) fn push_clean(out: &mut Vec<u8>, s: &str) {
+    if all_safe(s) {
+        out.extend_from_slice(s.as_bytes());
+        return;
+    }
+    for c in s.chars() {
+        if is_unsafe(c) {
+            push_escape(out, c);
+        } else {
+            let mut b = [0; 4];
+            out.extend_from_slice(c.encode_utf8(&mut b).as_bytes());
+        }
+    }
+}
+
+/// Writes `s` in double quotes: `"` and `\` escaped, unsafe characters as
+/// in [`push_clean`].
+fn push_quoted(out: &mut Vec<u8>, s: &str) {
+    out.push(b'"');
+    for c in s.chars() {
+        match c {
+            '"' => out.extend_from_slice(b"\\\""),
+            '\\' => out.extend_from_slice(b"\\\\"),
+            c if is_unsafe(c) => push_escape(out, c),
             c => {
                 let mut b = [0; 4];
                 out.extend_from_slice(c.encode_utf8(&mut b).as_bytes());
             }
         }
     }
+    out.push(b'"');
 }
 
 fn write_flat(out: &mut Vec<u8>, first: &mut bool, prefix: &str, m: &Map<'_>, color: bool) {
@@ -152,27 +234,39 @@ fn write_pair(
     out.extend_from_slice(if *first { b" | " } else { b" " });
     *first = false;
     if color {
-        out.extend_from_slice(DIM.as_bytes());
+        start(out, DIM);
     }
     push_clean(out, prefix);
     push_clean(out, k);
     out.push(b'=');
     if color {
-        out.extend_from_slice(RESET.as_bytes());
+        end(out, DIM);
     }
     match v {
         Value::Str(t) => {
             let s = t.as_str();
             let plain = !s.is_empty()
-                && !s
-                    .chars()
-                    .any(|c| c.is_whitespace() || c.is_control() || matches!(c, '"' | '=' | '\''));
+                && !s.chars().any(|c| {
+                    c.is_whitespace()
+                        || c.is_control()
+                        || is_unsafe(c)
+                        || matches!(c, '"' | '=' | '\'')
+                });
             if plain {
                 out.extend_from_slice(s.as_bytes());
             } else {
-                write_str(out, s);
+                push_quoted(out, s);
             }
         }
-        other => write_value(out, other, 0),
+        other => {
+            // JSON escapes C0 already; DEL, C1 and the bidi controls pass
+            // through it, so the text is cleaned once more.
+            let mut json = Vec::new();
+            write_value(&mut json, other, 0);
+            match std::str::from_utf8(&json) {
+                Ok(text) => push_clean(out, text),
+                Err(_) => push_clean(out, &String::from_utf8_lossy(&json)),
+            }
+        }
     }
 }

@@ -245,6 +245,8 @@ pub(crate) struct EnvVars {
     config: Option<String>,
     preset: Option<String>,
     strict: Option<String>,
+    /// `RUST_LOG`, read just below the `FAPILOG_*` variables.
+    rust_log: Option<String>,
 }
 
 impl EnvVars {
@@ -260,6 +262,7 @@ impl EnvVars {
                 "FAPILOG_CONFIG" => out.config = Some(v),
                 "FAPILOG_PRESET" => out.preset = Some(v),
                 "FAPILOG_STRICT" => out.strict = Some(v),
+                "RUST_LOG" => out.rust_log = Some(v),
                 _ if upper.starts_with("FAPILOG_") => out.vars.push((upper, v)),
                 _ => {}
             }
@@ -560,6 +563,9 @@ impl Loader {
                 s.env = fallback.clone();
                 record("env", &Origin::Env("ENV".to_owned()));
             }
+        }
+        if let Some(spec) = &env.rust_log {
+            super::Directives::parse(spec)?.apply(&mut s, &mut record);
         }
         for e in env.entries() {
             let Origin::Env(name) = &e.origin else {

@@ -59,6 +59,7 @@ pub mod keys;
 mod load;
 mod presets;
 mod reload;
+pub(crate) mod rust_log;
 mod secrets;
 
 pub use fleet::AcceptedSettings;
@@ -66,6 +67,7 @@ pub(crate) use load::Layers;
 pub use load::{markdown_table, LoadReport, Loader, Note, Origin, Origins};
 pub use presets::{Preset, UnknownPreset};
 pub use reload::{ReloadReport, Reloader, WatchGuard, LIVE_KEYS};
+pub use rust_log::Directives;
 
 use std::time::Duration;
 
@@ -76,7 +78,7 @@ use crate::queue::Backpressure;
 use crate::sinks::{
     FsyncPolicy, RotatingFileBuilder, RotatingFileSink, Sink, StderrSink, StdoutSink,
 };
-use crate::stages::settings::StageSettings;
+use crate::stages::settings::{normalize_name, StageSettings};
 use crate::stages::{RedactionFailMode, Stages};
 
 use keys::Raw;
@@ -528,7 +530,22 @@ impl Settings {
                 .collect();
             in_code.splice(0..0, kept);
         }
-        let built = self.stages.build()?;
+        // Overrides turn the level filter on by themselves, with
+        // core.log_level as its global minimum.
+        let auto_level = !self.stages.filter_config.level.overrides.0.is_empty()
+            && !self
+                .stages
+                .filters
+                .iter()
+                .any(|f| normalize_name(f) == "level");
+        let built = if auto_level {
+            let mut st = self.stages.clone();
+            st.filters.insert(0, "level".to_owned());
+            st.filter_config.level.min_level = self.core.log_level;
+            st.build()?
+        } else {
+            self.stages.build()?
+        };
         let code_has_level = stages.filters.iter().any(|f| f.name() == "level");
         merge(built.filters, &mut stages.filters, |f| f.name());
         merge(built.enrichers, &mut stages.enrichers, |e| e.name());

@@ -1,4 +1,4 @@
-use std::io::{IsTerminal, Write};
+use std::io::Write;
 
 use super::{Sink, SinkError, WhenFull};
 use crate::batch::Batch;
@@ -27,10 +27,11 @@ impl StdoutSink {
         StdoutSink::with_format(Format::Flat)
     }
 
-    /// Human-readable lines, coloured when stdout is a terminal.
+    /// Human-readable lines, coloured when stdout is a terminal and
+    /// `NO_COLOR` is not set ([`crate::encode::colors_for`]).
     pub fn pretty() -> StdoutSink {
         StdoutSink::with_format(Format::Pretty {
-            color: std::io::stdout().is_terminal(),
+            color: crate::encode::colors_for(&std::io::stdout()),
         })
     }
 

@@ -187,6 +187,11 @@ pub struct StageCounters {
 
 /// A cheap shared random source (wyrand) for the sampling filters: one
 /// atomic add per draw, deterministic when seeded.
+///
+/// Hand-written on purpose: the filters draw from several worker threads
+/// at once, and `fastrand::Rng` (the same wyrand step) is `!Sync`, so it
+/// would need a lock or a per-thread generator that a seed can no longer
+/// make reproducible.
 pub(crate) struct Rng(AtomicU64);
 
 impl Rng {

@@ -269,7 +269,11 @@ impl StageSettings {
             level: None,
         };
         let fc = &self.filter_config;
-        for raw in &self.filters {
+        // Overrides turn the level filter on by themselves.
+        let auto_level = (!fc.level.overrides.0.is_empty()
+            && !self.filters.iter().any(|f| normalize_name(f) == "level"))
+        .then(|| "level".to_owned());
+        for raw in auto_level.iter().chain(&self.filters) {
             let f: Box<dyn Filter> = match normalize_name(raw).as_str() {
                 "level" => {
                     let f = LevelFilter::from_config(&fc.level);

@@ -22,8 +22,12 @@ pub struct LevelConfig {
     pub min_level: Level,
     /// Per-logger minimums: a map `{"app.db": "DEBUG"}` or a string
     /// `"app.db=debug,hyper=warning"`. An override applies to the logger of
-    /// that name and to its dotted children (`app.db.pool`); the longest
-    /// matching name wins.
+    /// that name and to its children (`app.db.pool`), with `.` and `::` as
+    /// the same separator, so `my_crate::db` matches the `tracing` target
+    /// `my_crate::db::pool` and the logger `my_crate.db`; the longest
+    /// matching name wins. Setting overrides turns the level filter on
+    /// (with `core.log_level` as its global minimum) even when
+    /// `core.filters` does not list `level`.
     pub overrides: LevelOverrides,
 }
 
@@ -128,9 +132,7 @@ impl LevelState {
                 Err(p) => p.into_inner(),
             };
             for (name, lvl) in o.iter() {
-                if logger.starts_with(name.as_str())
-                    && (logger.len() == name.len() || logger.as_bytes()[name.len()] == b'.')
-                {
+                if crate::settings::rust_log::is_within(logger, name) {
                     return *lvl;
                 }
             }
@@ -285,6 +287,7 @@ impl LevelHandle {
 fn level_of(priority: u8) -> Level {
     Level::BUILTIN
         .into_iter()
+        .chain([crate::settings::rust_log::OFF])
         .find(|l| l.priority() == priority)
         .unwrap_or(Level::custom(priority, "CUSTOM"))
 }
