@@ -2,8 +2,11 @@
 //! read as a [`MetricsSnapshot`].
 //!
 //! Nothing here is touched on the caller's fast path: a successful log call
-//! counts nothing. "Submitted" is derived (dequeued + queued + dropped), so
-//! the producers never share a counter's cache line.
+//! counts nothing. "Submitted" is derived (dequeued + queued + dropped
+//! before the queue), so the producers never share a counter's cache line.
+//! An event withheld after the queue (a redactor failing in closed mode) was
+//! dequeued already: it is counted once, as dequeued and withheld, never a
+//! second time as a drop that adds to `submitted`.
 
 #[cfg(feature = "metrics")]
 pub mod facade;
@@ -53,6 +56,12 @@ impl DropReason {
 
     fn index(self) -> usize {
         self as usize
+    }
+
+    /// `true` for a reason that applies to an event the worker already took
+    /// off the queue (and counted as dequeued).
+    fn after_queue(self) -> bool {
+        matches!(self, DropReason::RedactionFailed)
     }
 }
 
@@ -408,6 +417,11 @@ impl Metrics {
             }
         }
         let dropped_total = dropped.iter().map(|d| d.count).sum();
+        let withheld: u64 = dropped
+            .iter()
+            .filter(|d| d.reason.after_queue())
+            .map(|d| d.count)
+            .sum();
         let dequeued = self.dequeued.load(Relaxed);
         let flush_count = self.flush_count.load(Relaxed);
         let mut cumulative = 0;
@@ -422,7 +436,7 @@ impl Metrics {
             })
             .collect();
         MetricsSnapshot {
-            submitted: dequeued + queue_depth as u64 + dropped_total,
+            submitted: dequeued + queue_depth as u64 + dropped_total - withheld,
             written: self.written.load(Relaxed),
             failed: self.failed.load(Relaxed),
             filtered: self.filtered.load(Relaxed),
