@@ -89,6 +89,9 @@ pub(crate) struct Metrics {
     pub(crate) sinks: Vec<SinkCounters>,
     pub(crate) stages: std::sync::Mutex<Vec<(String, u64, u64)>>,
     pub(crate) stage_runtime: crate::stages::StageRuntime,
+    /// Set once the pipeline's shutdown report is made; then 1 once the
+    /// first late log call has been reported on stderr.
+    shut_down: std::sync::atomic::AtomicU8,
 }
 
 /// The kinds of failed writes a sink's metrics count.
@@ -350,6 +353,23 @@ impl Metrics {
     #[cold]
     pub(crate) fn count_drop(&self, level: Level, reason: DropReason, n: u64) {
         self.dropped[level.bucket()][reason.index()].fetch_add(n, Relaxed);
+        if reason == DropReason::Shutdown && self.shut_down.load(Relaxed) == 1 {
+            self.report_late_call();
+        }
+    }
+
+    /// The pipeline's shutdown is over: later drops are late log calls.
+    pub(crate) fn mark_shut_down(&self) {
+        let _ = self.shut_down.compare_exchange(0, 1, Relaxed, Relaxed);
+    }
+
+    #[cold]
+    fn report_late_call(&self) {
+        if self.shut_down.swap(2, Relaxed) == 1 {
+            eprintln!(
+                "fapilog: an event was logged after the pipeline shut down; it and every later one are dropped, counted as dropped (reason shutdown), and not reported again"
+            );
+        }
     }
 
     /// Current drop counts, `[level bucket][reason]`.

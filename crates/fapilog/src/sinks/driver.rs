@@ -598,7 +598,7 @@ impl Runner {
             let began = Instant::now();
             let sink = &mut self.sink;
             let batch = d.batch();
-            let result = std::panic::catch_unwind(AssertUnwindSafe(|| sink.write_batch(batch)));
+            let result = crate::panics::catch(|| sink.write_batch(batch));
             self.counters().observe_write(began.elapsed());
             let err = match result {
                 Ok(Ok(())) => {
