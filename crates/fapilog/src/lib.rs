@@ -61,6 +61,8 @@ mod pipeline;
 pub mod queue;
 mod record;
 pub mod settings;
+#[cfg(all(unix, feature = "signals"))]
+pub mod signals;
 pub mod sinks;
 pub mod stages;
 pub mod testing;
