@@ -636,6 +636,13 @@ impl Pipeline {
         s.metrics.snapshot(s.queue.len(), s.queue.capacity())
     }
 
+    /// How long dropping the last handle may spend draining
+    /// (`core.shutdown_timeout_seconds`): the bound to pass to
+    /// [`Pipeline::shutdown`] and [`Pipeline::flush`] at exit.
+    pub fn shutdown_timeout(&self) -> Duration {
+        self.inner.shutdown_timeout
+    }
+
     /// How long the pipeline has been running.
     pub fn uptime(&self) -> Duration {
         self.inner.started.elapsed()
