@@ -96,6 +96,25 @@ pub(crate) fn guarded<R>(kind: &'static str, name: &str, f: impl FnOnce() -> R) 
     }
 }
 
+/// Whether plugin `name` gets a report at `now`: `Some(panics since the last
+/// report)`, or `None` (counted for the next one) within [`REPORT_EVERY`].
+fn due(map: &mut Reports, kind: &'static str, name: &str, now: Instant) -> Option<u64> {
+    match map.get_mut(&(kind, name.to_owned())) {
+        Some((last, since)) if now.duration_since(*last) < REPORT_EVERY => {
+            *since += 1;
+            None
+        }
+        Some((last, since)) => {
+            *last = now;
+            Some(std::mem::take(since))
+        }
+        None => {
+            map.insert((kind, name.to_owned()), (now, 0));
+            Some(0)
+        }
+    }
+}
+
 fn payload_message(payload: &(dyn Any + Send)) -> String {
     if let Some(s) = payload.downcast_ref::<&str>() {
         (*s).to_owned()
@@ -122,20 +141,9 @@ impl Panicked {
                 Err(p) => p.into_inner(),
             };
             let map = g.get_or_insert_with(HashMap::new);
-            let now = Instant::now();
-            match map.get_mut(&(kind, name.to_owned())) {
-                Some((last, since)) if now.duration_since(*last) < REPORT_EVERY => {
-                    *since += 1;
-                    return;
-                }
-                Some((last, since)) => {
-                    *last = now;
-                    std::mem::take(since)
-                }
-                None => {
-                    map.insert((kind, name.to_owned()), (now, 0));
-                    0
-                }
+            match due(map, kind, name, Instant::now()) {
+                Some(n) => n,
+                None => return,
             }
         };
         let suppressed = suppressed.to_string();
@@ -221,4 +229,39 @@ fn log_panic(info: &PanicHookInfo<'_>) {
     }
     logger.log(Level::CRITICAL, "panic", &fields);
     crate::pipeline::flush_global();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_caught_panic_brings_back_its_message_and_location() {
+        install_silencer();
+        let caught = catch(|| -> u32 { panic!("plugin {} broke", 7) }).unwrap_err();
+        assert_eq!(caught.message, "plugin 7 broke");
+        assert!(caught.location.unwrap().contains("panics.rs"));
+        assert_eq!(catch(|| 5).unwrap(), 5);
+        // The flag is reset: a later panic outside a guard is not silenced.
+        assert!(!in_guarded());
+    }
+
+    #[test]
+    fn a_plugin_is_reported_once_per_interval_with_the_count_since_the_last_report() {
+        let mut map = Reports::new();
+        let t0 = Instant::now();
+        assert_eq!(due(&mut map, "stage", "a", t0), Some(0));
+        for i in 1..=5 {
+            assert_eq!(
+                due(&mut map, "stage", "a", t0 + Duration::from_millis(i)),
+                None
+            );
+        }
+        // Another plugin has its own interval.
+        assert_eq!(due(&mut map, "stage", "b", t0), Some(0));
+        assert_eq!(due(&mut map, "sink", "a", t0), Some(0));
+        let later = t0 + REPORT_EVERY;
+        assert_eq!(due(&mut map, "stage", "a", later), Some(5));
+        assert_eq!(due(&mut map, "stage", "a", later), None);
+    }
 }
