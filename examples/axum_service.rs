@@ -11,6 +11,7 @@
 //!
 //! Set `ADDR` to listen elsewhere; `FAPILOG_*` variables configure the
 //! pipeline (JSON to stdout by default), `RUST_LOG` the `tracing` filter.
+//! SIGTERM or Ctrl-C shuts it down gracefully without losing a line.
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -137,16 +138,18 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .parse()?;
     let listener = tokio::net::TcpListener::bind(addr).await?;
     fapilog::info!(pipeline.logger("app"), "listening", addr = %listener.local_addr()?);
+    // SIGTERM (Kubernetes, `docker stop`) or Ctrl-C: stop accepting, write
+    // out what was logged, let the requests in flight finish...
+    let signal = fapilog_axum::ShutdownSignal::new(pipeline.clone())?;
     axum::serve(
         listener,
         app(&pipeline).into_make_service_with_connect_info::<SocketAddr>(),
     )
-    .with_graceful_shutdown(async {
-        let _ = tokio::signal::ctrl_c().await;
-    })
+    .with_graceful_shutdown(signal.wait())
     .await?;
 
-    let report = pipeline.shutdown(Duration::from_secs(5));
+    // ...then drain the rest and say what happened.
+    let report = pipeline.shutdown(pipeline.shutdown_timeout());
     eprintln!("fapilog drained: {report:?}");
     Ok(())
 }

@@ -66,7 +66,8 @@
 //! With axum, add the layer with `Router::layer` so the matched route is
 //! known. For the metrics endpoint see [`metrics_route`] and
 //! [`prometheus_response`]; for a readiness probe that reports the sinks'
-//! health, [`health_route`] and [`health_response`].
+//! health, [`health_route`] and [`health_response`]; for a graceful shutdown
+//! on SIGTERM/SIGINT that writes the logs out first, [`ShutdownSignal`].
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
@@ -78,6 +79,7 @@ mod layer;
 mod metrics;
 mod request_id;
 mod service;
+mod shutdown;
 mod spawn;
 mod trace_context;
 
@@ -93,5 +95,6 @@ pub use metrics::metrics_route;
 pub use metrics::prometheus_response;
 pub use request_id::{is_valid_request_id, new_request_id, RequestId, MAX_REQUEST_ID_LEN};
 pub use service::{HandlerError, RequestLog, ResponseBody, ResponseFuture};
+pub use shutdown::{shutdown_signal, ShutdownSignal};
 pub use spawn::{spawn, spawn_blocking};
 pub use trace_context::TraceContext;

@@ -102,6 +102,9 @@ pub enum Error {
     /// A worker thread could not be started.
     #[error("cannot start a worker thread: {0}")]
     Spawn(#[source] std::io::Error),
+    /// The SIGTERM/SIGINT handlers could not be installed.
+    #[error("cannot handle SIGTERM and SIGINT: {0}")]
+    Signals(#[source] std::io::Error),
     /// `flush` did not finish in time.
     #[error("flush did not finish within {0:?}")]
     FlushTimeout(std::time::Duration),

@@ -50,16 +50,20 @@ mod diagnostics;
 pub mod encode;
 mod envelope;
 mod error;
+mod exit;
 mod field;
 mod level;
 mod logger;
 pub mod macros;
 mod metrics;
+mod panics;
 mod pipeline;
 pub mod queue;
 mod record;
 pub mod settings;
 mod shared;
+#[cfg(all(unix, feature = "signals"))]
+pub mod signals;
 pub mod sinks;
 pub mod stages;
 pub mod testing;
@@ -71,6 +75,7 @@ pub use context::Context;
 pub use encode::{Format, TraceName};
 pub use envelope::{is_context_key, Event, MessageId, CONTEXT_KEYS};
 pub use error::Error;
+pub use exit::exit;
 pub use field::{debug, display, err, json, ErrorValue, FieldValue, SerializeJson, ToFieldValue};
 pub use level::{Level, ParseLevelError};
 pub use logger::{Capture, Logger, Submit, Submitted};
@@ -80,6 +85,7 @@ pub use metrics::prometheus::PROMETHEUS_CONTENT_TYPE;
 pub use metrics::{
     DropCount, DropReason, MetricsSnapshot, SinkMetrics, StageMetrics, FLUSH_BUCKETS,
 };
+pub use panics::install_panic_hook;
 pub use pipeline::{
     global, init, init_with, logger, DrainReport, Guard, Health, Pipeline, PipelineBuilder,
     SinkDrain,

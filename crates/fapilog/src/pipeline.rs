@@ -286,6 +286,7 @@ impl PipelineBuilder {
             layers,
         } = self;
         let settings = layers.resolve(&settings)?;
+        crate::panics::install_silencer();
         settings.install_stages(&mut stages)?;
         let c = &settings.core;
         if sinks.is_empty() {
@@ -652,6 +653,13 @@ impl Pipeline {
         s.metrics.snapshot(s.queue.len(), s.queue.capacity())
     }
 
+    /// How long dropping the last handle may spend draining
+    /// (`core.shutdown_timeout_seconds`): the bound to pass to
+    /// [`Pipeline::shutdown`] and [`Pipeline::flush`] at exit.
+    pub fn shutdown_timeout(&self) -> Duration {
+        self.inner.shutdown_timeout
+    }
+
     /// How long the pipeline has been running.
     pub fn uptime(&self) -> Duration {
         self.inner.started.elapsed()
@@ -759,7 +767,33 @@ impl Inner {
             elapsed: started.elapsed(),
         };
         *slot = Some(report.clone());
+        // From now on a log call is a loss: say so once on stderr.
+        self.shared.metrics.mark_shut_down();
         report
+    }
+
+    /// Shuts down within the configured timeout and says on stderr what
+    /// could not be written, if anything.
+    fn shutdown_and_report(&self) -> DrainReport {
+        let r = self.shutdown(self.shutdown_timeout);
+        if !r.is_complete() {
+            let dropped: Vec<String> = r
+                .dropped
+                .iter()
+                .map(|(reason, n)| format!("{}={n}", reason.as_str()))
+                .collect();
+            eprintln!(
+                "fapilog: shutdown left events unwritten: submitted={} written={} failed={} dropped={} [{}] unflushed={} timed_out={}",
+                r.submitted,
+                r.written,
+                r.failed,
+                r.dropped_total(),
+                dropped.join(" "),
+                r.unflushed,
+                r.timed_out
+            );
+        }
+        r
     }
 }
 
@@ -768,35 +802,40 @@ impl Drop for Inner {
         if self.stopped.load(Ordering::SeqCst) {
             return;
         }
-        let r = self.shutdown(self.shutdown_timeout);
-        if !r.is_complete() {
-            eprintln!(
-                "fapilog: shutdown left events unwritten: submitted={} written={} failed={} dropped={} unflushed={} timed_out={}",
-                r.submitted,
-                r.written,
-                r.failed,
-                r.dropped_total(),
-                r.unflushed,
-                r.timed_out
-            );
-        }
+        self.shutdown_and_report();
     }
 }
 
-static GLOBAL: OnceLock<Logger> = OnceLock::new();
+/// The global pipeline: set once by [`init`], alive until the process ends.
+static GLOBAL: OnceLock<Global> = OnceLock::new();
 
-/// Keeps the global pipeline running; dropping it drains the queue (bounded
-/// by `core.shutdown_timeout_seconds`) and reports on stderr anything that
-/// could not be written.
-#[must_use = "dropping the guard shuts the global pipeline down"]
-pub struct Guard {
+struct Global {
     pipeline: Pipeline,
+    root: Logger,
+}
+
+/// The handle [`init`] returns. The global pipeline does not depend on it:
+/// logging goes on after the guard is dropped, and the process exit drains
+/// the queue (see [`init`]).
+///
+/// Dropping the guard flushes what was logged so far (bounded by
+/// `core.shutdown_timeout_seconds`), so a guard dropped at the end of `main`
+/// leaves nothing behind even where the process exit does not drain.
+#[must_use = "dropping the guard flushes the global pipeline; keep it for the life of `main`"]
+pub struct Guard {
+    pipeline: &'static Pipeline,
 }
 
 impl Guard {
     /// The pipeline behind the global logger.
     pub fn pipeline(&self) -> &Pipeline {
-        &self.pipeline
+        self.pipeline
+    }
+}
+
+impl Drop for Guard {
+    fn drop(&mut self) {
+        let _ = self.pipeline.flush(self.pipeline.inner.shutdown_timeout);
     }
 }
 
@@ -810,7 +849,19 @@ impl std::fmt::Debug for Guard {
 /// envelopes to stdout, configured from `FAPILOG_*` environment variables.
 ///
 /// The macros without a logger argument (`fapilog::info!("…")`) log through
-/// it. Call once, early in `main`, and keep the guard alive.
+/// it. Call once, early in `main`.
+///
+/// The global pipeline lives until the process ends. When the process
+/// exits normally (returning from `main`, [`std::process::exit`],
+/// [`exit`]), it is shut down: the queue is drained and the sinks are
+/// stopped, within `core.shutdown_timeout_seconds`, and whatever could not
+/// be written is reported on stderr. (On Unix and Windows this runs as a C
+/// `atexit` handler; it does not run on `kill -9`, on an abort, or when a
+/// signal's default action ends the process: see [`install_panic_hook`] and
+/// the `signals` module.) A log call after that shutdown is dropped,
+/// counted, and reported once on stderr.
+///
+/// [`install_panic_hook`]: crate::install_panic_hook
 ///
 /// ```no_run
 /// fn main() -> Result<(), fapilog::Error> {
@@ -829,18 +880,38 @@ pub fn init_with(builder: PipelineBuilder) -> Result<Guard, Error> {
         return Err(Error::AlreadyInitialized);
     }
     let pipeline = builder.build()?;
+    let root = pipeline.logger("root");
     GLOBAL
-        .set(pipeline.logger("root"))
+        .set(Global { pipeline, root })
         .map_err(|_| Error::AlreadyInitialized)?;
-    Ok(Guard { pipeline })
+    let global = GLOBAL.get().ok_or(Error::AlreadyInitialized)?;
+    crate::exit::drain_at_exit();
+    Ok(Guard {
+        pipeline: &global.pipeline,
+    })
 }
 
 /// The global root logger, once [`init`] has run.
 pub fn global() -> Option<&'static Logger> {
-    GLOBAL.get()
+    GLOBAL.get().map(|g| &g.root)
 }
 
 /// A logger of the global pipeline named `name`, once [`init`] has run.
 pub fn logger(name: &str) -> Option<Logger> {
-    GLOBAL.get().map(|l| l.named(name))
+    GLOBAL.get().map(|g| g.root.named(name))
+}
+
+/// Flushes the global pipeline, if there is one (bounded by its shutdown
+/// timeout); `true` when there was nothing left to write.
+pub(crate) fn flush_global() -> bool {
+    match GLOBAL.get() {
+        Some(g) => g.pipeline.flush(g.pipeline.inner.shutdown_timeout).is_ok(),
+        None => true,
+    }
+}
+
+/// Shuts the global pipeline down, if there is one (bounded by its shutdown
+/// timeout), reporting on stderr what could not be written.
+pub(crate) fn shutdown_global() -> Option<DrainReport> {
+    GLOBAL.get().map(|g| g.pipeline.inner.shutdown_and_report())
 }

@@ -2,8 +2,11 @@
 //! read as a [`MetricsSnapshot`].
 //!
 //! Nothing here is touched on the caller's fast path: a successful log call
-//! counts nothing. "Submitted" is derived (dequeued + queued + dropped), so
-//! the producers never share a counter's cache line.
+//! counts nothing. "Submitted" is derived (dequeued + queued + dropped
+//! before the queue), so the producers never share a counter's cache line.
+//! An event withheld after the queue (a redactor failing in closed mode) was
+//! dequeued already: it is counted once, as dequeued and withheld, never a
+//! second time as a drop that adds to `submitted`.
 
 #[cfg(feature = "metrics")]
 pub mod facade;
@@ -54,6 +57,12 @@ impl DropReason {
     fn index(self) -> usize {
         self as usize
     }
+
+    /// `true` for a reason that applies to an event the worker already took
+    /// off the queue (and counted as dequeued).
+    fn after_queue(self) -> bool {
+        matches!(self, DropReason::RedactionFailed)
+    }
 }
 
 const LEVELS: usize = 7;
@@ -80,6 +89,9 @@ pub(crate) struct Metrics {
     pub(crate) sinks: Vec<SinkCounters>,
     pub(crate) stages: std::sync::Mutex<Vec<(String, u64, u64)>>,
     pub(crate) stage_runtime: crate::stages::StageRuntime,
+    /// Set once the pipeline's shutdown report is made; then 1 once the
+    /// first late log call has been reported on stderr.
+    shut_down: std::sync::atomic::AtomicU8,
 }
 
 /// The kinds of failed writes a sink's metrics count.
@@ -341,6 +353,23 @@ impl Metrics {
     #[cold]
     pub(crate) fn count_drop(&self, level: Level, reason: DropReason, n: u64) {
         self.dropped[level.bucket()][reason.index()].fetch_add(n, Relaxed);
+        if reason == DropReason::Shutdown && self.shut_down.load(Relaxed) == 1 {
+            self.report_late_call();
+        }
+    }
+
+    /// The pipeline's shutdown is over: later drops are late log calls.
+    pub(crate) fn mark_shut_down(&self) {
+        let _ = self.shut_down.compare_exchange(0, 1, Relaxed, Relaxed);
+    }
+
+    #[cold]
+    fn report_late_call(&self) {
+        if self.shut_down.swap(2, Relaxed) == 1 {
+            eprintln!(
+                "fapilog: an event was logged after the pipeline shut down; it and every later one are dropped, counted as dropped (reason shutdown), and not reported again"
+            );
+        }
     }
 
     /// Current drop counts, `[level bucket][reason]`.
@@ -408,6 +437,11 @@ impl Metrics {
             }
         }
         let dropped_total = dropped.iter().map(|d| d.count).sum();
+        let withheld: u64 = dropped
+            .iter()
+            .filter(|d| d.reason.after_queue())
+            .map(|d| d.count)
+            .sum();
         let dequeued = self.dequeued.load(Relaxed);
         let flush_count = self.flush_count.load(Relaxed);
         let mut cumulative = 0;
@@ -422,7 +456,7 @@ impl Metrics {
             })
             .collect();
         MetricsSnapshot {
-            submitted: dequeued + queue_depth as u64 + dropped_total,
+            submitted: dequeued + queue_depth as u64 + dropped_total - withheld,
             written: self.written.load(Relaxed),
             failed: self.failed.load(Relaxed),
             filtered: self.filtered.load(Relaxed),

@@ -12,7 +12,6 @@
 //! repeat; plus counted outcomes and a deadline at shutdown.
 
 use std::collections::VecDeque;
-use std::panic::AssertUnwindSafe;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::JoinHandle;
@@ -564,10 +563,7 @@ impl Runner {
                 Item::Flush(ack) => {
                     let name = self.sink.name().to_owned();
                     let sink = &mut self.sink;
-                    if !matches!(
-                        std::panic::catch_unwind(AssertUnwindSafe(|| sink.flush())),
-                        Ok(Ok(()))
-                    ) {
+                    if !matches!(crate::panics::catch(|| sink.flush()), Ok(Ok(()))) {
                         diagnostics::warn("sink", "sink flush failed", &[("sink", &name)]);
                     }
                     ack.set();
@@ -576,10 +572,7 @@ impl Runner {
         }
         let name = self.sink.name().to_owned();
         let sink = &mut self.sink;
-        if !matches!(
-            std::panic::catch_unwind(AssertUnwindSafe(|| sink.stop())),
-            Ok(Ok(()))
-        ) {
+        if !matches!(crate::panics::catch(|| sink.stop()), Ok(Ok(()))) {
             diagnostics::warn("sink", "sink stop failed", &[("sink", &name)]);
         }
         self.counters().set_health(SinkHealth::Stopped);
@@ -598,7 +591,7 @@ impl Runner {
             let began = Instant::now();
             let sink = &mut self.sink;
             let batch = d.batch();
-            let result = std::panic::catch_unwind(AssertUnwindSafe(|| sink.write_batch(batch)));
+            let result = crate::panics::catch(|| sink.write_batch(batch));
             self.counters().observe_write(began.elapsed());
             let err = match result {
                 Ok(Ok(())) => {
@@ -639,10 +632,10 @@ impl Runner {
                     self.divert(d, DivertReason::Rejected);
                     return;
                 }
-                Err(_) => {
+                Err(panicked) => {
                     // The same batch would panic again: no retry.
                     self.counters().error(SinkErrorKind::Panic);
-                    self.warn("sink panicked", "the batch is diverted");
+                    panicked.report("sink", self.sink.name());
                     self.failed(self.clock.now());
                     self.divert(d, DivertReason::Panicked);
                     return;

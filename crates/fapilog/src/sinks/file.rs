@@ -9,6 +9,11 @@ use crate::encode::Format;
 /// Appends batches to one file (no rotation: that comes with the rotating
 /// file sink). One `write` per batch; `flush` and `stop` sync the file to disk.
 ///
+/// When a write fails or is cut short (a full disk, `RLIMIT_FSIZE`), the
+/// part of the batch that made it into the file is truncated away and the
+/// error returned: the file always ends on a whole line, and the batch is
+/// reported in one place only (the pipeline's fallback).
+///
 /// On Linux, every [`FileSink::writeback_every`] bytes (8 MiB by default)
 /// it asks the kernel to start writing what it appended to disk, without
 /// waiting for it, and to drop those pages from the page cache once written
@@ -94,6 +99,24 @@ impl FileSink {
         }
     }
 
+    /// After a failed or short write (a full disk, a file size limit), the
+    /// file may end with part of the batch: cut it back to the end of the
+    /// last whole batch, so the next write starts a line of its own and no
+    /// event is both in the file and in the fallback. Truncating frees space,
+    /// so it works on a full disk; should it fail anyway, the torn line is
+    /// at least terminated.
+    fn cut_torn_batch(&mut self) {
+        if self.file.set_len(self.end).is_ok() {
+            return;
+        }
+        let Ok(len) = self.file.metadata().map(|m| m.len()) else {
+            return;
+        };
+        if len > self.end && self.file.write_all(b"\n").is_ok() {
+            self.end = len + 1;
+        }
+    }
+
     /// The file's path.
     pub fn path(&self) -> &Path {
         &self.path
@@ -115,7 +138,12 @@ impl Sink for FileSink {
     }
 
     fn write_batch(&mut self, batch: &Batch) -> Result<(), SinkError> {
-        self.file.write_all(batch.as_bytes())?;
+        if let Err(e) = self.file.write_all(batch.as_bytes()) {
+            self.cut_torn_batch();
+            // The whole batch is reported as failed (and written to the
+            // fallback): none of it stays in the file.
+            return Err(e.into());
+        }
         self.end += batch.byte_len() as u64;
         self.request_writeback();
         Ok(())

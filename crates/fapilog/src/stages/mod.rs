@@ -66,7 +66,6 @@ pub use settings::StageSettings;
 
 pub(crate) use runtime::StageRuntime;
 
-use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;
 
 use crate::diagnostics;
@@ -206,13 +205,15 @@ pub(crate) fn worker_restarted(metrics: &Metrics) {
     }
 }
 
-/// Runs one stage call; `None` when it failed or panicked (counted).
+/// Runs one stage call; `None` when it failed or panicked (counted). A
+/// panic prints no standard panic report: it is reported on stderr at most
+/// once per stage per [`crate::panics::REPORT_EVERY`], with a count.
 fn guarded<R>(
     name: &str,
     metrics: &Metrics,
     f: impl FnOnce() -> Result<R, StageError>,
 ) -> Option<R> {
-    match catch_unwind(AssertUnwindSafe(f)) {
+    match crate::panics::catch(f) {
         Ok(Ok(r)) => Some(r),
         Ok(Err(e)) => {
             if metrics.count_stage_error(name, false) {
@@ -224,14 +225,9 @@ fn guarded<R>(
             }
             None
         }
-        Err(_) => {
-            if metrics.count_stage_error(name, true) {
-                diagnostics::warn(
-                    "stage",
-                    "stage panicked; further panics are counted only",
-                    &[("stage", name)],
-                );
-            }
+        Err(panicked) => {
+            metrics.count_stage_error(name, true);
+            panicked.report("stage", name);
             None
         }
     }
