@@ -299,6 +299,7 @@ impl PipelineBuilder {
                 &c.protected_levels,
                 policy,
                 wake_threshold,
+                workers,
             ),
             metrics: Metrics::new(names),
             min_level: AtomicU8::new(c.log_level.priority()),

@@ -1,0 +1,169 @@
+//! The line of producer threads parked on a full shard, served in arrival
+//! order.
+//!
+//! A producer that finds no room takes a ticket and parks. Only the one at
+//! the front of the line tries the queue; when it gets in (or gives up) it
+//! leaves and unparks the next one, and the worker unparks the front
+//! whenever it frees room. A newcomer sees a non-empty line (one relaxed
+//! load on the caller's path) and queues up behind it instead of taking the
+//! room the line waits for.
+//!
+//! No wake-up is lost: a producer publishes itself in [`Line::len`] (a
+//! `SeqCst` store) before it tries the queue, and the worker frees room
+//! before it reads `len` behind a `SeqCst` fence, so either the producer
+//! sees the room or the worker sees the producer and unparks it (an unpark
+//! that comes before the park makes the park return at once).
+
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Mutex, MutexGuard};
+use std::thread::Thread;
+
+/// The ticket of nobody: the front of an empty line.
+const NOBODY: u64 = u64::MAX;
+
+struct Waiter {
+    ticket: u64,
+    thread: Thread,
+    protected: bool,
+}
+
+#[derive(Default)]
+struct State {
+    next: u64,
+    waiting: VecDeque<Waiter>,
+}
+
+pub(crate) struct Line {
+    state: Mutex<State>,
+    /// Producers in line.
+    len: AtomicUsize,
+    /// Producers in line with a protected event.
+    protected: AtomicUsize,
+    /// The ticket at the front.
+    front: AtomicU64,
+}
+
+impl Default for Line {
+    fn default() -> Line {
+        Line {
+            state: Mutex::default(),
+            len: AtomicUsize::new(0),
+            protected: AtomicUsize::new(0),
+            front: AtomicU64::new(NOBODY),
+        }
+    }
+}
+
+impl Line {
+    fn lock(&self) -> MutexGuard<'_, State> {
+        match self.state.lock() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        }
+    }
+
+    /// `true` when nobody is parked: the caller's fast-path check.
+    #[inline(always)]
+    pub(crate) fn is_empty(&self) -> bool {
+        self.len.load(Ordering::Relaxed) == 0
+    }
+
+    /// Producers in line with a protected event.
+    pub(crate) fn protected_waiting(&self) -> usize {
+        self.protected.load(Ordering::Relaxed)
+    }
+
+    /// Joins the back of the line; returns the ticket to leave with.
+    pub(crate) fn join(&self, protected: bool) -> u64 {
+        let mut st = self.lock();
+        let ticket = st.next;
+        st.next += 1;
+        st.waiting.push_back(Waiter {
+            ticket,
+            thread: std::thread::current(),
+            protected,
+        });
+        if protected {
+            self.protected.fetch_add(1, Ordering::SeqCst);
+        }
+        self.len.store(st.waiting.len(), Ordering::SeqCst);
+        self.publish_front(&st);
+        ticket
+    }
+
+    /// `true` when `ticket` is at the front: its turn to try the queue.
+    #[inline]
+    pub(crate) fn is_front(&self, ticket: u64) -> bool {
+        self.front.load(Ordering::Acquire) == ticket
+    }
+
+    /// Leaves the line (got in, timed out or shut out); the next one in
+    /// line, if this was the front, is unparked to try its turn.
+    pub(crate) fn leave(&self, ticket: u64) {
+        let mut st = self.lock();
+        let Some(at) = st.waiting.iter().position(|w| w.ticket == ticket) else {
+            return;
+        };
+        if let Some(w) = st.waiting.remove(at) {
+            if w.protected {
+                self.protected.fetch_sub(1, Ordering::SeqCst);
+            }
+        }
+        self.len.store(st.waiting.len(), Ordering::SeqCst);
+        self.publish_front(&st);
+        if at == 0 {
+            if let Some(next) = st.waiting.front() {
+                next.thread.unpark();
+            }
+        }
+    }
+
+    fn publish_front(&self, st: &State) {
+        let front = st.waiting.front().map_or(NOBODY, |w| w.ticket);
+        self.front.store(front, Ordering::Release);
+    }
+
+    /// Room appeared: unparks the front of the line. The caller freed the
+    /// room before a `SeqCst` fence.
+    pub(crate) fn wake_front(&self) {
+        if self.len.load(Ordering::SeqCst) == 0 {
+            return;
+        }
+        if let Some(w) = self.lock().waiting.front() {
+            w.thread.unpark();
+        }
+    }
+
+    /// Unparks everyone (the queue closed).
+    pub(crate) fn wake_all(&self) {
+        for w in &self.lock().waiting {
+            w.thread.unpark();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn line_serves_tickets_in_arrival_order_and_skips_those_who_left() {
+        let line = Line::default();
+        assert!(line.is_empty());
+        let a = line.join(false);
+        let b = line.join(true);
+        let c = line.join(false);
+        assert_eq!(line.protected_waiting(), 1);
+        assert!(line.is_front(a) && !line.is_front(b));
+        // A waiter in the middle gives up: the front does not change.
+        line.leave(b);
+        assert_eq!(line.protected_waiting(), 0);
+        assert!(line.is_front(a));
+        line.leave(a);
+        assert!(line.is_front(c));
+        line.leave(c);
+        assert!(line.is_empty());
+        assert!(!line.is_front(c));
+    }
+}
