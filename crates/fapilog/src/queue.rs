@@ -463,3 +463,202 @@ impl Queue {
         self.shards.iter().map(|s| s.discard_all(metrics)).sum()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::time::{Duration, Instant};
+
+    use super::*;
+
+    const LONG: Duration = Duration::from_secs(30);
+
+    fn queue(capacity: usize, reserve: usize, policy: Backpressure) -> Arc<Queue> {
+        Arc::new(Queue::new(
+            capacity,
+            reserve,
+            &[Level::ERROR, Level::CRITICAL],
+            policy,
+            capacity,
+            1,
+        ))
+    }
+
+    /// Drops counted for `reason`, all levels.
+    fn dropped(m: &Metrics, reason: DropReason) -> u64 {
+        let i = DropReason::ALL.iter().position(|r| *r == reason).unwrap();
+        m.dropped_matrix().iter().map(|row| row[i]).sum()
+    }
+
+    fn record(time: u64, level: Level) -> Record {
+        Record::empty(time, level, "t", None, None, None)
+    }
+
+    /// Drains everything (at most `max` per call), returning the times.
+    fn drain_times(q: &Queue, max: usize) -> Vec<u64> {
+        let mut out = Vec::new();
+        while q.shard_of_worker(0).drain(max, |r| out.push(r.time)) > 0 {}
+        out
+    }
+
+    fn wait_for(what: &str, mut done: impl FnMut() -> bool) {
+        let deadline = Instant::now() + LONG;
+        while !done() {
+            assert!(Instant::now() < deadline, "timed out waiting for {what}");
+            std::thread::yield_now();
+        }
+    }
+
+    /// A producer thread offering one record; returns its outcome.
+    fn producer(q: &Arc<Queue>, m: &Arc<Metrics>, time: u64) -> std::thread::JoinHandle<Offer> {
+        let (q, m) = (Arc::clone(q), Arc::clone(m));
+        std::thread::spawn(move || q.offer(record(time, Level::INFO), &m))
+    }
+
+    #[test]
+    fn parked_producers_get_room_in_arrival_order_and_newcomers_queue_behind() {
+        let m = Arc::new(Metrics::new(Vec::new()));
+        let q = queue(2, 0, Backpressure::Block);
+        let shard = q.shard_of_worker(0);
+        for t in [1, 2] {
+            assert_eq!(q.offer(record(t, Level::INFO), &m), Offer::Queued);
+        }
+        let a = producer(&q, &m, 100);
+        wait_for("a to park", || shard.line.len() == 1);
+        let b = producer(&q, &m, 200);
+        wait_for("b to park", || shard.line.len() == 2);
+        // Room that nobody is told about: a newcomer must not take it.
+        assert_eq!(shard.main.pop().map(|r| r.time), Some(1));
+        let c = producer(&q, &m, 300);
+        wait_for("c to queue up", || shard.line.len() == 3 || c.is_finished());
+        assert!(!c.is_finished(), "a newcomer overtook the parked producers");
+        assert_eq!(shard.main.len(), 1);
+        // The worker frees a second slot: the two oldest waiters get in.
+        assert_eq!(shard.drain(1, |_| {}), 1);
+        assert_eq!(a.join().unwrap(), Offer::Queued);
+        assert_eq!(b.join().unwrap(), Offer::Queued);
+        assert_eq!(shard.line.len(), 1);
+        let mut got = Vec::new();
+        assert_eq!(shard.drain(8, |r| got.push(r.time)), 2);
+        assert_eq!(got, [100, 200]);
+        assert_eq!(c.join().unwrap(), Offer::Queued);
+        assert_eq!(drain_times(&q, 8), [300]);
+        assert!(shard.line.is_empty());
+    }
+
+    #[test]
+    fn a_waiter_gives_up_at_its_deadline_and_the_next_in_line_moves_up() {
+        let m = Arc::new(Metrics::new(Vec::new()));
+        let q = queue(
+            1,
+            0,
+            Backpressure::Wait {
+                timeout: Duration::from_millis(20),
+            },
+        );
+        assert_eq!(q.offer(record(1, Level::INFO), &m), Offer::Queued);
+        let outcomes: Vec<Offer> = (0..3)
+            .map(|t| producer(&q, &m, t))
+            .map(|h| h.join().unwrap())
+            .collect();
+        assert!(outcomes
+            .iter()
+            .all(|o| *o == Offer::Dropped(DropReason::WaitTimeout)));
+        assert!(q.shard_of_worker(0).line.is_empty());
+        assert_eq!(dropped(&m, DropReason::WaitTimeout), 3);
+        assert_eq!(drain_times(&q, 8), [1]);
+    }
+
+    #[test]
+    fn close_sends_parked_producers_away_counted_as_shutdown() {
+        let m = Arc::new(Metrics::new(Vec::new()));
+        let q = queue(1, 0, Backpressure::Block);
+        assert_eq!(q.offer(record(1, Level::INFO), &m), Offer::Queued);
+        let a = producer(&q, &m, 2);
+        wait_for("a to park", || q.shard_of_worker(0).line.len() == 1);
+        q.close();
+        assert_eq!(a.join().unwrap(), Offer::Dropped(DropReason::Shutdown));
+    }
+
+    #[test]
+    fn past_its_reserve_a_protected_event_takes_main_room_and_never_evicts_unless_drop() {
+        for policy in [
+            Backpressure::Block,
+            Backpressure::Wait {
+                timeout: Duration::ZERO,
+            },
+        ] {
+            let m = Metrics::new(Vec::new());
+            let q = queue(3, 1, policy);
+            assert_eq!(q.offer(record(1, Level::INFO), &m), Offer::Queued);
+            assert_eq!(q.offer(record(2, Level::ERROR), &m), Offer::Queued);
+            assert_eq!(q.offer(record(3, Level::ERROR), &m), Offer::Queued);
+            assert_eq!(q.offer(record(4, Level::INFO), &m), Offer::Queued);
+            if policy != Backpressure::Block {
+                assert_eq!(
+                    q.offer(record(5, Level::CRITICAL), &m),
+                    Offer::Dropped(DropReason::WaitTimeout)
+                );
+            }
+            assert_eq!(dropped(&m, DropReason::Evicted), 0);
+            assert_eq!(drain_times(&q, 8), [1, 2, 3, 4]);
+        }
+        let m = Metrics::new(Vec::new());
+        let q = queue(2, 1, Backpressure::Drop);
+        for (t, l) in [
+            (1, Level::INFO),
+            (2, Level::INFO),
+            (3, Level::ERROR),
+            (4, Level::ERROR),
+        ] {
+            assert_eq!(q.offer(record(t, l), &m), Offer::Queued);
+        }
+        assert_eq!(dropped(&m, DropReason::Evicted), 1);
+        assert_eq!(drain_times(&q, 8), [2, 3, 4]);
+    }
+
+    #[test]
+    fn the_merge_keeps_time_order_when_a_drain_stops_between_the_rings() {
+        let m = Metrics::new(Vec::new());
+        let q = queue(8, 8, Backpressure::Block);
+        let levels = [Level::INFO, Level::ERROR, Level::WARNING, Level::CRITICAL];
+        for t in 0..12u64 {
+            assert_eq!(
+                q.offer(record(t, levels[t as usize % 4]), &m),
+                Offer::Queued
+            );
+        }
+        // One at a time: both rings' heads are held between calls.
+        let mut got = Vec::new();
+        let shard = q.shard_of_worker(0);
+        for _ in 0..6 {
+            assert_eq!(shard.drain(1, |r| got.push(r.time)), 1);
+        }
+        assert_eq!(q.len(), 6);
+        assert!(!shard.is_empty());
+        got.extend(drain_times(&q, 4));
+        assert_eq!(got, (0..12).collect::<Vec<_>>());
+        assert!(shard.is_empty());
+    }
+
+    #[test]
+    fn a_thread_keeps_its_shard_and_the_sizes_are_split_over_the_shards() {
+        let q = Queue::new(10, 3, &[Level::ERROR], Backpressure::Block, 4, 4);
+        let mine = std::ptr::from_ref(q.shard());
+        for _ in 0..10 {
+            assert!(std::ptr::eq(q.shard(), mine));
+        }
+        let index = thread_shard_index();
+        assert!(std::ptr::eq(q.shard_of_worker(index % 4), mine));
+        // ceil(10 / 4) main slots and ceil(3 / 4) reserved slots per shard.
+        assert_eq!(q.capacity(), 12);
+        let m = Metrics::new(Vec::new());
+        assert_eq!(q.offer(record(1, Level::ERROR), &m), Offer::Queued);
+        assert_eq!(
+            q.shard()
+                .try_reserve(record(2, Level::ERROR))
+                .map_err(|r| r.time),
+            Err(2)
+        );
+    }
+}

@@ -69,6 +69,12 @@ impl Line {
         self.len.load(Ordering::Relaxed) == 0
     }
 
+    /// Producers in line.
+    #[cfg(test)]
+    pub(crate) fn len(&self) -> usize {
+        self.len.load(Ordering::SeqCst)
+    }
+
     /// Producers in line with a protected event.
     pub(crate) fn protected_waiting(&self) -> usize {
         self.protected.load(Ordering::Relaxed)
