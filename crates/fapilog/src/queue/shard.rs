@@ -133,13 +133,20 @@ impl Shard {
             return self.main.push(record);
         }
         // `Drop`: take the place of the oldest main-ring event (the main
-        // ring holds only unprotected levels under `Drop`).
+        // ring holds only unprotected levels under `Drop`). The slot is
+        // claimed first, so nothing is evicted for an event that then finds
+        // no room after all.
+        let Some(claim) = self.protected.claim() else {
+            return Err(record);
+        };
         match self.main.pop() {
             Some(victim) => {
                 metrics.count_drop(victim.level, DropReason::Evicted, 1);
                 drop(victim);
-                self.protected.push(record)
+                claim.fill(record).publish();
+                Ok(())
             }
+            // Unfilled, the claim publishes a placeholder the worker skips.
             None => Err(record),
         }
     }
