@@ -50,14 +50,19 @@
 //!
 //! # Waiting (`Wait`, `Block`)
 //!
-//! A call that finds no room spins very briefly, then joins its shard's
-//! line of parked producers: only the front of the line tries
-//! the queue, the worker unparks it when it frees room, and a newcomer
-//! never overtakes a parked producer (except a protected event taking a
-//! free reserve slot while no protected event waits: the parked ones cannot
-//! use those slots). The `Wait` deadline is checked at every wake-up. Async
-//! calls ([`Logger::log_async`](crate::Logger::log_async)) await room
-//! instead of parking; their deadlines are kept by a timer thread.
+//! A call that finds no room spins very briefly (no `yield_now`: on a busy
+//! machine one yield can cost a whole scheduler tick), then takes a ticket
+//! in its shard's line of parked producers. Only the front of the line
+//! tries the queue; the worker unparks it whenever it frees room, and a
+//! producer that gets in unparks the next one. A newcomer does not take the
+//! room the line waits for: while producers are parked it queues up behind
+//! them, unless there are more free slots than parked producers, or it
+//! holds a protected event and a reserve slot is free while no protected
+//! event waits (the parked ones cannot use those slots). The `Wait`
+//! deadline is checked at every wake-up; a waiter whose deadline has passed
+//! makes one last try out of turn before the event is dropped. Async calls
+//! ([`Logger::log_async`](crate::Logger::log_async)) await room instead of
+//! parking (outside the line); their deadlines are kept by a timer thread.
 //!
 //! A successful push never wakes the worker unless the worker is parked and
 //! the event is protected or the shard has passed the wake threshold: waking
@@ -265,8 +270,12 @@ impl Queue {
         }
         let protected = self.is_protected(record.level);
         // Fairness: while producers are parked waiting for room, a newcomer
-        // queues up behind them instead of taking the room they wait for.
-        if !shard.line.is_empty() && self.policy != Backpressure::Drop {
+        // queues up behind them instead of taking the room they wait for
+        // (room beyond one slot per parked producer is free for all: else a
+        // producer that just got in would park again on its next call, and
+        // the line would never empty).
+        if !shard.line.is_empty() && self.policy != Backpressure::Drop && !shard.room_beyond_line()
+        {
             let record = if protected && shard.line.protected_waiting() == 0 {
                 // The reserve is room no parked (unprotected) producer can use.
                 match shard.try_reserve(record) {
@@ -401,7 +410,13 @@ impl Queue {
                     let now = Instant::now();
                     if now >= d {
                         shard.line.leave(ticket);
-                        return self.refuse(record, DropReason::WaitTimeout, metrics);
+                        // A last try out of turn: the front may not have
+                        // been scheduled yet to take the room it was woken
+                        // for, and losing the event is worse than passing it.
+                        return match shard.try_push(record, protected, metrics) {
+                            Ok(()) => Offer::Queued,
+                            Err(r) => self.refuse(r, DropReason::WaitTimeout, metrics),
+                        };
                     }
                     d - now
                 }

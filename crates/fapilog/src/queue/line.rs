@@ -70,7 +70,6 @@ impl Line {
     }
 
     /// Producers in line.
-    #[cfg(test)]
     pub(crate) fn len(&self) -> usize {
         self.len.load(Ordering::SeqCst)
     }

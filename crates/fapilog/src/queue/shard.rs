@@ -104,6 +104,12 @@ impl Shard {
             && self.held_len.load(Ordering::SeqCst) == 0
     }
 
+    /// `true` when the main ring has more free slots than producers parked
+    /// in line.
+    pub(crate) fn room_beyond_line(&self) -> bool {
+        self.capacity.saturating_sub(self.main.len()) > self.line.len()
+    }
+
     /// One attempt, no waiting.
     #[inline]
     pub(crate) fn try_push(
