@@ -46,6 +46,8 @@ pub(crate) struct Shard {
     reserve: usize,
     pub(crate) low_level_limit: usize,
     wake_threshold: usize,
+    /// Free main-ring slots from which the worker unparks the line.
+    wake_line_room: usize,
     evict: bool,
     /// Producer threads parked for room.
     pub(crate) line: Line,
@@ -73,6 +75,7 @@ impl Shard {
             capacity,
             reserve: s.reserve,
             low_level_limit: (capacity - capacity / 4).max(1),
+            wake_line_room: (capacity / 8).max(1),
             wake_threshold: s.wake_threshold.clamp(1, capacity),
             evict: s.evict,
             line: Line::default(),
@@ -289,11 +292,16 @@ impl Shard {
         n
     }
 
-    /// Room appeared: unparks the front of the line and wakes the async
+    /// Room appeared: unparks the front of the line once an eighth of the
+    /// main ring is free (a producer that wakes then has room for a run of
+    /// calls, so a burst costs a wake-up per run, not per event; a waiter
+    /// whose deadline comes first still tries once), and wakes the async
     /// callers.
     fn notify_space(&self) {
         fence(Ordering::SeqCst);
-        self.line.wake_front();
+        if self.capacity.saturating_sub(self.main.len()) >= self.wake_line_room {
+            self.line.wake_front();
+        }
         self.async_waiters.wake_all();
     }
 
