@@ -52,9 +52,11 @@
 //!
 //! A call that finds no room spins very briefly (no `yield_now`: on a busy
 //! machine one yield can cost a whole scheduler tick), then takes a ticket
-//! in its shard's line of parked producers. Only the front of the line
-//! tries the queue; the worker unparks it whenever it frees room, and a
-//! producer that gets in unparks the next one. A newcomer does not take the
+//! in its shard's line of parked producers. Room goes to the line in
+//! ticket order: a waiter tries the queue when it is at the front, or when
+//! there is room for everyone ahead of it too; the worker unparks as many
+//! waiters as it freed room for, and one that leaves the front unparks the
+//! next. A newcomer does not take the
 //! room the line waits for: while producers are parked it queues up behind
 //! them, unless there are more free slots than parked producers, or it
 //! holds a protected event and a reserve slot is free while no protected
@@ -395,7 +397,9 @@ impl Queue {
                 shard.line.leave(ticket);
                 return self.refuse(record, DropReason::Shutdown, metrics);
             }
-            if shard.line.is_front(ticket) {
+            // Our turn: at the front, or room for everyone ahead of us too.
+            let ahead = shard.line.ahead_of(ticket);
+            if ahead == 0 || shard.free_main() > ahead {
                 record = match shard.try_push(record, protected, metrics) {
                     Ok(()) => {
                         shard.line.leave(ticket);
@@ -531,9 +535,34 @@ mod tests {
     }
 
     #[test]
-    fn parked_producers_get_room_in_arrival_order_and_newcomers_queue_behind() {
+    fn the_oldest_parked_producer_gets_the_room_first() {
         let m = Arc::new(Metrics::new(Vec::new()));
-        let q = queue(2, 0, Backpressure::Block);
+        // `Wait` with a long timeout: a wrong order fails instead of hanging.
+        let q = queue(2, 0, Backpressure::Wait { timeout: LONG });
+        let shard = q.shard_of_worker(0);
+        for t in [1, 2] {
+            assert_eq!(q.offer(record(t, Level::INFO), &m), Offer::Queued);
+        }
+        let a = producer(&q, &m, 100);
+        wait_for("a to park", || shard.line.len() == 1);
+        let b = producer(&q, &m, 200);
+        wait_for("b to park", || shard.line.len() == 2);
+        // Room for one: it goes to the first in line.
+        assert_eq!(shard.drain(1, |_| {}), 1);
+        assert_eq!(a.join().unwrap(), Offer::Queued);
+        assert!(!b.is_finished());
+        assert_eq!(shard.line.len(), 1);
+        assert_eq!(shard.drain(1, |_| {}), 1);
+        assert_eq!(b.join().unwrap(), Offer::Queued);
+        assert_eq!(drain_times(&q, 8), [100, 200]);
+        assert!(shard.line.is_empty());
+    }
+
+    #[test]
+    fn newcomers_queue_behind_parked_producers_instead_of_taking_their_room() {
+        let m = Arc::new(Metrics::new(Vec::new()));
+        // `Wait` with a long timeout: a wrong order fails instead of hanging.
+        let q = queue(2, 0, Backpressure::Wait { timeout: LONG });
         let shard = q.shard_of_worker(0);
         for t in [1, 2] {
             assert_eq!(q.offer(record(t, Level::INFO), &m), Offer::Queued);
@@ -555,6 +584,7 @@ mod tests {
         assert_eq!(shard.line.len(), 1);
         let mut got = Vec::new();
         assert_eq!(shard.drain(8, |r| got.push(r.time)), 2);
+        got.sort_unstable();
         assert_eq!(got, [100, 200]);
         assert_eq!(c.join().unwrap(), Offer::Queued);
         assert_eq!(drain_times(&q, 8), [300]);

@@ -1,12 +1,14 @@
 //! The line of producer threads parked on a full shard, served in arrival
 //! order.
 //!
-//! A producer that finds no room takes a ticket and parks. Only the one at
-//! the front of the line tries the queue; when it gets in (or gives up) it
-//! leaves and unparks the next one, and the worker unparks the front
-//! whenever it frees room. A newcomer sees a non-empty line (one relaxed
-//! load on the caller's path) and queues up behind it instead of taking the
-//! room the line waits for.
+//! A producer that finds no room takes a ticket and parks. Room goes to the
+//! line in ticket order: a producer tries the queue only when it is at the
+//! front, or when there is room for everyone ahead of it too (so a front
+//! that is slow to be scheduled does not hold up the rest). The worker
+//! unparks as many producers from the front as it freed room for; one that
+//! leaves the front unparks the next. A newcomer sees a non-empty line (one
+//! relaxed load on the caller's path) and queues up behind it instead of
+//! taking the room the line waits for.
 //!
 //! No wake-up is lost: a producer publishes itself in [`Line::len`] (a
 //! `SeqCst` store) before it tries the queue, and the worker frees room
@@ -98,9 +100,21 @@ impl Line {
     }
 
     /// `true` when `ticket` is at the front: its turn to try the queue.
-    #[inline]
+    #[cfg(test)]
     pub(crate) fn is_front(&self, ticket: u64) -> bool {
         self.front.load(Ordering::Acquire) == ticket
+    }
+
+    /// How many producers are ahead of `ticket` (0 at the front).
+    pub(crate) fn ahead_of(&self, ticket: u64) -> usize {
+        if self.front.load(Ordering::Acquire) == ticket {
+            return 0;
+        }
+        let st = self.lock();
+        st.waiting
+            .iter()
+            .position(|w| w.ticket == ticket)
+            .unwrap_or(0)
     }
 
     /// Leaves the line (got in, timed out or shut out); the next one in
@@ -129,13 +143,14 @@ impl Line {
         self.front.store(front, Ordering::Release);
     }
 
-    /// Room appeared: unparks the front of the line. The caller freed the
-    /// room before a `SeqCst` fence.
-    pub(crate) fn wake_front(&self) {
+    /// Room appeared for `room` events: unparks that many producers from
+    /// the front of the line (the caller freed the room before a `SeqCst`
+    /// fence).
+    pub(crate) fn wake_first(&self, room: usize) {
         if self.len.load(Ordering::SeqCst) == 0 {
             return;
         }
-        if let Some(w) = self.lock().waiting.front() {
+        for w in self.lock().waiting.iter().take(room.max(1)) {
             w.thread.unpark();
         }
     }
@@ -161,6 +176,10 @@ mod tests {
         let c = line.join(false);
         assert_eq!(line.protected_waiting(), 1);
         assert!(line.is_front(a) && !line.is_front(b));
+        assert_eq!(
+            (line.ahead_of(a), line.ahead_of(b), line.ahead_of(c)),
+            (0, 1, 2)
+        );
         // A waiter in the middle gives up: the front does not change.
         line.leave(b);
         assert_eq!(line.protected_waiting(), 0);

@@ -110,7 +110,12 @@ impl Shard {
     /// `true` when the main ring has more free slots than producers parked
     /// in line.
     pub(crate) fn room_beyond_line(&self) -> bool {
-        self.capacity.saturating_sub(self.main.len()) > self.line.len()
+        self.free_main() > self.line.len()
+    }
+
+    /// Free main-ring slots.
+    pub(crate) fn free_main(&self) -> usize {
+        self.capacity.saturating_sub(self.main.len())
     }
 
     /// One attempt, no waiting.
@@ -292,15 +297,16 @@ impl Shard {
         n
     }
 
-    /// Room appeared: unparks the front of the line once an eighth of the
-    /// main ring is free (a producer that wakes then has room for a run of
+    /// Room appeared: unparks as many producers from the front of the line
+    /// as there is room for, once an eighth of the main ring is free (a producer that wakes then has room for a run of
     /// calls, so a burst costs a wake-up per run, not per event; a waiter
     /// whose deadline comes first still tries once), and wakes the async
     /// callers.
     fn notify_space(&self) {
         fence(Ordering::SeqCst);
-        if self.capacity.saturating_sub(self.main.len()) >= self.wake_line_room {
-            self.line.wake_front();
+        let room = self.free_main();
+        if room >= self.wake_line_room {
+            self.line.wake_first(room);
         }
         self.async_waiters.wake_all();
     }
