@@ -13,8 +13,11 @@
 //! - [`Backpressure::Wait`] loses an event only when its call found no room
 //!   for the whole timeout (`wait_timeout`), or at shutdown (`shutdown`).
 //!   Waiting callers park and are woken as the worker frees room, first come
-//!   first served, so a worker that keeps draining never makes a call time
-//!   out.
+//!   first served, so a worker that keeps draining does not make a call time
+//!   out. (What can still pass the deadline is a queue that really stays
+//!   full: a sink or stage that holds the worker, or a machine so loaded
+//!   that the worker, or a caller preempted between claiming a slot and
+//!   filling it, gets no CPU for the whole timeout.)
 //! - [`Backpressure::Drop`] never waits: an event that finds its shard full
 //!   is dropped (`queue_full`), and a protected event whose reserve is full
 //!   *evicts* the oldest queued lower-level event (`evicted`, counted at
@@ -56,13 +59,13 @@
 //! ticket order: a waiter tries the queue when it is at the front, or when
 //! there is room for everyone ahead of it too; the worker unparks as many
 //! waiters as it freed room for, and one that leaves the front unparks the
-//! next. A newcomer does not take the
-//! room the line waits for: while producers are parked it queues up behind
-//! them, unless there are more free slots than parked producers, or it
-//! holds a protected event and a reserve slot is free while no protected
-//! event waits (the parked ones cannot use those slots). The `Wait`
-//! deadline is checked at every wake-up; a waiter whose deadline has passed
-//! makes one last try out of turn before the event is dropped. Async calls
+//! next. A newcomer does not take the room the line waits for: while
+//! producers are parked it queues up behind them, unless there are more
+//! free slots than parked producers, or it holds a protected event and a
+//! reserve slot is free while no protected event waits (the parked ones
+//! cannot use those slots). The `Wait` deadline is checked at every
+//! wake-up; a waiter whose deadline has passed makes one last try out of
+//! turn before the event is dropped. Async calls
 //! ([`Logger::log_async`](crate::Logger::log_async)) await room instead of
 //! parking (outside the line); their deadlines are kept by a timer thread.
 //!
