@@ -152,7 +152,10 @@ impl PipelineBuilder {
         self
     }
 
-    /// Worker threads (default 1).
+    /// Worker threads (default 1). The queue is split into one shard per
+    /// worker and each thread logs into one shard, so a thread's lines keep
+    /// their call order; one thread alone can fill only its shard
+    /// (see [`crate::queue`]).
     pub fn workers(mut self, n: usize) -> Self {
         self.settings.core.worker_count = n;
         self.layers.touch("core.worker_count");
@@ -390,6 +393,7 @@ impl PipelineBuilder {
                 &c.protected_levels,
                 policy,
                 wake_threshold,
+                workers,
             ),
             metrics: Arc::new(Metrics::new(names)),
             min_level: AtomicU8::new(c.log_level.priority()),

@@ -1,52 +1,100 @@
 //! The bounded queue between callers and workers, and the backpressure
 //! policy that applies when it is full: here and only here.
 //!
-//! Two lock-free bounded rings (`ring::Ring`, crossbeam's `ArrayQueue`
-//! protocol with slots that can be claimed before they are written; slots are
-//! allocated once at build time):
+//! # What each policy can lose
 //!
-//! - the **main** queue (`capacity` slots) takes every level that is not
-//!   protected;
-//! - the **protected** queue takes the protected levels (ERROR and CRITICAL
-//!   by default). It has a reserve of `protected_capacity` slots that lower
-//!   levels can never take. When the reserve is full, a protected event
-//!   *evicts* the oldest event of the main queue (which only ever holds
-//!   unprotected levels), counted as dropped with reason `evicted`, and takes
-//!   its place; the protected queue has `capacity` extra slots for exactly
-//!   this. Only when the main queue is empty too does a protected event meet
-//!   the backpressure policy.
+//! Every event a call submits ends in exactly one place: written, filtered,
+//! or counted as dropped with a [`DropReason`] (in the metrics and in the
+//! periodic in-band `logs dropped` WARNING).
 //!
-//! Among unprotected levels, those below INFO (DEBUG, TRACE) are admitted only
-//! while the main queue is less than three quarters full, so under pressure
-//! they are shed first and INFO/WARNING keep the last quarter.
+//! - [`Backpressure::Block`] loses nothing: a call waits for room however
+//!   long it takes. Only a call still waiting when the pipeline shuts down
+//!   (or made after it) is dropped, as `shutdown`.
+//! - [`Backpressure::Wait`] loses an event only when its call found no room
+//!   for the whole timeout (`wait_timeout`), or at shutdown (`shutdown`).
+//!   Waiting callers park and are woken as the worker frees room, first come
+//!   first served, so a worker that keeps draining does not make a call time
+//!   out. (What can still pass the deadline is a queue that really stays
+//!   full: a sink or stage that holds the worker, or a machine so loaded
+//!   that the worker, or a caller preempted between claiming a slot and
+//!   filling it, gets no CPU for the whole timeout.)
+//! - [`Backpressure::Drop`] never waits: an event that finds its shard full
+//!   is dropped (`queue_full`), and a protected event whose reserve is full
+//!   *evicts* the oldest queued lower-level event (`evicted`, counted at
+//!   the evicted event's level) instead. Eviction happens under `Drop` only.
 //!
-//! Memory is therefore bounded by `(2 × capacity + protected_capacity)`
-//! record slots whatever the burst.
+//! Under every policy, levels below INFO are admitted only while the main
+//! ring is less than three quarters full, so under pressure they are shed
+//! (`Drop`) or held back (`Wait`, `Block`) first.
+//!
+//! # Shards: one per worker
+//!
+//! The queue is split into one shard per worker; each worker drains its own
+//! shard, and each producer thread always uses the same shard (a
+//! thread-local index handed out round robin at the thread's first log
+//! call, the same index for every pipeline). So each thread's lines keep
+//! their call order with any number of workers. A shard has:
+//!
+//! - a **main** ring of `ceil(max_queue_size / workers)` slots;
+//! - a **protected** ring with a reserve of
+//!   `ceil(protected_queue_size / workers)` slots that only the protected
+//!   levels (ERROR and CRITICAL by default) take. Past its reserve a
+//!   protected event takes main-ring room like any other event (`Wait`,
+//!   `Block`) or evicts (`Drop`; the protected ring then has the main
+//!   ring's size again in extra slots, for exactly this).
+//!
+//! The worker merges the two rings of its shard by timestamp, so a thread's
+//! lines keep their call order whatever their levels. A single busy thread
+//! can fill only its own shard: with `n` workers it has `1/n` of the queue.
+//!
+//! Memory is bounded by `workers × (main + reserve)` record slots under
+//! `Wait` and `Block`, and by `workers × (2 × main + reserve)` under `Drop`,
+//! whatever the burst; slots are allocated once, at build time.
+//!
+//! # Waiting (`Wait`, `Block`)
+//!
+//! A call that finds no room spins very briefly (no `yield_now`: on a busy
+//! machine one yield can cost a whole scheduler tick), then takes a ticket
+//! in its shard's line of parked producers. Room goes to the line in
+//! ticket order: a waiter tries the queue when it is at the front, or when
+//! there is room for everyone ahead of it too; the worker unparks as many
+//! waiters as it freed room for, and one that leaves the front unparks the
+//! next. A newcomer does not take the room the line waits for: while
+//! producers are parked it queues up behind them, unless there are more
+//! free slots than parked producers, or it holds a protected event and a
+//! reserve slot is free while no protected event waits (the parked ones
+//! cannot use those slots). The `Wait` deadline is checked at every
+//! wake-up; a waiter whose deadline has passed makes one last try out of
+//! turn before the event is dropped. Async calls
+//! ([`Logger::log_async`](crate::Logger::log_async)) await room instead of
+//! parking (outside the line); their deadlines are kept by a timer thread.
 //!
 //! A successful push never wakes the worker unless the worker is parked and
-//! the event is protected or the queue has passed the wake threshold: waking
+//! the event is protected or the shard has passed the wake threshold: waking
 //! a parked thread costs the caller microseconds, so the worker polls instead.
 
 // Pushes hand a record back by value when it cannot be queued, so the
 // caller can retry or count it; boxing it would allocate on the hot path.
 #![allow(clippy::result_large_err)]
 
-use std::sync::atomic::{fence, AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Condvar, Mutex, OnceLock};
+use std::cell::Cell;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::task::Waker;
 use std::thread::Thread;
 use std::time::{Duration, Instant};
-
-use crossbeam_utils::CachePadded;
 
 use crate::level::Level;
 use crate::metrics::{DropReason, Metrics};
 use crate::record::{Head, Record};
 
+mod line;
 #[allow(unsafe_code)]
 mod ring;
+mod shard;
 mod waiters;
-use ring::Ring;
+pub(crate) use shard::Shard;
+use shard::Sizes;
 use waiters::AsyncWaiters;
 
 /// What a log call does when the queue is full.
@@ -57,15 +105,20 @@ use waiters::AsyncWaiters;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Backpressure {
-    /// Drop the event at once and count it.
+    /// Never wait: drop the event at once and count it (`queue_full`). A
+    /// protected event whose reserve is full evicts the oldest queued
+    /// lower-level event instead (counted as `evicted`); only this policy
+    /// evicts.
     Drop,
-    /// Spin briefly, then park, until there is room or `timeout` passes; then
-    /// drop and count. The async log calls await room instead of parking.
+    /// Spin briefly, then park in line (first come, first served) until
+    /// there is room or `timeout` passes; then drop and count
+    /// (`wait_timeout`). The async log calls await room instead of parking.
     Wait {
         /// Longest a call waits.
         timeout: Duration,
     },
-    /// Wait for room however long it takes (until shutdown).
+    /// Wait for room however long it takes: nothing is lost before
+    /// shutdown (a call still waiting then is counted as `shutdown`).
     Block,
 }
 
@@ -85,69 +138,115 @@ pub(crate) enum Offer {
 }
 
 pub(crate) struct Queue {
-    main: Ring,
-    protected: Ring,
-    capacity: usize,
-    protected_reserve: usize,
-    low_level_limit: usize,
+    shards: Box<[Shard]>,
     protected_levels: [bool; 256],
     pub(crate) policy: Backpressure,
-    wake_threshold: usize,
-    worker_parked: CachePadded<AtomicBool>,
-    workers: OnceLock<Vec<Thread>>,
     closed: AtomicBool,
-    // Producers parked on a full queue.
-    space_lock: Mutex<()>,
-    space: Condvar,
-    sync_waiters: AtomicUsize,
     async_waiters: Arc<AsyncWaiters>,
 }
 
+/// Spins a call makes for room before it parks (no `yield_now`: on a busy
+/// machine one yield can cost a whole scheduler tick).
+const SPINS: u32 = 64;
+
+/// Longest a `Block` call parks between two looks at the queue (a safety
+/// net: it is unparked as soon as room appears).
+const BLOCK_SLICE: Duration = Duration::from_millis(100);
+
+thread_local! {
+    /// This thread's shard index (before the modulo), `usize::MAX` until
+    /// its first log call.
+    static SHARD_INDEX: Cell<usize> = const { Cell::new(usize::MAX) };
+}
+
+/// The next shard index to hand out.
+static NEXT_SHARD_INDEX: AtomicUsize = AtomicUsize::new(0);
+
+/// This thread's shard index, handed out round robin on first use.
+#[inline]
+fn thread_shard_index() -> usize {
+    SHARD_INDEX
+        .try_with(|c| {
+            let i = c.get();
+            if i != usize::MAX {
+                i
+            } else {
+                assign_shard_index(c)
+            }
+        })
+        .unwrap_or(0)
+}
+
+#[cold]
+fn assign_shard_index(cell: &Cell<usize>) -> usize {
+    let i = NEXT_SHARD_INDEX.fetch_add(1, Ordering::Relaxed) % (usize::MAX / 2);
+    cell.set(i);
+    i
+}
+
 impl Queue {
+    /// A queue of `capacity` main slots and `protected_capacity` reserved
+    /// ones in all, split into one shard per worker.
     pub(crate) fn new(
         capacity: usize,
         protected_capacity: usize,
         protected_levels: &[Level],
         policy: Backpressure,
         wake_threshold: usize,
+        workers: usize,
     ) -> Queue {
         let mut table = [false; 256];
         for l in protected_levels {
             table[l.priority() as usize] = true;
         }
+        let n = workers.max(1);
+        let sizes = Sizes {
+            capacity: capacity.div_ceil(n).max(1),
+            reserve: protected_capacity.div_ceil(n),
+            wake_threshold: wake_threshold.div_ceil(n),
+            evict: policy == Backpressure::Drop,
+        };
+        let async_waiters = Arc::new(AsyncWaiters::default());
         Queue {
-            main: Ring::new(capacity),
-            protected: Ring::new(protected_capacity + capacity),
-            capacity,
-            protected_reserve: protected_capacity,
-            low_level_limit: (capacity - capacity / 4).max(1),
+            shards: (0..n)
+                .map(|_| Shard::new(sizes, Arc::clone(&async_waiters)))
+                .collect(),
             protected_levels: table,
             policy,
-            wake_threshold: wake_threshold.clamp(1, capacity),
-            worker_parked: CachePadded::new(AtomicBool::new(false)),
-            workers: OnceLock::new(),
             closed: AtomicBool::new(false),
-            space_lock: Mutex::new(()),
-            space: Condvar::new(),
-            sync_waiters: AtomicUsize::new(0),
-            async_waiters: Arc::new(AsyncWaiters::default()),
+            async_waiters,
         }
     }
 
+    /// The workers' threads, one per shard, in shard order.
     pub(crate) fn set_workers(&self, threads: Vec<Thread>) {
-        let _ = self.workers.set(threads);
+        for (shard, t) in self.shards.iter().zip(threads) {
+            shard.set_worker(t);
+        }
     }
 
+    /// The shard worker `id` drains.
+    pub(crate) fn shard_of_worker(&self, id: usize) -> &Shard {
+        &self.shards[id % self.shards.len()]
+    }
+
+    /// The calling thread's shard.
+    #[inline(always)]
+    fn shard(&self) -> &Shard {
+        if self.shards.len() == 1 {
+            &self.shards[0]
+        } else {
+            &self.shards[thread_shard_index() % self.shards.len()]
+        }
+    }
+
+    /// Main-ring slots over all shards.
     pub(crate) fn capacity(&self) -> usize {
-        self.capacity
+        self.shards.iter().map(Shard::capacity).sum()
     }
 
     pub(crate) fn len(&self) -> usize {
-        self.main.len() + self.protected.len()
-    }
-
-    pub(crate) fn is_empty(&self) -> bool {
-        self.main.is_empty() && self.protected.is_empty()
+        self.shards.iter().map(Shard::len).sum()
     }
 
     #[inline]
@@ -157,67 +256,56 @@ impl Queue {
 
     pub(crate) fn close(&self) {
         self.closed.store(true, Ordering::SeqCst);
-        self.notify_space();
+        for s in self.shards.iter() {
+            s.line.wake_all();
+        }
         self.async_waiters.close();
-    }
-
-    /// One attempt, no waiting.
-    #[inline]
-    fn try_push(&self, record: Record, metrics: &Metrics) -> Result<(), Record> {
-        let level = record.level;
-        if self.is_protected(level) {
-            return self.try_push_protected(record, metrics);
-        }
-        if level < Level::INFO && self.main.len() >= self.low_level_limit {
-            return Err(record);
-        }
-        self.main.push(record)
-    }
-
-    #[cold]
-    fn try_push_protected(&self, record: Record, metrics: &Metrics) -> Result<(), Record> {
-        let record = if self.protected.len() < self.protected_reserve {
-            match self.protected.push(record) {
-                Ok(()) => return Ok(()),
-                Err(r) => r,
-            }
-        } else {
-            record
-        };
-        // The reserve is full: take the place of the oldest unprotected event.
-        match self.main.pop() {
-            Some(victim) => {
-                metrics.count_drop(victim.level, DropReason::Evicted, 1);
-                drop(victim);
-                self.protected.push(record)
-            }
-            None => Err(record),
-        }
     }
 
     /// Offers a record under the configured policy; the caller's path.
     #[inline]
     pub(crate) fn offer(&self, record: Record, metrics: &Metrics) -> Offer {
+        self.offer_in(self.shard(), record, metrics)
+    }
+
+    #[inline]
+    fn offer_in(&self, shard: &Shard, record: Record, metrics: &Metrics) -> Offer {
         if self.closed.load(Ordering::Relaxed) {
             return self.refuse(record, DropReason::Shutdown, metrics);
         }
+        let protected = self.is_protected(record.level);
         // Fairness: while producers are parked waiting for room, a newcomer
-        // queues up behind them instead of taking the room they wait for.
-        if self.sync_waiters.load(Ordering::Relaxed) > 0 && self.policy != Backpressure::Drop {
-            return self.offer_slow(record, metrics);
+        // queues up behind them instead of taking the room they wait for
+        // (room beyond one slot per parked producer is free for all: else a
+        // producer that just got in would park again on its next call, and
+        // the line would never empty).
+        if !shard.line.is_empty() && self.policy != Backpressure::Drop && !shard.room_beyond_line()
+        {
+            let record = if protected && shard.line.protected_waiting() == 0 {
+                // The reserve is room no parked (unprotected) producer can use.
+                match shard.try_reserve(record) {
+                    Ok(()) => {
+                        shard.maybe_wake(true);
+                        return Offer::Queued;
+                    }
+                    Err(r) => r,
+                }
+            } else {
+                record
+            };
+            return self.offer_slow(shard, record, metrics);
         }
-        let level = record.level;
-        match self.try_push(record, metrics) {
+        match shard.try_push(record, protected, metrics) {
             Ok(()) => {
-                self.maybe_wake(level);
+                shard.maybe_wake(protected);
                 Offer::Queued
             }
-            Err(record) => self.offer_slow(record, metrics),
+            Err(record) => self.offer_slow(shard, record, metrics),
         }
     }
 
     /// The caller's path for a record captured here: when it can go
-    /// straight into a free slot of the main queue (the common case: an
+    /// straight into a free slot of the main ring (the common case: an
     /// unprotected level, nobody waiting, room), `head` is written into the
     /// slot and `body` completes the capture there, with no copy. When there
     /// is no room under `Drop`, the event is counted as dropped without
@@ -230,19 +318,20 @@ impl Queue {
         metrics: &Metrics,
         body: impl FnOnce(&mut Record),
     ) -> Offer {
+        let shard = self.shard();
         let level = head.level;
         let drop_when_full = self.policy == Backpressure::Drop;
-        // (Under `Drop` nobody waits, so there is no queue of waiters to join.)
+        // (Under `Drop` nobody waits, so there is no line to join.)
         if !self.closed.load(Ordering::Relaxed)
-            && (drop_when_full || self.sync_waiters.load(Ordering::Relaxed) == 0)
+            && (drop_when_full || shard.line.is_empty())
             && !self.is_protected(level)
         {
-            if level >= Level::INFO || self.main.len() < self.low_level_limit {
-                if let Some(claim) = self.main.claim() {
+            if level >= Level::INFO || shard.main.len() < shard.low_level_limit {
+                if let Some(claim) = shard.main.claim() {
                     let mut slot = claim.fill_with(|slot| Record::init_in(slot, head));
                     body(&mut slot);
                     slot.publish();
-                    self.maybe_wake(level);
+                    shard.maybe_wake(false);
                     return Offer::Queued;
                 }
             }
@@ -250,7 +339,7 @@ impl Queue {
                 return self.refuse_uncaptured(level, metrics);
             }
         }
-        self.offer_captured(head, body, metrics)
+        self.offer_captured(shard, head, body, metrics)
     }
 
     /// What `offer` does with an unprotected event that finds no room under
@@ -264,22 +353,14 @@ impl Queue {
     #[inline(never)]
     fn offer_captured(
         &self,
+        shard: &Shard,
         head: Head,
         body: impl FnOnce(&mut Record),
         metrics: &Metrics,
     ) -> Offer {
         let mut record = Record::from_head(head);
         body(&mut record);
-        self.offer(record, metrics)
-    }
-
-    #[inline]
-    fn maybe_wake(&self, level: Level) {
-        if self.worker_parked.load(Ordering::Relaxed)
-            && (self.is_protected(level) || self.main.len() >= self.wake_threshold)
-        {
-            self.wake_workers();
-        }
+        self.offer_in(shard, record, metrics)
     }
 
     #[cold]
@@ -288,77 +369,72 @@ impl Queue {
         Offer::Dropped(reason)
     }
 
+    /// No room (or a line to join): drop under `Drop`; otherwise spin a
+    /// little, then park in the shard's line until room appears, the
+    /// deadline passes or the queue closes.
     #[cold]
     #[inline(never)]
-    fn offer_slow(&self, record: Record, metrics: &Metrics) -> Offer {
+    fn offer_slow(&self, shard: &Shard, record: Record, metrics: &Metrics) -> Offer {
         let deadline = match self.policy {
             Backpressure::Drop => return self.refuse(record, DropReason::QueueFull, metrics),
             Backpressure::Wait { timeout } => Some(Instant::now() + timeout),
             Backpressure::Block => None,
         };
-        self.wake_workers();
+        let protected = self.is_protected(record.level);
+        shard.wake_worker();
         let mut record = record;
-        // Spin, then yield: the worker usually frees room within microseconds
-        // (unless others already wait: then join them, first come first served).
-        let spins = if self.sync_waiters.load(Ordering::Relaxed) > 0 {
-            0
-        } else {
-            96
-        };
-        for i in 0..spins {
-            if i < 64 {
+        // The worker usually frees room within microseconds; spin for it
+        // unless others already wait (then join them, first come first served).
+        if shard.line.is_empty() {
+            for _ in 0..SPINS {
                 std::hint::spin_loop();
-            } else {
-                std::thread::yield_now();
+                record = match shard.try_push(record, protected, metrics) {
+                    Ok(()) => return Offer::Queued,
+                    Err(r) => r,
+                };
             }
-            record = match self.try_push(record, metrics) {
-                Ok(()) => return Offer::Queued,
-                Err(r) => r,
-            };
         }
-        // Then park until the worker signals room, in short slices so that a
-        // missed signal costs at most one slice.
+        let ticket = shard.line.join(protected);
         loop {
             if self.closed.load(Ordering::Acquire) {
+                shard.line.leave(ticket);
                 return self.refuse(record, DropReason::Shutdown, metrics);
             }
-            let slice = Duration::from_millis(1);
-            let wait = match deadline {
-                Some(d) => {
-                    let now = Instant::now();
-                    if now >= d {
-                        return self.refuse(record, DropReason::WaitTimeout, metrics);
-                    }
-                    slice.min(d - now)
-                }
-                None => slice,
-            };
-            {
-                let guard = match self.space_lock.lock() {
-                    Ok(g) => g,
-                    Err(p) => p.into_inner(),
-                };
-                self.sync_waiters.fetch_add(1, Ordering::SeqCst);
-                record = match self.try_push(record, metrics) {
+            // Our turn: at the front, or room for everyone ahead of us too.
+            let ahead = shard.line.ahead_of(ticket);
+            if ahead == 0 || shard.free_main() > ahead {
+                record = match shard.try_push(record, protected, metrics) {
                     Ok(()) => {
-                        self.sync_waiters.fetch_sub(1, Ordering::SeqCst);
+                        shard.line.leave(ticket);
                         return Offer::Queued;
                     }
                     Err(r) => r,
                 };
-                self.wake_workers();
-                let _ = self.space.wait_timeout(guard, wait);
-                self.sync_waiters.fetch_sub(1, Ordering::SeqCst);
+                shard.wake_worker();
             }
-            record = match self.try_push(record, metrics) {
-                Ok(()) => return Offer::Queued,
-                Err(r) => r,
+            let wait = match deadline {
+                Some(d) => {
+                    let now = Instant::now();
+                    if now >= d {
+                        shard.line.leave(ticket);
+                        // A last try out of turn: the front may not have
+                        // been scheduled yet to take the room it was woken
+                        // for, and losing the event is worse than passing it.
+                        return match shard.try_push(record, protected, metrics) {
+                            Ok(()) => Offer::Queued,
+                            Err(r) => self.refuse(r, DropReason::WaitTimeout, metrics),
+                        };
+                    }
+                    d - now
+                }
+                None => BLOCK_SLICE,
             };
+            std::thread::park_timeout(wait);
         }
     }
 
     /// An async offer: room is awaited, not parked for. Returns the record
-    /// back when the caller must wait.
+    /// back when the caller must wait (its waker is then registered).
     pub(crate) fn offer_async(
         &self,
         record: Record,
@@ -369,10 +445,11 @@ impl Queue {
         if self.closed.load(Ordering::Relaxed) {
             return Ok(self.refuse(record, DropReason::Shutdown, metrics));
         }
-        let level = record.level;
-        let record = match self.try_push(record, metrics) {
+        let shard = self.shard();
+        let protected = self.is_protected(record.level);
+        let record = match shard.try_push(record, protected, metrics) {
             Ok(()) => {
-                self.maybe_wake(level);
+                shard.maybe_wake(protected);
                 return Ok(Offer::Queued);
             }
             Err(r) => r,
@@ -387,158 +464,249 @@ impl Queue {
             }
         }
         self.async_waiters.register(waker, deadline);
-        self.wake_workers();
+        shard.wake_worker();
         // Room may have appeared between the failed push and registering.
-        match self.try_push(record, metrics) {
+        match shard.try_push(record, protected, metrics) {
             Ok(()) => Ok(Offer::Queued),
             Err(r) => Err(r),
         }
     }
 
-    /// Wakes every worker (cold: only when they are parked and there is work).
-    #[cold]
-    pub(crate) fn wake_workers(&self) {
-        if self.worker_parked.swap(false, Ordering::AcqRel) {
-            if let Some(ws) = self.workers.get() {
-                for t in ws {
-                    t.unpark();
-                }
-            }
-        }
-    }
-
-    /// Unconditional wake-up (flush, shutdown).
+    /// Unconditional wake-up of every worker (flush, shutdown).
     pub(crate) fn kick_workers(&self) {
-        self.worker_parked.store(false, Ordering::Release);
-        if let Some(ws) = self.workers.get() {
-            for t in ws {
-                t.unpark();
-            }
+        for s in self.shards.iter() {
+            s.kick_worker();
         }
     }
 
-    /// The worker's side: hands up to about `max` records to `each`, oldest
-    /// first, then tells waiting producers there is room. Returns how many.
-    ///
-    /// In the common case (no protected event waiting) records go to `each`
-    /// straight from the main queue, without an intermediate copy. When
-    /// protected events wait, they are merged with every main-queue event
-    /// older than them and handed over in timestamp order, so a thread's
-    /// lines keep their call order whatever their levels.
-    pub(crate) fn drain(
-        &self,
-        max: usize,
-        scratch: &mut Vec<Record>,
-        mut each: impl FnMut(&Record),
-    ) -> usize {
-        let mut n = 0;
-        while n < max {
-            let Some(r) = self.main.pop() else {
-                break;
-            };
-            // Checked after the pop: a protected event pushed before `r`
-            // (by `r`'s thread) is visible now, and must be written first.
-            if !self.protected.is_empty() {
-                scratch.push(r);
-                n += self.drain_merged(max.saturating_sub(n), scratch, &mut each);
-                break;
-            }
-            each(&r);
-            n += 1;
-        }
-        if n == 0 && !self.protected.is_empty() {
-            n = self.drain_merged(max, scratch, &mut each);
-        }
-        if n > 0 {
-            self.notify_space();
-        }
-        n
-    }
-
-    /// Merges the protected events with the main-queue events older than
-    /// them. `scratch` may already hold main-queue events (popped first).
-    #[cold]
-    fn drain_merged(
-        &self,
-        max: usize,
-        scratch: &mut Vec<Record>,
-        each: &mut impl FnMut(&Record),
-    ) -> usize {
-        let mut main_run = std::mem::take(scratch);
-        let mut protected: Vec<Record> = Vec::new();
-        let mut newest = 0;
-        while protected.len() < max.max(1) {
-            match self.protected.pop() {
-                Some(r) => {
-                    newest = newest.max(r.time);
-                    protected.push(r);
-                }
-                None => break,
-            }
-        }
-        // Take every main-queue event older than the newest protected one
-        // (the main queue is FIFO, so stop at the first newer one).
-        if main_run.last().is_none_or(|r| r.time <= newest) {
-            while let Some(r) = self.main.pop() {
-                let newer = r.time > newest;
-                main_run.push(r);
-                if newer {
-                    break;
-                }
-            }
-        }
-        // Merge the two FIFO runs by timestamp; each run keeps its order.
-        let (p, m) = (&protected, &main_run);
-        let (mut i, mut j) = (0, 0);
-        while i < p.len() || j < m.len() {
-            let take_p = j == m.len() || (i < p.len() && p[i].time <= m[j].time);
-            if take_p {
-                each(&p[i]);
-                i += 1;
-            } else {
-                each(&m[j]);
-                j += 1;
-            }
-        }
-        let n = p.len() + m.len();
-        main_run.clear();
-        *scratch = main_run;
-        n
-    }
-
-    fn notify_space(&self) {
-        fence(Ordering::SeqCst);
-        if self.sync_waiters.load(Ordering::SeqCst) > 0 {
-            let _g = self.space_lock.lock();
-            self.space.notify_all();
-        }
-        self.async_waiters.wake_all();
-    }
-
-    /// The worker announces it is about to park; returns `false` (and stays
-    /// awake) when work arrived in the meantime.
-    pub(crate) fn prepare_park(&self) -> bool {
-        self.worker_parked.store(true, Ordering::SeqCst);
-        fence(Ordering::SeqCst);
-        if !self.is_empty() {
-            self.worker_parked.store(false, Ordering::SeqCst);
-            return false;
-        }
-        true
-    }
-
-    pub(crate) fn unpark_done(&self) {
-        self.worker_parked.store(false, Ordering::Relaxed);
-    }
-
-    /// Empties the queue, counting what is discarded (shutdown past its deadline).
+    /// Empties every shard, counting what is discarded (shutdown past its
+    /// deadline).
     pub(crate) fn discard_all(&self, metrics: &Metrics) -> u64 {
-        let mut n = 0;
-        while let Some(r) = self.protected.pop().or_else(|| self.main.pop()) {
-            metrics.count_drop(r.level, DropReason::Shutdown, 1);
-            n += 1;
+        self.shards.iter().map(|s| s.discard_all(metrics)).sum()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::time::{Duration, Instant};
+
+    use super::*;
+
+    const LONG: Duration = Duration::from_secs(30);
+
+    fn queue(capacity: usize, reserve: usize, policy: Backpressure) -> Arc<Queue> {
+        Arc::new(Queue::new(
+            capacity,
+            reserve,
+            &[Level::ERROR, Level::CRITICAL],
+            policy,
+            capacity,
+            1,
+        ))
+    }
+
+    /// Drops counted for `reason`, all levels.
+    fn dropped(m: &Metrics, reason: DropReason) -> u64 {
+        let i = DropReason::ALL.iter().position(|r| *r == reason).unwrap();
+        m.dropped_matrix().iter().map(|row| row[i]).sum()
+    }
+
+    fn record(time: u64, level: Level) -> Record {
+        Record::empty(time, level, "t", None, None, None)
+    }
+
+    /// Drains everything (at most `max` per call), returning the times.
+    fn drain_times(q: &Queue, max: usize) -> Vec<u64> {
+        let mut out = Vec::new();
+        while q.shard_of_worker(0).drain(max, |r| out.push(r.time)) > 0 {}
+        out
+    }
+
+    fn wait_for(what: &str, mut done: impl FnMut() -> bool) {
+        let deadline = Instant::now() + LONG;
+        while !done() {
+            assert!(Instant::now() < deadline, "timed out waiting for {what}");
+            std::thread::yield_now();
         }
-        self.notify_space();
-        n
+    }
+
+    /// A producer thread offering one record; returns its outcome.
+    fn producer(q: &Arc<Queue>, m: &Arc<Metrics>, time: u64) -> std::thread::JoinHandle<Offer> {
+        let (q, m) = (Arc::clone(q), Arc::clone(m));
+        std::thread::spawn(move || q.offer(record(time, Level::INFO), &m))
+    }
+
+    #[test]
+    fn the_oldest_parked_producer_gets_the_room_first() {
+        let m = Arc::new(Metrics::new(Vec::new()));
+        // `Wait` with a long timeout: a wrong order fails instead of hanging.
+        let q = queue(2, 0, Backpressure::Wait { timeout: LONG });
+        let shard = q.shard_of_worker(0);
+        for t in [1, 2] {
+            assert_eq!(q.offer(record(t, Level::INFO), &m), Offer::Queued);
+        }
+        let a = producer(&q, &m, 100);
+        wait_for("a to park", || shard.line.len() == 1);
+        let b = producer(&q, &m, 200);
+        wait_for("b to park", || shard.line.len() == 2);
+        // Room for one: it goes to the first in line.
+        assert_eq!(shard.drain(1, |_| {}), 1);
+        assert_eq!(a.join().unwrap(), Offer::Queued);
+        assert!(!b.is_finished());
+        assert_eq!(shard.line.len(), 1);
+        assert_eq!(shard.drain(1, |_| {}), 1);
+        assert_eq!(b.join().unwrap(), Offer::Queued);
+        assert_eq!(drain_times(&q, 8), [100, 200]);
+        assert!(shard.line.is_empty());
+    }
+
+    #[test]
+    fn newcomers_queue_behind_parked_producers_instead_of_taking_their_room() {
+        let m = Arc::new(Metrics::new(Vec::new()));
+        // `Wait` with a long timeout: a wrong order fails instead of hanging.
+        let q = queue(2, 0, Backpressure::Wait { timeout: LONG });
+        let shard = q.shard_of_worker(0);
+        for t in [1, 2] {
+            assert_eq!(q.offer(record(t, Level::INFO), &m), Offer::Queued);
+        }
+        let a = producer(&q, &m, 100);
+        wait_for("a to park", || shard.line.len() == 1);
+        let b = producer(&q, &m, 200);
+        wait_for("b to park", || shard.line.len() == 2);
+        // Room that nobody is told about: a newcomer must not take it.
+        assert_eq!(shard.main.pop().map(|r| r.time), Some(1));
+        let c = producer(&q, &m, 300);
+        wait_for("c to queue up", || shard.line.len() == 3 || c.is_finished());
+        assert!(!c.is_finished(), "a newcomer overtook the parked producers");
+        assert_eq!(shard.main.len(), 1);
+        // The worker frees a second slot: the two oldest waiters get in.
+        assert_eq!(shard.drain(1, |_| {}), 1);
+        assert_eq!(a.join().unwrap(), Offer::Queued);
+        assert_eq!(b.join().unwrap(), Offer::Queued);
+        assert_eq!(shard.line.len(), 1);
+        let mut got = Vec::new();
+        assert_eq!(shard.drain(8, |r| got.push(r.time)), 2);
+        got.sort_unstable();
+        assert_eq!(got, [100, 200]);
+        assert_eq!(c.join().unwrap(), Offer::Queued);
+        assert_eq!(drain_times(&q, 8), [300]);
+        assert!(shard.line.is_empty());
+    }
+
+    #[test]
+    fn a_waiter_gives_up_at_its_deadline_and_the_next_in_line_moves_up() {
+        let m = Arc::new(Metrics::new(Vec::new()));
+        let q = queue(
+            1,
+            0,
+            Backpressure::Wait {
+                timeout: Duration::from_millis(20),
+            },
+        );
+        assert_eq!(q.offer(record(1, Level::INFO), &m), Offer::Queued);
+        let outcomes: Vec<Offer> = (0..3)
+            .map(|t| producer(&q, &m, t))
+            .map(|h| h.join().unwrap())
+            .collect();
+        assert!(outcomes
+            .iter()
+            .all(|o| *o == Offer::Dropped(DropReason::WaitTimeout)));
+        assert!(q.shard_of_worker(0).line.is_empty());
+        assert_eq!(dropped(&m, DropReason::WaitTimeout), 3);
+        assert_eq!(drain_times(&q, 8), [1]);
+    }
+
+    #[test]
+    fn close_sends_parked_producers_away_counted_as_shutdown() {
+        let m = Arc::new(Metrics::new(Vec::new()));
+        let q = queue(1, 0, Backpressure::Block);
+        assert_eq!(q.offer(record(1, Level::INFO), &m), Offer::Queued);
+        let a = producer(&q, &m, 2);
+        wait_for("a to park", || q.shard_of_worker(0).line.len() == 1);
+        q.close();
+        assert_eq!(a.join().unwrap(), Offer::Dropped(DropReason::Shutdown));
+    }
+
+    #[test]
+    fn past_its_reserve_a_protected_event_takes_main_room_and_never_evicts_unless_drop() {
+        for policy in [
+            Backpressure::Block,
+            Backpressure::Wait {
+                timeout: Duration::ZERO,
+            },
+        ] {
+            let m = Metrics::new(Vec::new());
+            let q = queue(3, 1, policy);
+            assert_eq!(q.offer(record(1, Level::INFO), &m), Offer::Queued);
+            assert_eq!(q.offer(record(2, Level::ERROR), &m), Offer::Queued);
+            assert_eq!(q.offer(record(3, Level::ERROR), &m), Offer::Queued);
+            assert_eq!(q.offer(record(4, Level::INFO), &m), Offer::Queued);
+            if policy != Backpressure::Block {
+                assert_eq!(
+                    q.offer(record(5, Level::CRITICAL), &m),
+                    Offer::Dropped(DropReason::WaitTimeout)
+                );
+            }
+            assert_eq!(dropped(&m, DropReason::Evicted), 0);
+            assert_eq!(drain_times(&q, 8), [1, 2, 3, 4]);
+        }
+        let m = Metrics::new(Vec::new());
+        let q = queue(2, 1, Backpressure::Drop);
+        for (t, l) in [
+            (1, Level::INFO),
+            (2, Level::INFO),
+            (3, Level::ERROR),
+            (4, Level::ERROR),
+        ] {
+            assert_eq!(q.offer(record(t, l), &m), Offer::Queued);
+        }
+        assert_eq!(dropped(&m, DropReason::Evicted), 1);
+        assert_eq!(drain_times(&q, 8), [2, 3, 4]);
+    }
+
+    #[test]
+    fn the_merge_keeps_time_order_when_a_drain_stops_between_the_rings() {
+        let m = Metrics::new(Vec::new());
+        let q = queue(8, 8, Backpressure::Block);
+        let levels = [Level::INFO, Level::ERROR, Level::WARNING, Level::CRITICAL];
+        for t in 0..12u64 {
+            assert_eq!(
+                q.offer(record(t, levels[t as usize % 4]), &m),
+                Offer::Queued
+            );
+        }
+        // One at a time: both rings' heads are held between calls.
+        let mut got = Vec::new();
+        let shard = q.shard_of_worker(0);
+        for _ in 0..6 {
+            assert_eq!(shard.drain(1, |r| got.push(r.time)), 1);
+        }
+        assert_eq!(q.len(), 6);
+        assert!(!shard.is_empty());
+        got.extend(drain_times(&q, 4));
+        assert_eq!(got, (0..12).collect::<Vec<_>>());
+        assert!(shard.is_empty());
+    }
+
+    #[test]
+    fn a_thread_keeps_its_shard_and_the_sizes_are_split_over_the_shards() {
+        let q = Queue::new(10, 3, &[Level::ERROR], Backpressure::Block, 4, 4);
+        let mine = std::ptr::from_ref(q.shard());
+        for _ in 0..10 {
+            assert!(std::ptr::eq(q.shard(), mine));
+        }
+        let index = thread_shard_index();
+        assert!(std::ptr::eq(q.shard_of_worker(index % 4), mine));
+        // ceil(10 / 4) main slots and ceil(3 / 4) reserved slots per shard.
+        assert_eq!(q.capacity(), 12);
+        let m = Metrics::new(Vec::new());
+        assert_eq!(q.offer(record(1, Level::ERROR), &m), Offer::Queued);
+        assert_eq!(
+            q.shard()
+                .try_reserve(record(2, Level::ERROR))
+                .map_err(|r| r.time),
+            Err(2)
+        );
     }
 }

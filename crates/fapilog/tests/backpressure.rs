@@ -297,3 +297,208 @@ fn in_band_reports_add_up_with_many_producers_and_a_slow_sink() {
     assert_eq!(report.submitted, sent - debug_sent);
     assert_eq!(report.written, arrived);
 }
+
+/// Logs `n` events from producer `t`: one ERROR in six, the rest WARNING
+/// and INFO.
+fn mixed_burst(log: &fapilog::Logger, t: usize, n: usize) {
+    for i in 0..n {
+        match i % 6 {
+            0 => fapilog::error!(log, "burst", t = t, i = i),
+            1 | 3 => fapilog::warning!(log, "burst", t = t, i = i),
+            _ => fapilog::info!(log, "burst", t = t, i = i),
+        }
+    }
+}
+
+/// Runs `total` events split over `producers` threads.
+fn burst_from(p: &Pipeline, producers: usize, total: usize) {
+    std::thread::scope(|s| {
+        for t in 0..producers {
+            let log = p.logger("burst");
+            s.spawn(move || mixed_burst(&log, t, total / producers));
+        }
+    });
+}
+
+/// Each producer's events arrived complete and in its call order.
+fn assert_complete_in_order(envelopes: &[serde_json::Value], producers: usize, total: usize) {
+    for t in 0..producers {
+        let seq: Vec<u64> = envelopes
+            .iter()
+            .filter(|e| e["log"]["message"] == "burst" && e["log"]["data"]["t"] == t)
+            .map(|e| e["log"]["data"]["i"].as_u64().unwrap())
+            .collect();
+        assert_eq!(seq, (0..(total / producers) as u64).collect::<Vec<_>>());
+    }
+}
+
+#[test]
+fn block_and_the_hardened_preset_lose_nothing_in_mixed_level_bursts() {
+    let cap = 64;
+    let total = cap * 10 * 4;
+    for producers in [1, 4] {
+        for hardened in [false, true] {
+            let (sink, captured) = CaptureSink::new();
+            let mut b = Pipeline::builder();
+            b = if hardened {
+                b.preset(fapilog::settings::Preset::Hardened)
+            } else {
+                b.backpressure(Backpressure::Block)
+            };
+            let p = b
+                .queue_capacity(cap)
+                .protected_queue_capacity(8)
+                .batch_max_events(16)
+                .sink(sink)
+                .build()
+                .unwrap();
+            burst_from(&p, producers, total);
+            let report = p.shutdown(LONG);
+            let what = format!("hardened={hardened}, {producers} producers: {report:?}");
+            assert!(report.is_complete(), "{what}");
+            assert_eq!(report.submitted, total as u64, "{what}");
+            assert_eq!(report.written, total as u64, "{what}");
+            assert_eq!(captured.len(), total, "{what}");
+            assert_complete_in_order(&captured.envelopes(), producers, total);
+        }
+    }
+}
+
+#[test]
+fn wait_loses_nothing_while_the_worker_keeps_draining() {
+    let cap = 64;
+    let total = cap * 10 * 4;
+    for (producers, workers) in [(1, 1), (4, 1), (4, 2)] {
+        let (sink, captured) = CaptureSink::new();
+        let p = Pipeline::builder()
+            .queue_capacity(cap)
+            .protected_queue_capacity(8)
+            .batch_max_events(16)
+            .workers(workers)
+            .backpressure(Backpressure::Wait { timeout: LONG })
+            .sink(sink)
+            .build()
+            .unwrap();
+        burst_from(&p, producers, total);
+        let report = p.shutdown(LONG);
+        assert!(report.is_complete(), "{producers} producers: {report:?}");
+        assert_eq!(captured.len(), total);
+        assert_complete_in_order(&captured.envelopes(), producers, total);
+    }
+}
+
+#[test]
+fn wait_drops_exactly_the_events_whose_timeout_passed_while_the_worker_was_held() {
+    let (cap, reserve) = (20, 4);
+    let total = cap * 10;
+    for producers in [1, 4] {
+        let (p, h) = gated_with_reserve(
+            cap,
+            reserve,
+            Backpressure::Wait {
+                timeout: Duration::from_millis(1),
+            },
+        );
+        hold_worker(&p, &h);
+        burst_from(&p, producers, total);
+        // The main queue and the reserve filled up; every other call waited
+        // for its whole timeout while the worker was held.
+        let accepted = cap + reserve;
+        let timed_out = (total - accepted) as u64;
+        let m = p.metrics();
+        assert_eq!(m.dropped_for(DropReason::WaitTimeout), timed_out);
+        assert_eq!(m.dropped_total, timed_out);
+        h.gate.open();
+        let report = p.shutdown(LONG);
+        let all = h.envelopes();
+        assert_eq!(user_events(&all).len(), accepted + 1);
+        assert_eq!(reported_drops(&all), timed_out);
+        assert_eq!(report.submitted, total as u64 + 1);
+        assert_eq!(report.written, accepted as u64 + 1);
+        assert_eq!(report.dropped, vec![(DropReason::WaitTimeout, timed_out)]);
+    }
+}
+
+#[test]
+fn drop_counts_every_loss_by_reason_with_mixed_levels() {
+    // One producer against a held worker: the counts follow from the rules.
+    let (cap, reserve) = (20, 4);
+    let total = cap * 10;
+    let (p, h) = gated_with_reserve(cap, reserve, Backpressure::Drop);
+    hold_worker(&p, &h);
+    burst_from(&p, 1, total);
+    let (mut main, mut protected, mut evicted, mut full) = (0, 0, 0u64, 0u64);
+    for i in 0..total {
+        if i % 6 == 0 {
+            if protected < reserve {
+                protected += 1;
+            } else if main > 0 && protected < reserve + cap {
+                // Evicts the oldest lower-level event (the protected queue
+                // has the main queue's size again in extra slots for this).
+                main -= 1;
+                protected += 1;
+                evicted += 1;
+            } else {
+                full += 1;
+            }
+        } else if main < cap {
+            main += 1;
+        } else {
+            full += 1;
+        }
+    }
+    h.gate.open();
+    let report = p.shutdown(LONG);
+    assert_eq!(report.submitted, total as u64 + 1);
+    assert_eq!(report.written, (main + protected + 1) as u64);
+    assert_eq!(
+        report.dropped,
+        vec![
+            (DropReason::QueueFull, full),
+            (DropReason::Evicted, evicted)
+        ]
+    );
+    assert_eq!(reported_drops(&h.envelopes()), full + evicted);
+
+    // Several producers and workers against a live worker: every event is
+    // written or counted, and the in-band reports say the same.
+    for (producers, workers) in [(1, 1), (4, 1), (4, 2)] {
+        let (sink, captured) = CaptureSink::new();
+        let p = Pipeline::builder()
+            .queue_capacity(16)
+            .protected_queue_capacity(2)
+            .batch_max_events(16)
+            .workers(workers)
+            .drop_summary_interval(Duration::from_millis(5))
+            .backpressure(Backpressure::Drop)
+            .sink(sink)
+            .build()
+            .unwrap();
+        burst_from(&p, producers, 16 * 10 * 4);
+        let report = p.shutdown(LONG);
+        let all = captured.envelopes();
+        assert_eq!(report.submitted, 16 * 10 * 4);
+        assert_eq!(report.submitted, report.written + report.dropped_total());
+        assert_eq!(user_events(&all).len() as u64, report.written);
+        assert_eq!(reported_drops(&all), report.dropped_total());
+    }
+}
+
+fn gated_with_reserve(
+    capacity: usize,
+    reserve: usize,
+    policy: Backpressure,
+) -> (Pipeline, common::GatedHandle) {
+    let (sink, stage, handle) = GatedSink::with_stage();
+    let p = Pipeline::builder()
+        .enricher(stage)
+        .queue_capacity(capacity)
+        .protected_queue_capacity(reserve)
+        .batch_max_events(8)
+        .batch_max_age(Duration::from_millis(1))
+        .backpressure(policy)
+        .sink(sink)
+        .build()
+        .unwrap();
+    (p, handle)
+}

@@ -1,5 +1,7 @@
-//! Priority shedding: lower levels go first under pressure; ERROR and
-//! CRITICAL are never dropped while lower levels occupy the queue.
+//! Priority shedding: lower levels go first under pressure. Under `Drop`,
+//! ERROR and CRITICAL are never dropped while lower levels occupy the queue
+//! (they evict them); under `Wait` and `Block` nothing is evicted: a
+//! protected event past its reserve waits like any other.
 
 mod common;
 
@@ -21,6 +23,15 @@ fn gated_with(
     reserve: usize,
     protected: &[Level],
 ) -> (Pipeline, common::GatedHandle) {
+    gated_policy(capacity, reserve, protected, Backpressure::Drop)
+}
+
+fn gated_policy(
+    capacity: usize,
+    reserve: usize,
+    protected: &[Level],
+    policy: Backpressure,
+) -> (Pipeline, common::GatedHandle) {
     let (sink, stage, handle) = GatedSink::with_stage();
     let p = Pipeline::builder()
         .enricher(stage)
@@ -30,7 +41,7 @@ fn gated_with(
         .protected_levels(protected)
         .batch_max_events(4)
         .batch_max_age(Duration::from_millis(1))
-        .backpressure(Backpressure::Drop)
+        .backpressure(policy)
         .sink(sink)
         .build()
         .unwrap();
@@ -44,7 +55,7 @@ fn count(events: &[&serde_json::Value], level: &str) -> usize {
 }
 
 #[test]
-fn errors_take_the_reserve_then_evict_the_oldest_lower_level_events() {
+fn under_drop_errors_take_the_reserve_then_evict_the_oldest_lower_level_events() {
     let (p, h) = gated(100, 10);
     let log = p.logger("t");
     for i in 0..100 {
@@ -149,4 +160,35 @@ fn a_threads_lines_keep_call_order_across_levels() {
         .map(|e| e["log"]["data"]["i"].as_u64().unwrap())
         .collect();
     assert_eq!(seq, (0..40).collect::<Vec<_>>());
+}
+
+#[test]
+fn under_wait_errors_past_their_reserve_wait_and_never_evict() {
+    let (p, h) = gated_policy(
+        10,
+        2,
+        &[Level::ERROR, Level::CRITICAL],
+        Backpressure::Wait {
+            timeout: Duration::from_millis(1),
+        },
+    );
+    let log = p.logger("t");
+    for i in 0..10 {
+        fapilog::info!(log, "info", i = i);
+    }
+    for i in 0..3 {
+        fapilog::error!(log, "error", i = i);
+    }
+    let m = p.metrics();
+    assert_eq!(m.dropped_for(DropReason::Evicted), 0);
+    // The third ERROR found its reserve and the main queue full, waited,
+    // and timed out (the worker is held).
+    assert_eq!(m.dropped_for(DropReason::WaitTimeout), 1);
+    assert_eq!(m.dropped_at("INFO"), 0);
+    h.gate.open();
+    p.shutdown(LONG);
+    let all = h.envelopes();
+    let ev = user_events(&all);
+    assert_eq!(count(&ev, "INFO"), 1 + 10);
+    assert_eq!(count(&ev, "ERROR"), 2);
 }

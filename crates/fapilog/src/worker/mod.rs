@@ -108,12 +108,12 @@ impl Worker {
         let shared = Arc::clone(&self.shared);
         let max = self.core.limits.max_events.max(1);
         let mut idle: u32 = 0;
-        let mut scratch: Vec<Record> = Vec::new();
+        let shard = shared.queue.shard_of_worker(self.id);
         let mut last_work = Instant::now();
         loop {
             self.anchor.refresh();
             let room = max.saturating_sub(self.lines_in_batch).max(1);
-            let n = shared.queue.drain(room, &mut scratch, |r| self.process(r));
+            let n = shard.drain(room, |r| self.process(r));
             if n > 0 {
                 last_work = Instant::now();
                 shared
@@ -134,7 +134,7 @@ impl Worker {
             let flush_pending = flush_target > shared.control.acks[self.id].load(Ordering::SeqCst);
             // Events logged before the flush request are visible now (the
             // request was read after them): drain them before acknowledging.
-            if flush_pending && !shared.queue.is_empty() {
+            if flush_pending && !shard.is_empty() {
                 continue;
             }
             let aged = self
@@ -161,7 +161,7 @@ impl Worker {
                 if past_deadline {
                     shared.queue.discard_all(&shared.metrics);
                 }
-                if shared.queue.is_empty() {
+                if shard.is_empty() {
                     self.finish();
                     return;
                 }
@@ -185,9 +185,9 @@ impl Worker {
                 if last_work.elapsed() < RECENT {
                     timeout = timeout.min(POLL);
                 }
-                if shared.queue.prepare_park() {
+                if shard.prepare_park() {
                     std::thread::park_timeout(timeout.max(Duration::from_micros(50)));
-                    shared.queue.unpark_done();
+                    shard.unpark_done();
                 }
             }
         }
