@@ -585,8 +585,9 @@ mod tests {
         assert_eq!(a.join().unwrap(), Offer::Queued);
         assert_eq!(b.join().unwrap(), Offer::Queued);
         assert_eq!(shard.line.len(), 1);
+        // Two only: c may take the room the first of them frees.
         let mut got = Vec::new();
-        assert_eq!(shard.drain(8, |r| got.push(r.time)), 2);
+        assert_eq!(shard.drain(2, |r| got.push(r.time)), 2);
         got.sort_unstable();
         assert_eq!(got, [100, 200]);
         assert_eq!(c.join().unwrap(), Offer::Queued);
