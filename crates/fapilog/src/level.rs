@@ -4,6 +4,7 @@
 use std::cmp::Ordering;
 use std::fmt;
 use std::str::FromStr;
+use std::sync::atomic::{AtomicU8, Ordering as AtomicOrdering};
 
 /// A severity level.
 ///
@@ -180,5 +181,28 @@ mod tests {
         seen.dedup();
         assert_eq!(seen.len(), 6);
         assert_eq!(Level::custom(60, "AUDIT").bucket(), 6);
+    }
+}
+
+/// The caller-side level gate: the lowest level any logger of a pipeline
+/// accepts, read with one relaxed load on every log call. The level filter
+/// steers it through a shared handle, without knowing the pipeline.
+#[derive(Debug)]
+pub(crate) struct Gate(AtomicU8);
+
+impl Gate {
+    pub(crate) fn new(level: Level) -> Gate {
+        Gate(AtomicU8::new(level.priority()))
+    }
+
+    /// `true` when a call at `level` passes.
+    #[inline(always)]
+    pub(crate) fn allows(&self, level: Level) -> bool {
+        level.priority() >= self.0.load(AtomicOrdering::Relaxed)
+    }
+
+    /// Lets through `priority` and above.
+    pub(crate) fn set_priority(&self, priority: u8) {
+        self.0.store(priority, AtomicOrdering::Relaxed);
     }
 }

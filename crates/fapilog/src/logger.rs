@@ -15,7 +15,6 @@ use std::collections::HashSet;
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::task::{Context as TaskContext, Poll};
 use std::time::Instant;
@@ -23,7 +22,7 @@ use std::time::Instant;
 use crate::clock;
 use crate::context::{self, Fields};
 use crate::field::FieldValue;
-use crate::level::Level;
+use crate::level::{Gate, Level};
 use crate::metrics::DropReason;
 use crate::queue::{Backpressure, Offer};
 use crate::record::{Head, Location, Record};
@@ -51,6 +50,8 @@ use crate::shared::Shared;
 #[derive(Clone)]
 pub struct Logger {
     shared: Arc<Shared>,
+    /// The level gate, held here so the check costs one load through `self`.
+    gate: Arc<Gate>,
     name: &'static str,
     bound: Option<Arc<Fields>>,
 }
@@ -82,6 +83,7 @@ pub(crate) fn intern(name: &str) -> &'static str {
 impl Logger {
     pub(crate) fn new(shared: Arc<Shared>, name: &'static str) -> Logger {
         Logger {
+            gate: Arc::clone(&shared.gate),
             shared,
             name,
             bound: None,
@@ -97,6 +99,7 @@ impl Logger {
     pub fn named(&self, name: &str) -> Logger {
         Logger {
             shared: Arc::clone(&self.shared),
+            gate: Arc::clone(&self.gate),
             name: intern(name),
             bound: self.bound.clone(),
         }
@@ -106,6 +109,7 @@ impl Logger {
     pub fn named_static(&self, name: &'static str) -> Logger {
         Logger {
             shared: Arc::clone(&self.shared),
+            gate: Arc::clone(&self.gate),
             name,
             bound: self.bound.clone(),
         }
@@ -117,6 +121,7 @@ impl Logger {
     pub fn bind(&self, fields: &[(&str, FieldValue<'_>)]) -> Logger {
         Logger {
             shared: Arc::clone(&self.shared),
+            gate: Arc::clone(&self.gate),
             name: self.name,
             bound: Some(Arc::new(Fields::extend(self.bound.as_deref(), fields))),
         }
@@ -126,7 +131,7 @@ impl Logger {
     /// before anything else.
     #[inline(always)]
     pub fn enabled(&self, level: Level) -> bool {
-        level.priority() >= self.shared.min_level.load(Ordering::Relaxed)
+        self.gate.allows(level)
     }
 
     /// A record stamped now with the call captured (built off the queue,

@@ -1,7 +1,7 @@
 //! The pipeline: its builder, its handle, the drain report and the global
 //! pipeline set up by [`init`].
 
-use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -10,7 +10,7 @@ use crate::batch::BatchLimits;
 use crate::encode::Format;
 use crate::envelope::Info;
 use crate::error::Error;
-use crate::level::Level;
+use crate::level::{Gate, Level};
 use crate::logger::Logger;
 use crate::metrics::{DropReason, Metrics, MetricsSnapshot};
 use crate::queue::{Backpressure, Queue};
@@ -396,10 +396,10 @@ impl PipelineBuilder {
                 workers,
             ),
             metrics: Arc::new(Metrics::new(names)),
-            min_level: AtomicU8::new(c.log_level.priority()),
+            gate: Arc::new(Gate::new(c.log_level)),
             control: Control::new(workers),
         });
-        stages.attach(&shared)?;
+        stages.attach(&shared.gate, &shared.metrics)?;
         let info = Info {
             service: settings.service.as_str().into(),
             env: settings.env.as_str().into(),
@@ -598,11 +598,7 @@ impl Pipeline {
     pub fn set_level(&self, level: Level) {
         match self.levels() {
             Some(handle) => handle.set_global(level),
-            None => self
-                .inner
-                .shared
-                .min_level
-                .store(level.priority(), Ordering::Relaxed),
+            None => self.inner.shared.gate.set_priority(level.priority()),
         }
     }
 

@@ -2,10 +2,11 @@
 //! and the flush and shutdown hand-shakes between the pipeline handle and
 //! the workers.
 
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
+use crate::level::Gate;
 use crate::metrics::{DropReason, Metrics};
 use crate::queue::Queue;
 
@@ -13,7 +14,8 @@ use crate::queue::Queue;
 pub(crate) struct Shared {
     pub(crate) queue: Queue,
     pub(crate) metrics: Arc<Metrics>,
-    pub(crate) min_level: AtomicU8,
+    /// The caller-side level gate (loggers hold it too, for the hot path).
+    pub(crate) gate: Arc<Gate>,
     pub(crate) control: Control,
 }
 

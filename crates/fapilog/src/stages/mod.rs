@@ -72,7 +72,6 @@ use crate::diagnostics;
 use crate::envelope::Event;
 use crate::error::Error;
 use crate::metrics::{DropReason, Metrics};
-use crate::shared::Shared;
 
 /// Whether an event goes on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -142,13 +141,17 @@ pub(crate) struct Stages {
 impl Stages {
     /// Connects the stages to the pipeline they run in: the level filters'
     /// handles to its caller-side gate and its metrics.
-    pub(crate) fn attach(&mut self, shared: &Arc<Shared>) -> Result<(), Error> {
+    pub(crate) fn attach(
+        &mut self,
+        gate: &Arc<crate::level::Gate>,
+        metrics: &Metrics,
+    ) -> Result<(), Error> {
         if let Some(e) = self.error.take() {
             return Err(e);
         }
         if let Some(h) = self.levels.last() {
-            h.attach(shared);
-            shared.metrics.stage_runtime.set_levels(h.clone());
+            h.attach(gate);
+            metrics.stage_runtime.set_levels(h.clone());
         }
         Ok(())
     }

@@ -9,8 +9,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::envelope::Event;
 use crate::error::Error;
+use crate::level::Gate;
 use crate::level::Level;
-use crate::shared::Shared;
 use crate::stages::{Filter, StageError, Verdict};
 
 /// Settings of the `level` filter (`filter_config.level`).
@@ -101,7 +101,7 @@ pub(crate) struct LevelState {
     has_overrides: AtomicBool,
     /// Longest name first, so the first prefix match is the most specific.
     overrides: RwLock<Vec<(String, u8)>>,
-    gate: Mutex<Option<Weak<Shared>>>,
+    gate: Mutex<Option<Weak<Gate>>>,
 }
 
 impl LevelState {
@@ -120,8 +120,8 @@ impl LevelState {
             Ok(g) => g.clone(),
             Err(p) => p.into_inner().clone(),
         };
-        if let Some(shared) = gate.and_then(|w| w.upgrade()) {
-            shared.min_level.store(self.floor(), Ordering::Relaxed);
+        if let Some(gate) = gate.and_then(|w| w.upgrade()) {
+            gate.set_priority(self.floor());
         }
     }
 
@@ -275,10 +275,10 @@ impl LevelHandle {
         level_of(self.state.min_for(logger))
     }
 
-    pub(crate) fn attach(&self, shared: &Arc<Shared>) {
+    pub(crate) fn attach(&self, gate: &Arc<Gate>) {
         match self.state.gate.lock() {
-            Ok(mut g) => *g = Some(Arc::downgrade(shared)),
-            Err(p) => *p.into_inner() = Some(Arc::downgrade(shared)),
+            Ok(mut g) => *g = Some(Arc::downgrade(gate)),
+            Err(p) => *p.into_inner() = Some(Arc::downgrade(gate)),
         }
         self.state.sync_gate();
     }
