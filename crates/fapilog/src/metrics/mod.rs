@@ -11,6 +11,7 @@
 #[cfg(feature = "metrics")]
 pub mod facade;
 pub(crate) mod prometheus;
+pub(crate) mod stages;
 
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::Relaxed};
 use std::time::Duration;
@@ -88,7 +89,7 @@ pub(crate) struct Metrics {
     flush_buckets: [AtomicU64; FLUSH_BUCKETS.len() + 1],
     pub(crate) sinks: Vec<SinkCounters>,
     pub(crate) stages: std::sync::Mutex<Vec<(String, u64, u64)>>,
-    pub(crate) stage_runtime: crate::stages::StageRuntime,
+    pub(crate) stage_runtime: stages::StageRuntime,
     /// Set once the pipeline's shutdown report is made; then 1 once the
     /// first late log call has been reported on stderr.
     shut_down: std::sync::atomic::AtomicU8,
@@ -638,7 +639,7 @@ pub struct MetricsSnapshot {
     /// Per-stage failure counters.
     pub stage_errors: Vec<StageMetrics>,
     /// The built-in stages' counters and gauges (redacted fields, sampling, …).
-    pub stages: crate::stages::StageCounters,
+    pub stages: stages::StageCounters,
 }
 
 impl MetricsSnapshot {

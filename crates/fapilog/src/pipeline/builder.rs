@@ -404,7 +404,8 @@ impl PipelineBuilder {
             gate: Arc::new(Gate::new(c.log_level)),
             control: Control::new(workers),
         });
-        stages.attach(&shared.gate, &shared.metrics)?;
+        stages.attach(&shared.gate)?;
+        let levels = stages.level_handle();
         let info = Info {
             service: settings.service.as_str().into(),
             env: settings.env.as_str().into(),
@@ -457,6 +458,7 @@ impl PipelineBuilder {
                 shared,
                 handles: Mutex::new(handles),
                 drivers: Mutex::new(drivers),
+                levels,
                 shutdown_timeout: Duration::from_secs_f64(c.shutdown_timeout_seconds),
                 stopped: AtomicBool::new(false),
                 report: Mutex::new(None),

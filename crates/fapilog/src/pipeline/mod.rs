@@ -31,6 +31,8 @@ pub(crate) struct Inner {
     pub(crate) shared: Arc<Shared>,
     handles: Mutex<Vec<JoinHandle<()>>>,
     drivers: Mutex<Vec<Driver>>,
+    /// The level filter's handle, when the pipeline has one.
+    pub(crate) levels: Option<crate::stages::filters::LevelHandle>,
     shutdown_timeout: Duration,
     stopped: AtomicBool,
     report: Mutex<Option<DrainReport>>,

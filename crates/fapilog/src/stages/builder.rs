@@ -10,7 +10,7 @@ impl Pipeline {
     /// [`PipelineBuilder::level_filter`](crate::PipelineBuilder::level_filter), [`PipelineBuilder::level_overrides`](crate::PipelineBuilder::level_overrides)
     /// or stage settings, to change levels at run time.
     pub fn levels(&self) -> Option<LevelHandle> {
-        self.inner.shared.metrics.stage_runtime.levels()
+        self.inner.levels.clone()
     }
 
     /// The built-in stages' counters and gauges (redacted fields, rate

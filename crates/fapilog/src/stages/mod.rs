@@ -56,15 +56,13 @@ pub mod redactors;
 mod runtime;
 pub mod settings;
 
+pub use crate::metrics::stages::StageCounters;
 pub use clock::{ManualClock, StageClock, SystemClock};
 pub use enrich::Enricher;
 pub use filter::Filter;
 pub use process::Processor;
 pub use redact::{RedactionFailMode, Redactor};
-pub use runtime::StageCounters;
 pub use settings::StageSettings;
-
-pub(crate) use runtime::StageRuntime;
 
 use std::sync::Arc;
 
@@ -139,19 +137,18 @@ pub(crate) struct Stages {
 }
 
 impl Stages {
-    /// Connects the stages to the pipeline they run in: the level filters'
-    /// handles to its caller-side gate and its metrics.
-    pub(crate) fn attach(
-        &mut self,
-        gate: &Arc<crate::level::Gate>,
-        metrics: &Metrics,
-    ) -> Result<(), Error> {
+    /// Connects the level filter to the pipeline's caller-side gate.
+    /// The handle of the level filter, to change levels at run time.
+    pub(crate) fn level_handle(&self) -> Option<filters::LevelHandle> {
+        self.levels.last().cloned()
+    }
+
+    pub(crate) fn attach(&mut self, gate: &Arc<crate::level::Gate>) -> Result<(), Error> {
         if let Some(e) = self.error.take() {
             return Err(e);
         }
         if let Some(h) = self.levels.last() {
             h.attach(gate);
-            metrics.stage_runtime.set_levels(h.clone());
         }
         Ok(())
     }
