@@ -608,3 +608,36 @@ fn fapilog_s_routing_and_breaker_settings_drive_the_sinks() {
         "{e}"
     );
 }
+
+#[test]
+fn a_sole_sink_blocks_so_the_callers_policy_decides() {
+    // `Slow` is a sink of the user's own, whose default is `DropNewest`;
+    // alone in its pipeline it blocks instead, and `Block` loses nothing.
+    let gate = Arc::new(Gate::default());
+    let written = Arc::new(AtomicUsize::new(0));
+    let p = Pipeline::builder()
+        .batch_max_events(10)
+        .backpressure(Backpressure::Block)
+        .queue_capacity(1_000)
+        .sink(Slow {
+            gate: Arc::clone(&gate),
+            written: Arc::clone(&written),
+        })
+        .build()
+        .unwrap();
+    let log = p.logger("app");
+    let opener = {
+        let gate = Arc::clone(&gate);
+        std::thread::spawn(move || {
+            assert!(gate.wait_blocked(LONG));
+            gate.open();
+        })
+    };
+    for i in 0..5_000u32 {
+        fapilog::info!(log, "event", i = i);
+    }
+    opener.join().unwrap();
+    let r = p.shutdown(LONG);
+    assert!(r.is_complete(), "{r:?}");
+    assert_eq!(written.load(Ordering::SeqCst), 5_000);
+}

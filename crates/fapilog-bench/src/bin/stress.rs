@@ -162,7 +162,9 @@ fn one_run(opts: &Options, producers: usize) -> Result<RunResult, String> {
             .unwrap_or_default()
     });
     let report = pipeline.shutdown(Duration::from_secs(60));
-    let lost = report.dropped_total() + report.unflushed;
+    // Lines a sink's driver dropped count too (none with a sole sink: it blocks).
+    let sink_dropped: u64 = report.sinks.iter().map(|s| s.dropped).sum();
+    let lost = report.dropped_total() + report.unflushed + sink_dropped;
     let mut by_reason: Vec<String> = report
         .dropped
         .iter()
@@ -170,6 +172,9 @@ fn one_run(opts: &Options, producers: usize) -> Result<RunResult, String> {
         .collect();
     if report.unflushed > 0 {
         by_reason.push(format!("unflushed={}", report.unflushed));
+    }
+    if sink_dropped > 0 {
+        by_reason.push(format!("sink_dropped={sink_dropped}"));
     }
     Ok(RunResult {
         submitted: report.submitted,

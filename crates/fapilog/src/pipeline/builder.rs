@@ -15,7 +15,7 @@ use crate::queue::{Backpressure, Queue};
 use crate::settings::Settings;
 use crate::shared::{Control, Shared};
 use crate::sinks::driver::{Driver, DriverClock, Spec};
-use crate::sinks::{Route, Router, RoutingConfig, Sink, SinkOptions};
+use crate::sinks::{Route, Router, RoutingConfig, Sink, SinkOptions, WhenFull};
 use crate::stages::{
     Enricher, Filter, ManualClock, Processor, RedactionFailMode, Redactor, Stages,
 };
@@ -320,6 +320,9 @@ impl PipelineBuilder {
         };
         let router = Router::new(&routing, &names)?;
         let from_settings = settings.sink_options();
+        // A sole sink has nothing to be protected from: a full buffer blocks,
+        // and the callers' backpressure policy decides (see `WhenFull`).
+        let sole = sinks.len() == 1;
         let mut fallbacks = Vec::with_capacity(sinks.len());
         let mut resolved = Vec::with_capacity(sinks.len());
         for (s, options) in &sinks {
@@ -332,7 +335,9 @@ impl PipelineBuilder {
                 },
                 None => from_settings.clone(),
             };
-            resolved.push(options.resolve(s.name(), s.when_full())?);
+            resolved.push(
+                options.resolve(s.name(), if sole { WhenFull::Block } else { s.when_full() })?,
+            );
             fallbacks.push(match &options.fallback {
                 None => None,
                 Some(f) => {

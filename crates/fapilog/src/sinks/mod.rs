@@ -80,7 +80,9 @@ pub trait Sink: Send + 'static {
     /// What the driver does when this sink's buffer is full, unless the
     /// sink's [`SinkOptions`] say otherwise. The default, [`WhenFull::DropNewest`],
     /// keeps a slow destination from slowing anything else; local sinks
-    /// (stdout, files) answer [`WhenFull::Block`].
+    /// (stdout, files) answer [`WhenFull::Block`]. A pipeline's sole sink
+    /// blocks whatever it answers: with no other sink to protect, the
+    /// callers' backpressure policy decides.
     fn when_full(&self) -> WhenFull {
         WhenFull::DropNewest
     }
