@@ -443,42 +443,53 @@ fn a_stuck_sink_slows_nothing_and_its_drops_are_reported_in_band() {
     );
 }
 
-#[test]
-fn block_makes_the_worker_wait_and_loses_nothing() {
+/// Bursts 5,000 events under `Backpressure::Block` into `Slow`, held at its
+/// gate until the worker waits on it (with `options`, and a fast sink
+/// beside it when `with_fast`); returns the drain report and what `Slow` wrote.
+fn burst_into_a_held_sink(
+    options: Option<SinkOptions>,
+    with_fast: Option<CaptureSink>,
+) -> (fapilog::DrainReport, usize) {
     let gate = Arc::new(Gate::default());
     let written = Arc::new(AtomicUsize::new(0));
-    let (fast, fast_lines) = capture("fast");
-    let p = Pipeline::builder()
+    let slow = Slow {
+        gate: Arc::clone(&gate),
+        written: Arc::clone(&written),
+    };
+    let mut b = Pipeline::builder()
         .batch_max_events(10)
         .backpressure(Backpressure::Block)
-        .queue_capacity(1_000)
-        .sink_with(
-            Slow {
-                gate: Arc::clone(&gate),
-                written: Arc::clone(&written),
-            },
-            SinkOptions::new()
-                .buffer_batches(2)
-                .when_full(WhenFull::Block),
-        )
-        .sink(fast)
-        .build()
-        .unwrap();
-    let log = p.logger("app");
-    let opener = {
-        let gate = Arc::clone(&gate);
-        std::thread::spawn(move || {
-            assert!(gate.wait_blocked(LONG));
-            gate.open();
-        })
+        .queue_capacity(1_000);
+    b = match options {
+        Some(o) => b.sink_with(slow, o),
+        None => b.sink(slow),
     };
+    if let Some(fast) = with_fast {
+        b = b.sink(fast);
+    }
+    let p = b.build().unwrap();
+    let log = p.logger("app");
+    let opener = std::thread::spawn(move || {
+        assert!(gate.wait_blocked(LONG));
+        gate.open();
+    });
     for i in 0..5_000u32 {
         fapilog::info!(log, "event", i = i);
     }
     opener.join().unwrap();
     let r = p.shutdown(LONG);
+    (r, written.load(Ordering::SeqCst))
+}
+
+#[test]
+fn block_makes_the_worker_wait_and_loses_nothing() {
+    let (fast, fast_lines) = capture("fast");
+    let options = SinkOptions::new()
+        .buffer_batches(2)
+        .when_full(WhenFull::Block);
+    let (r, written) = burst_into_a_held_sink(Some(options), Some(fast));
     assert!(r.is_complete(), "{r:?}");
-    assert_eq!(written.load(Ordering::SeqCst), 5_000);
+    assert_eq!(written, 5_000);
     assert_eq!(fast_lines.len(), 5_000);
 }
 
@@ -613,31 +624,7 @@ fn fapilog_s_routing_and_breaker_settings_drive_the_sinks() {
 fn a_sole_sink_blocks_so_the_callers_policy_decides() {
     // `Slow` is a sink of the user's own, whose default is `DropNewest`;
     // alone in its pipeline it blocks instead, and `Block` loses nothing.
-    let gate = Arc::new(Gate::default());
-    let written = Arc::new(AtomicUsize::new(0));
-    let p = Pipeline::builder()
-        .batch_max_events(10)
-        .backpressure(Backpressure::Block)
-        .queue_capacity(1_000)
-        .sink(Slow {
-            gate: Arc::clone(&gate),
-            written: Arc::clone(&written),
-        })
-        .build()
-        .unwrap();
-    let log = p.logger("app");
-    let opener = {
-        let gate = Arc::clone(&gate);
-        std::thread::spawn(move || {
-            assert!(gate.wait_blocked(LONG));
-            gate.open();
-        })
-    };
-    for i in 0..5_000u32 {
-        fapilog::info!(log, "event", i = i);
-    }
-    opener.join().unwrap();
-    let r = p.shutdown(LONG);
+    let (r, written) = burst_into_a_held_sink(None, None);
     assert!(r.is_complete(), "{r:?}");
-    assert_eq!(written.load(Ordering::SeqCst), 5_000);
+    assert_eq!(written, 5_000);
 }
