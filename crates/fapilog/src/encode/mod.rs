@@ -10,7 +10,7 @@
 
 pub(crate) mod json;
 pub(crate) mod pretty;
-mod time;
+pub(crate) mod time;
 
 pub use pretty::colors_for;
 pub use time::write_rfc3339_millis;

@@ -1,6 +1,7 @@
 //! File names as fapilog writes them: `{prefix}-{UTC %Y%m%d-%H%M%S}[-N]{ext}`,
 //! and the parse back that retention uses to order them.
 
+use crate::encode::time::civil_from_days;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// One of our files, as read back from its name.
@@ -94,20 +95,8 @@ pub(super) fn next_boundary(now: SystemTime, interval: Duration) -> SystemTime {
     UNIX_EPOCH + Duration::new(secs, (next % 1_000_000_000) as u32)
 }
 
-// Howard Hinnant's civil calendar algorithms (days since 1970-01-01).
-fn civil_from_days(z: i64) -> (i64, u32, u32) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let y = yoe + era * 400;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    (if m <= 2 { y + 1 } else { y }, m, d)
-}
-
+// Howard Hinnant's civil calendar algorithm (days since 1970-01-01); the
+// other direction is the timestamp encoder's `civil_from_days`.
 fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
     let y = if m <= 2 { y - 1 } else { y };
     let era = y.div_euclid(400);
