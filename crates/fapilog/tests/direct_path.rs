@@ -12,41 +12,14 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+mod common;
+
+use common::{Counted, EventPath};
 use fapilog::testing::{CaptureSink, Captured};
-use fapilog::{context, Enricher, Event, FieldValue, Format, Level, Location, Pipeline};
-use fapilog::{StageError, Value};
+use fapilog::{context, FieldValue, Format, Level, Location, Pipeline};
 use proptest::prelude::*;
 
 const LONG: Duration = Duration::from_secs(30);
-
-/// Makes no promise: every event of its pipeline takes the event path.
-struct EventPath;
-
-impl Enricher for EventPath {
-    fn name(&self) -> &str {
-        "event_path"
-    }
-    fn enrich(&self, _: &mut Event<'_>) -> Result<(), StageError> {
-        Ok(())
-    }
-}
-
-/// A constant enricher that counts how often it runs.
-struct Counted(Arc<AtomicUsize>);
-
-impl Enricher for Counted {
-    fn name(&self) -> &str {
-        "counted"
-    }
-    fn enrich(&self, ev: &mut Event<'_>) -> Result<(), StageError> {
-        self.0.fetch_add(1, Ordering::SeqCst);
-        ev.diagnostics.insert("region", Value::from("eu-west-1"));
-        Ok(())
-    }
-    fn is_constant(&self) -> bool {
-        true
-    }
-}
 
 struct Pair {
     direct: Pipeline,

@@ -111,22 +111,20 @@ fn returning_from_main_with_the_pipeline_alive_loses_nothing() {
 
 #[test]
 fn process_exit_loses_nothing() {
-    let (output, envelopes) = scenario("process_exit");
-    assert_eq!(
-        output.status.code(),
-        Some(3),
-        "{}",
-        child::text(&output.stderr)
-    );
-    child::assert_all(&child::seqs(&envelopes, "event"), BURST);
+    exits_with_every_event("process_exit", 3);
 }
 
 #[test]
 fn fapilog_exit_drains_then_exits_with_the_code() {
-    let (output, envelopes) = scenario("fapilog_exit");
+    exits_with_every_event("fapilog_exit", 4);
+}
+
+/// Runs `name`, which exits with `code`: every event of the burst is in its output.
+fn exits_with_every_event(name: &str, code: i32) {
+    let (output, envelopes) = scenario(name);
     assert_eq!(
         output.status.code(),
-        Some(4),
+        Some(code),
         "{}",
         child::text(&output.stderr)
     );

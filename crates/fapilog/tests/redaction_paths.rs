@@ -13,43 +13,14 @@ use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use common::secrets::{pii, secret, Planted, NEGATIVE};
+use common::{Counted, EventPath};
 use fapilog::settings::Preset;
 use fapilog::testing::{CaptureSink, Captured};
-use fapilog::{Enricher, Event, FieldValue, Format, Level, Logger, Pipeline, StageError, Value};
+use fapilog::{FieldValue, Format, Level, Logger, Pipeline};
 use proptest::prelude::*;
 use serde_json::{json as j, Value as J};
 
 const LONG: Duration = Duration::from_secs(30);
-
-/// Makes no promise: every event of its pipeline takes the event path.
-struct EventPath;
-
-impl Enricher for EventPath {
-    fn name(&self) -> &str {
-        "event_path"
-    }
-    fn enrich(&self, _: &mut Event<'_>) -> Result<(), StageError> {
-        Ok(())
-    }
-}
-
-/// A constant enricher that counts how often it runs (the direct path
-/// runs it once, on its probe event).
-struct Counted(Arc<AtomicUsize>);
-
-impl Enricher for Counted {
-    fn name(&self) -> &str {
-        "counted"
-    }
-    fn enrich(&self, ev: &mut Event<'_>) -> Result<(), StageError> {
-        self.0.fetch_add(1, Ordering::SeqCst);
-        ev.diagnostics.insert("region", Value::from("eu-west-1"));
-        Ok(())
-    }
-    fn is_constant(&self) -> bool {
-        true
-    }
-}
 
 struct Rig {
     pipeline: Pipeline,

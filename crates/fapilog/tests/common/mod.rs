@@ -171,3 +171,35 @@ pub fn reported_drops(all: &[serde_json::Value]) -> u64 {
         .sum()
 }
 pub mod secrets;
+
+/// An enricher that makes no promise: every event of its pipeline takes
+/// the event path (the reference the direct path is compared against).
+pub struct EventPath;
+
+impl Enricher for EventPath {
+    fn name(&self) -> &str {
+        "event_path"
+    }
+    fn enrich(&self, _: &mut Event<'_>) -> Result<(), StageError> {
+        Ok(())
+    }
+}
+
+/// A constant enricher that counts how often it runs (the direct path runs
+/// it once, on its probe event) and adds `diagnostics.region`.
+pub struct Counted(pub Arc<AtomicUsize>);
+
+impl Enricher for Counted {
+    fn name(&self) -> &str {
+        "counted"
+    }
+    fn enrich(&self, ev: &mut Event<'_>) -> Result<(), StageError> {
+        self.0.fetch_add(1, Ordering::SeqCst);
+        ev.diagnostics
+            .insert("region", fapilog::Value::from("eu-west-1"));
+        Ok(())
+    }
+    fn is_constant(&self) -> bool {
+        true
+    }
+}
