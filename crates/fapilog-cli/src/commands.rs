@@ -32,7 +32,7 @@ fn load(config: Option<&Path>, err: &mut dyn Write) -> Result<(Settings, Origins
 /// one `VARIABLE=value` per line with where the value came from (fapilog's
 /// other settings only when set); secrets are masked. Then the notes, each
 /// once: unknown `FAPILOG_*` variables with a "did you mean", settings that
-/// are accepted and not applicable here, settings of sinks not built yet.
+/// are accepted and not applicable here, settings of network sinks (opened by fapilog-sinks).
 pub fn check(config: Option<&Path>, out: &mut dyn Write, err: &mut dyn Write) -> i32 {
     let LoadReport {
         settings,
@@ -81,7 +81,7 @@ pub fn check(config: Option<&Path>, out: &mut dyn Write, err: &mut dyn Write) ->
     for n in &notes {
         let tag = match n {
             Note::Unknown { .. } => "warning",
-            Note::SinkNotBuilt { .. } => "not built yet",
+            Note::SinkNotBuilt { .. } => "network sink",
             _ => "not applicable",
         };
         text.push_str(&format!("# {tag}: {n}\n"));

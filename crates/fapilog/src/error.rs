@@ -93,6 +93,23 @@ pub enum Error {
         /// The pipeline's sinks, comma-separated.
         known: String,
     },
+    /// `core.sinks` names a network sink that no registered
+    /// [`SinkFactory`](crate::SinkFactory) opens.
+    #[error("core.sinks names sink {sink:?}, which lives in the fapilog-sinks crate (cargo feature `{sink}`): add that crate and register it with `PipelineBuilder::sink_factory(fapilog_sinks::factory())`")]
+    SinkNotRegistered {
+        /// The sink's name.
+        sink: String,
+    },
+    /// A sink's configuration is invalid (the message names the key and
+    /// the value; secrets are masked).
+    #[error("sink {sink}: {source}")]
+    SinkConfig {
+        /// The sink's name.
+        sink: String,
+        /// What is wrong.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
     /// Two sinks share a name.
     #[error("two sinks are named {0:?}: sink names must be unique")]
     DuplicateSink(String),

@@ -94,8 +94,8 @@ pub use queue::Backpressure;
 pub use record::{Location, INLINE_BYTES, INLINE_FIELDS};
 pub use settings::Settings;
 pub use sinks::{
-    FileSink, RotatingFileSink, Sink, SinkError, SinkHealth, SinkOptions, StderrSink, StdoutSink,
-    WhenFull, WriterSink,
+    FileSink, RotatingFileSink, Sink, SinkError, SinkFactory, SinkHealth, SinkOptions, StderrSink,
+    StdoutSink, WhenFull, WriterSink,
 };
 pub use stages::{Enricher, Filter, Processor, RedactionFailMode, Redactor, StageError, Verdict};
 pub use value::{Map, Text, Value};

@@ -305,28 +305,45 @@ fn settings_without_effect_are_reported_not_acted_on() {
     assert!(
         notes
             .iter()
-            .any(|n| n.contains("FAPILOG_LOKI__URL") && n.contains("loki sink is not built")),
+            .any(|n| n.contains("FAPILOG_LOKI__URL") && n.contains("fapilog-sinks crate opens")),
         "{notes:?}"
     );
 }
 
 #[test]
-fn naming_a_network_sink_fails_at_build_time() {
-    for sink in ["loki", "http", "cloudwatch", "postgres", "webhook"] {
+fn naming_a_network_sink_without_its_factory_fails_at_build_time_naming_the_crate() {
+    for sink in [
+        "loki",
+        "http",
+        "cloudwatch",
+        "postgres",
+        "webhook",
+        "otlp",
+        "syslog",
+        "nats",
+    ] {
         let json = format!(r#"["stdout_json","{sink}"]"#);
-        let e = Settings::from_env_vars([("FAPILOG_CORE__SINKS", json.as_str())]).unwrap_err();
-        let msg = e.to_string();
-        assert!(
-            msg.contains(&format!("sink {sink} is not built in this version")),
-            "{msg}"
-        );
-        let mut s = Settings::default();
-        s.core.sinks = vec![sink.to_owned()];
+        let s = Settings::from_env_vars([("FAPILOG_CORE__SINKS", json.as_str())])
+            .expect("a network sink's name is accepted");
         let Err(e) = fapilog::Pipeline::builder().settings(s).build() else {
             panic!("{sink}: the pipeline was built");
         };
-        assert!(e.to_string().contains("not built in this version"), "{e}");
+        let msg = e.to_string();
+        assert!(
+            matches!(e, fapilog::Error::SinkNotRegistered { .. }),
+            "{sink}: {msg}"
+        );
+        assert!(
+            msg.contains(&format!("{sink:?}")) && msg.contains("fapilog-sinks"),
+            "{msg}"
+        );
     }
+    let e = Settings::from_env_vars([("FAPILOG_CORE__SINKS", "stdout_json,sealed")]).unwrap_err();
+    assert!(
+        e.to_string()
+            .contains("sink sealed is not built in this version"),
+        "{e}"
+    );
 }
 
 /// Re-executed as a child: loads the process's settings twice.

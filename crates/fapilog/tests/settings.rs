@@ -222,10 +222,10 @@ fn unknown_keys_fail_in_strict_mode_and_unavailable_keys_fail() {
     // Not strict: ignored, as fapilog does.
     assert!(Settings::from_env_vars([("FAPILOG_NOPE", "1")]).is_ok());
 
-    let e = env_err("FAPILOG_CORE__SINKS", "stdout_json,loki");
+    let e = env_err("FAPILOG_CORE__SINKS", "stdout_json,audit");
     assert!(
         e.to_string()
-            .contains("sink loki is not built in this version"),
+            .contains("sink audit is not built in this version"),
         "{e}"
     );
 

@@ -61,6 +61,8 @@ pub struct PipelineBuilder {
     pub(crate) sinks: Vec<(Box<dyn Sink>, Option<SinkOptions>)>,
     pub(crate) routing: RoutingConfig,
     pub(crate) sink_clock: Option<ManualClock>,
+    /// Opens the network sinks `core.sinks` names.
+    pub(crate) factories: Vec<Box<dyn crate::SinkFactory>>,
     pub(crate) stages: Stages,
     pub(crate) fail_mode: Option<RedactionFailMode>,
     pub(crate) backpressure: Option<Backpressure>,
@@ -244,6 +246,15 @@ impl PipelineBuilder {
         self
     }
 
+    /// Opens the network sinks `core.sinks` names (`loki`, `http`,
+    /// `postgres`…) from the settings, when no sink is added in code:
+    /// `fapilog_sinks::factory()` is the one for the fapilog-sinks crate.
+    /// Factories registered later win for a name two of them open.
+    pub fn sink_factory(mut self, factory: impl crate::SinkFactory) -> Self {
+        self.factories.insert(0, Box::new(factory));
+        self
+    }
+
     /// Drives every sink's retries and circuit breaker by this clock instead
     /// of real time: a wait advances it instead of sleeping. For tests.
     pub fn sink_clock(mut self, clock: ManualClock) -> Self {
@@ -288,6 +299,7 @@ impl PipelineBuilder {
             mut sinks,
             routing,
             sink_clock,
+            factories,
             mut stages,
             fail_mode,
             backpressure,
@@ -298,11 +310,7 @@ impl PipelineBuilder {
         settings.install_stages(&mut stages)?;
         let c = &settings.core;
         if sinks.is_empty() {
-            sinks = settings
-                .open_sinks()?
-                .into_iter()
-                .map(|s| (s, None))
-                .collect();
+            sinks = settings.open_sinks_with(&factories)?;
         }
         let mut names: Vec<String> = Vec::new();
         for (s, _) in &sinks {

@@ -5,7 +5,7 @@
 //! Each is parsed with fapilog's type (a bad value is an error naming the
 //! variable and the value) and kept as text in [`Settings::accepted`]
 //! (read it back with [`Settings::get`]). What it does here is its key's
-//! [`Effect`]: the settings of network sinks not built yet are kept for
+//! [`Effect`]: the settings of network sinks are kept for
 //! them; the ones that mean nothing here (a Python integration, an asyncio
 //! knob, a setting fapilog itself ignores) are reported by `fapilog check`
 //! and once at debug level, never silently acted on differently. Aliases
@@ -211,7 +211,7 @@ macro_rules! stored {
     };
     ($path:literal, $kind:expr, $ty:literal, $default:literal, sink $sink:literal, $secret:literal) => {
         stored!(@key $path, $kind, $ty, $default, Effect::SinkNotBuilt($sink),
-            concat!("Setting of fapilog's ", $sink, " sink, validated and kept; the sink is not built in this version (naming it in `core.sinks` fails)."), $secret)
+            concat!("Setting of fapilog's ", $sink, " sink, read by the fapilog-sinks crate's `", $sink, "` sink (cargo feature `", $sink, "`)."), $secret)
     };
     ($path:literal, $kind:expr, $ty:literal, $default:literal, active $doc:literal, $secret:literal) => {
         stored!(@key $path, $kind, $ty, $default, Effect::Active, $doc, $secret)

@@ -69,8 +69,8 @@ pub enum Effect {
     /// Accepted, kept, and reported by `fapilog check` and once at debug
     /// level with this reason.
     NoEffect(&'static str),
-    /// A setting of this network sink, which is not built in this version:
-    /// validated and kept; naming the sink in `core.sinks` fails.
+    /// A setting of this network sink, which the fapilog-sinks crate reads:
+    /// validated and kept for it.
     SinkNotBuilt(&'static str),
 }
 
@@ -522,13 +522,18 @@ fn sinks(raw: &Raw) -> Result<Vec<String>, String> {
     let names = list(raw)?;
     for n in &names {
         let n = n.to_ascii_lowercase().replace('-', "_");
-        if !SINK_NAMES.contains(&n.as_str()) {
+        if !SINK_NAMES.contains(&n.as_str()) && !NETWORK_SINKS.contains(&n.as_str()) {
             return Err(match UNAVAILABLE_SINKS.iter().find(|s| **s == n) {
                 Some(s) => format!(
-                    "a list of available sinks ({}); sink {s} is not built in this version (its settings are accepted and kept)",
-                    SINK_NAMES.join(", ")
+                    "a list of available sinks ({}, {}); sink {s} is not built in this version",
+                    SINK_NAMES.join(", "),
+                    NETWORK_SINKS.join(", ")
                 ),
-                None => format!("a list of sinks, each one of {}", SINK_NAMES.join(", ")),
+                None => format!(
+                    "a list of sinks, each one of {}, {}",
+                    SINK_NAMES.join(", "),
+                    NETWORK_SINKS.join(", ")
+                ),
             });
         }
     }
@@ -538,8 +543,8 @@ fn sinks(raw: &Raw) -> Result<Vec<String>, String> {
         .collect())
 }
 
-/// Sinks `core.sinks` may name in this version (`file` is another name
-/// for `rotating_file`).
+/// Sinks `core.sinks` may name that this crate opens itself (`file` is
+/// another name for `rotating_file`).
 pub const SINK_NAMES: [&str; 7] = [
     "stdout_json",
     "stdout_pretty",
@@ -550,17 +555,22 @@ pub const SINK_NAMES: [&str; 7] = [
     "stderr_pretty",
 ];
 
-/// fapilog's sink names that this version does not have yet.
-const UNAVAILABLE_SINKS: [&str; 8] = [
+/// Network sinks `core.sinks` may name: the fapilog-sinks crate opens them,
+/// once registered with
+/// [`PipelineBuilder::sink_factory`](crate::PipelineBuilder::sink_factory).
+pub const NETWORK_SINKS: [&str; 8] = [
+    "http",
+    "webhook",
     "loki",
     "cloudwatch",
     "postgres",
-    "http",
-    "webhook",
-    "sealed",
-    "audit",
-    "routing",
+    "otlp",
+    "syslog",
+    "nats",
 ];
+
+/// fapilog's sink names that this version does not have.
+const UNAVAILABLE_SINKS: [&str; 3] = ["sealed", "audit", "routing"];
 
 /// Sets `rest` (`sampling.sample_rate`) inside a serde-typed group: the
 /// value as JSON where it parses as JSON, else as a string; the group's own

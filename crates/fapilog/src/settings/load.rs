@@ -65,7 +65,7 @@ pub enum Note {
         /// Why.
         reason: &'static str,
     },
-    /// A setting of a network sink that is not built in this version.
+    /// A setting of a network sink, which the fapilog-sinks crate opens.
     SinkNotBuilt {
         /// The variable (or file key) that set it.
         name: String,
@@ -97,7 +97,7 @@ impl fmt::Display for Note {
             }
             Note::SinkNotBuilt { name, sink } => write!(
                 f,
-                "{name}: accepted and kept; the {sink} sink is not built in this version"
+                "{name}: kept for the {sink} sink, which the fapilog-sinks crate opens (cargo feature `{sink}`)"
             ),
         }
     }

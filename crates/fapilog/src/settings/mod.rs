@@ -28,8 +28,9 @@
 //! `FAPILOG_STRICT=true` or [`Loader::strict`] it is an error. An unknown
 //! key in a TOML file or in [`Settings::set`] is always an error. Settings
 //! that mean nothing here are kept and reported ([`keys::Effect`]); the
-//! settings of network sinks not built yet are kept for them, and naming
-//! such a sink in `core.sinks` fails. Values of secret-looking keys and
+//! settings of network sinks are kept for them: the fapilog-sinks crate
+//! reads them once registered with
+//! [`PipelineBuilder::sink_factory`](crate::PipelineBuilder::sink_factory). Values of secret-looking keys and
 //! passwords inside URLs are masked in errors.
 //!
 //! ```
@@ -107,7 +108,7 @@ pub struct Settings {
     /// `core.redactors`, `core.processors` and the `*_config` groups.
     pub stages: StageSettings,
     /// The rest of fapilog's settings, validated and kept as text (network
-    /// sinks not built yet, settings that mean nothing here); see
+    /// sinks' settings, which fapilog-sinks reads; settings that mean nothing here); see
     /// [`keys::Effect`].
     pub accepted: AcceptedSettings,
 }
@@ -484,8 +485,24 @@ impl Settings {
             .unwrap_or_else(|| (self.core.max_queue_size / 10).max(100))
     }
 
-    /// The sinks `core.sinks` names (or the default one), opened.
+    /// The sinks `core.sinks` names (or the default one), opened. A network
+    /// sink (`loki`, `http`…) needs its factory: see
+    /// [`PipelineBuilder::sink_factory`](crate::PipelineBuilder::sink_factory);
+    /// without one, naming it is [`Error::SinkNotRegistered`].
     pub fn open_sinks(&self) -> Result<Vec<Box<dyn Sink>>, Error> {
+        Ok(self
+            .open_sinks_with(&[])?
+            .into_iter()
+            .map(|(s, _)| s)
+            .collect())
+    }
+
+    /// [`open_sinks`](Settings::open_sinks), asking `factories` for the
+    /// names this crate does not open itself.
+    pub(crate) fn open_sinks_with(
+        &self,
+        factories: &[Box<dyn crate::SinkFactory>],
+    ) -> Result<Vec<(Box<dyn Sink>, Option<crate::SinkOptions>)>, Error> {
         let names: Vec<&str> = if !self.core.sinks.is_empty() {
             self.core.sinks.iter().map(String::as_str).collect()
         } else if self.file.directory.is_some() {
@@ -493,9 +510,17 @@ impl Settings {
         } else {
             vec!["stdout_json"]
         };
-        let mut out: Vec<Box<dyn Sink>> = Vec::with_capacity(names.len());
+        let mut out: Vec<(Box<dyn Sink>, Option<crate::SinkOptions>)> =
+            Vec::with_capacity(names.len());
         for n in names {
-            out.push(match n {
+            if let Some(f) = factories.iter().find(|f| f.names().contains(&n)) {
+                out.push(f.open(n, self)?);
+                continue;
+            }
+            if keys::NETWORK_SINKS.contains(&n) {
+                return Err(Error::SinkNotRegistered { sink: n.to_owned() });
+            }
+            let sink: Box<dyn Sink> = match n {
                 "stdout_pretty" => Box::new(StdoutSink::pretty()),
                 "stdout_flat" => Box::new(StdoutSink::flat()),
                 "stderr_json" => Box::new(StderrSink::json()),
@@ -508,7 +533,8 @@ impl Settings {
                     Box::new(builder.build()?)
                 }
                 _ => Box::new(StdoutSink::json()),
-            });
+            };
+            out.push((sink, None));
         }
         Ok(out)
     }

@@ -587,11 +587,19 @@ impl Runner {
         // A probe after the cooldown gets one attempt.
         let probing = self.breaker.state(start) == crate::sinks::BreakerState::HalfOpen;
         let mut backoff = Backoff::new(self.options.retry, start);
+        let mut retry = false;
         loop {
             let began = Instant::now();
             let sink = &mut self.sink;
             let batch = d.batch();
-            let result = crate::panics::catch(|| sink.write_batch(batch));
+            let result = crate::panics::catch(|| {
+                if retry {
+                    sink.retry_batch(batch)
+                } else {
+                    sink.write_batch(batch)
+                }
+            });
+            retry = true;
             self.counters().observe_write(began.elapsed());
             let err = match result {
                 Ok(Ok(())) => {

@@ -37,6 +37,7 @@
 mod backoff;
 mod breaker;
 pub(crate) mod driver;
+mod factory;
 mod fallback;
 mod file;
 mod options;
@@ -49,6 +50,7 @@ mod writer;
 pub use crate::metrics::{DivertReason, SinkDropReason, SinkErrorKind, SinkHealth};
 pub use backoff::Backoff;
 pub use breaker::{Breaker, BreakerState};
+pub use factory::SinkFactory;
 pub use file::FileSink;
 pub use options::{
     BreakerPolicy, RetryPolicy, SinkOptions, WhenFull, DEFAULT_BUFFER_BATCHES, DEFAULT_BUFFER_BYTES,
@@ -96,6 +98,15 @@ pub trait Sink: Send + 'static {
     /// error says whether to retry (see [`SinkError`]).
     fn write_batch(&mut self, batch: &Batch) -> Result<(), SinkError>;
 
+    /// Writes the batch the last [`write_batch`](Sink::write_batch) (or
+    /// `retry_batch`) call failed on with a retryable error: the driver's
+    /// retry. A sink that sends a batch as several requests resends only
+    /// those that failed, with the exact bytes of the first attempt. The
+    /// default writes the whole batch again.
+    fn retry_batch(&mut self, batch: &Batch) -> Result<(), SinkError> {
+        self.write_batch(batch)
+    }
+
     /// Pushes buffered data out (called by `Pipeline::flush` and on shutdown).
     fn flush(&mut self) -> Result<(), SinkError> {
         Ok(())
@@ -122,6 +133,9 @@ impl<S: Sink + ?Sized> Sink for Box<S> {
     }
     fn write_batch(&mut self, batch: &Batch) -> Result<(), SinkError> {
         (**self).write_batch(batch)
+    }
+    fn retry_batch(&mut self, batch: &Batch) -> Result<(), SinkError> {
+        (**self).retry_batch(batch)
     }
     fn flush(&mut self) -> Result<(), SinkError> {
         (**self).flush()
