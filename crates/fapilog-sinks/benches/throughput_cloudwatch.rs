@@ -1,0 +1,3 @@
+//! Throughput of the cloudwatch sink on loopback (written with the sink).
+
+fn main() {}

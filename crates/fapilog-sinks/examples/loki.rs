@@ -1,0 +1,3 @@
+//! The loki sink in a pipeline (written with the sink).
+
+fn main() {}
