@@ -33,9 +33,12 @@
 //! ```
 
 mod adapter;
+// Helpers that each serve some of the sinks, whichever features are on.
+#[allow(dead_code)]
 mod config;
 mod factory;
 #[cfg(feature = "_http")]
+#[allow(dead_code)]
 mod http_client;
 mod runtime;
 
@@ -48,39 +51,47 @@ pub use http_client::{parse_retry_after, Auth, Compression};
 #[cfg(feature = "http")]
 mod http;
 #[cfg(feature = "http")]
+#[allow(unused_imports)] // until the sink lands
 pub use http::*;
 
 #[cfg(feature = "webhook")]
 mod webhook;
 #[cfg(feature = "webhook")]
+#[allow(unused_imports)] // until the sink lands
 pub use webhook::*;
 
 #[cfg(feature = "loki")]
 mod loki;
 #[cfg(feature = "loki")]
+#[allow(unused_imports)] // until the sink lands
 pub use loki::*;
 
 #[cfg(feature = "cloudwatch")]
 mod cloudwatch;
 #[cfg(feature = "cloudwatch")]
+#[allow(unused_imports)] // until the sink lands
 pub use cloudwatch::*;
 
 #[cfg(feature = "postgres")]
 mod postgres;
 #[cfg(feature = "postgres")]
+#[allow(unused_imports)] // until the sink lands
 pub use postgres::*;
 
 #[cfg(feature = "otlp")]
 mod otlp;
 #[cfg(feature = "otlp")]
+#[allow(unused_imports)] // until the sink lands
 pub use otlp::*;
 
 #[cfg(feature = "syslog")]
 mod syslog;
 #[cfg(feature = "syslog")]
+#[allow(unused_imports)] // until the sink lands
 pub use syslog::*;
 
 #[cfg(feature = "nats")]
 mod nats;
 #[cfg(feature = "nats")]
+#[allow(unused_imports)] // until the sink lands
 pub use nats::*;

@@ -347,6 +347,10 @@ pub(crate) fn json_text(v: &serde_json::Value) -> String {
 
 const LEVEL_KEYS: [&str; 2] = ["core.log_level", "core.protected_levels"];
 
+/// A sink opened from the settings, with its delivery options (`None`: the
+/// pipeline's defaults).
+pub(crate) type OpenedSink = (Box<dyn Sink>, Option<crate::SinkOptions>);
+
 pub(crate) fn invalid(key: &str, value: impl ToString, expected: &str) -> Error {
     Error::InvalidSetting {
         key: key.to_owned(),
@@ -502,7 +506,7 @@ impl Settings {
     pub(crate) fn open_sinks_with(
         &self,
         factories: &[Box<dyn crate::SinkFactory>],
-    ) -> Result<Vec<(Box<dyn Sink>, Option<crate::SinkOptions>)>, Error> {
+    ) -> Result<Vec<OpenedSink>, Error> {
         let names: Vec<&str> = if !self.core.sinks.is_empty() {
             self.core.sinks.iter().map(String::as_str).collect()
         } else if self.file.directory.is_some() {
@@ -510,8 +514,7 @@ impl Settings {
         } else {
             vec!["stdout_json"]
         };
-        let mut out: Vec<(Box<dyn Sink>, Option<crate::SinkOptions>)> =
-            Vec::with_capacity(names.len());
+        let mut out: Vec<OpenedSink> = Vec::with_capacity(names.len());
         for n in names {
             if let Some(f) = factories.iter().find(|f| f.names().contains(&n)) {
                 out.push(f.open(n, self)?);
