@@ -2,7 +2,8 @@
 # free loopback ports (`rsyslogd -n -f <conf> -i <pidfile>`), so nothing is
 # started here; this only installs it (and the openssl CLI the TLS test uses
 # to make a throw-away certificate) when missing, and says where it is.
-if ! [ -x /usr/sbin/rsyslogd ] || ! [ -e /usr/lib/x86_64-linux-gnu/rsyslog/lmnsd_ossl.so ] && ! ls /usr/lib/*/rsyslog/lmnsd_ossl.so >/dev/null 2>&1; then
+if ! [ -x /usr/sbin/rsyslogd ] || ! ls /usr/lib/*/rsyslog/lmnsd_ossl.so >/dev/null 2>&1 \
+    || ! command -v openssl >/dev/null; then
     echo "rsyslog is missing: installing it"
     syslog_pkgs="rsyslog rsyslog-openssl openssl"
     # shellcheck disable=SC2086

@@ -24,7 +24,6 @@ const MAX_STREAM_MESSAGE: usize = 1 << 20;
 
 /// Options of a [`SyslogSink`]; [`build`](SyslogSinkBuilder::build)
 /// validates them. Start from [`SyslogSink::builder`].
-#[derive(Debug)]
 #[must_use]
 pub struct SyslogSinkBuilder {
     transport: SyslogTransport,
@@ -42,6 +41,37 @@ pub struct SyslogSinkBuilder {
     timeout: Duration,
     ca_file: Option<PathBuf>,
     server_name: Option<String>,
+}
+
+impl std::fmt::Debug for SyslogSinkBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SyslogSinkBuilder")
+            .field("transport", &self.transport)
+            .field("address", &mask_userinfo(&self.address))
+            .field("name", &self.name)
+            .field("facility", &self.facility)
+            .field("framing", &self.framing)
+            .field("hostname", &self.hostname)
+            .field("app_name", &self.app_name)
+            .field("msg_id", &self.msg_id)
+            .field("sd_id", &self.sd_id)
+            .field("body", &self.body)
+            .field("max_message_bytes", &self.max_message_bytes)
+            .field("max_request_bytes", &self.max_request_bytes)
+            .field("timeout", &self.timeout)
+            .field("ca_file", &self.ca_file)
+            .field("tls_server_name", &self.server_name)
+            .finish()
+    }
+}
+
+/// `***@host:port` for an address with credentials (which syslog has no
+/// place for, so they are refused, but never echoed).
+fn mask_userinfo(address: &str) -> String {
+    match address.rfind('@') {
+        Some(at) => format!("***{}", &address[at..]),
+        None => address.to_owned(),
+    }
 }
 
 impl SyslogSinkBuilder {
@@ -278,7 +308,7 @@ fn split_host_port(address: &str) -> Result<&str, ConfigError> {
     let bad = || {
         ConfigError::invalid(
             "address",
-            address,
+            &mask_userinfo(address),
             "host:port (e.g. 127.0.0.1:514, logs.example.com:6514, [::1]:514)",
         )
     };

@@ -289,3 +289,83 @@ impl AsyncSink for SyslogSink {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use fapilog::{Event, Format, Level};
+
+    fn batch(n: usize) -> Batch {
+        let mut b = Batch::new(Format::Json);
+        for i in 0..n {
+            b.push(&Event::new(Level::INFO, format!("event {i}")));
+        }
+        b
+    }
+
+    fn sink(transport: SyslogTransport, max_request: usize) -> SyslogSink {
+        let adapter = SyslogSink::builder(transport, "127.0.0.1:514")
+            .max_request_bytes(max_request)
+            .build()
+            .unwrap();
+        let inner = adapter.get_ref();
+        SyslogSink::new(
+            inner.name.clone(),
+            inner.transport,
+            inner.address.clone(),
+            inner.formatter.clone(),
+            inner.max_request_bytes,
+            inner.timeout,
+            None,
+        )
+    }
+
+    #[test]
+    fn a_batch_is_split_into_requests_under_the_byte_cap_in_order() {
+        let mut s = sink(SyslogTransport::Tcp, 2000);
+        let b = batch(100);
+        let enc = s.encode(&b).unwrap();
+        assert!(enc.requests.len() > 1);
+        let mut lines = Vec::new();
+        let mut all = Vec::new();
+        for r in &enc.requests {
+            assert!(r.body.as_bytes().len() <= 2000);
+            assert_eq!(r.body.len(), r.lines.len());
+            lines.extend(r.lines.iter().copied());
+            all.extend_from_slice(r.body.as_bytes());
+        }
+        assert_eq!(lines, (0..100).collect::<Vec<_>>());
+        let mut whole = sink(SyslogTransport::Tcp, 1 << 20);
+        let one = whole.encode(&b).unwrap();
+        assert_eq!(one.requests.len(), 1);
+        assert_eq!(
+            one.requests[0].body.as_bytes(),
+            &all[..],
+            "same frames, same order"
+        );
+        // Each request is a distinct unit for retries.
+        let seqs: HashSet<u64> = enc.requests.iter().map(|r| r.body.seq).collect();
+        assert_eq!(seqs.len(), enc.requests.len());
+    }
+
+    #[test]
+    fn a_message_larger_than_the_cap_gets_a_request_of_its_own() {
+        let mut s = sink(SyslogTransport::Tcp, 10);
+        let enc = s.encode(&batch(3)).unwrap();
+        assert_eq!(enc.requests.len(), 3);
+        assert!(enc.requests.iter().all(|r| r.lines.len() == 1));
+    }
+
+    #[test]
+    fn udp_frames_are_bare_messages() {
+        let mut s = sink(SyslogTransport::Udp, 10);
+        let enc = s.encode(&batch(5)).unwrap();
+        assert_eq!(enc.requests.len(), 1, "datagrams go one by one anyway");
+        for f in enc.requests[0].body.frames() {
+            assert!(f.starts_with(b"<14>1 "), "{}", String::from_utf8_lossy(f));
+            assert!(f.ends_with(b"}"));
+        }
+    }
+
+    use std::collections::HashSet;
+}
