@@ -313,7 +313,7 @@ mod tests {
         let count: usize = std::str::from_utf8(&out[..sp]).unwrap().parse().unwrap();
         let msg = &out[sp + 1..];
         assert_eq!(count, msg.len(), "the count is the bytes that follow");
-        assert!(count <= 1001 && count >= 1000, "{count}");
+        assert!((1000..=1001).contains(&count), "{count}");
         assert!(
             std::str::from_utf8(msg).is_ok(),
             "cut at a character boundary"

@@ -1,29 +1,5 @@
-//! The syslog sink: RFC 5424 messages over UDP (RFC 5426), TCP (RFC 6587,
-//! octet counting by default) or TLS (RFC 5425, rustls).
-//!
-//! Each batch is formatted once into requests of many framed messages (up
-//! to [`max_request_bytes`](SyslogSinkBuilder::max_request_bytes)); a
-//! request is written whole. The connection opens on the first send, is
-//! checked for a receiver that went away before each write, and is
-//! dropped on any error: the next attempt reconnects and writes the same
-//! request again, so a message may arrive twice (at-least-once) but a
-//! frame is never cut in half on a live connection.
-//!
-//! fapilog has no syslog sink, so there are no `FAPILOG_*` variables for
-//! it: build it in code.
-//!
-//! ```no_run
-//! use fapilog::Pipeline;
-//! use fapilog_sinks::{Facility, SyslogSink, SyslogTransport};
-//!
-//! let sink = SyslogSink::builder(SyslogTransport::Tcp, "127.0.0.1:514")
-//!     .facility(Facility::Local0)
-//!     .app_name("billing")
-//!     .build()?;
-//! let pipeline = Pipeline::builder().sink(sink).build()?;
-//! fapilog::info!(pipeline.logger("app"), "hello, syslog");
-//! # Ok::<(), Box<dyn std::error::Error>>(())
-//! ```
+//! The syslog sink: RFC 5424 messages over UDP, TCP or TLS; the user
+//! documentation is on [`SyslogSink`] (this module is private).
 
 mod builder;
 mod conn;
@@ -113,8 +89,37 @@ enum Conn {
     Stream(Stream),
 }
 
-/// Sends fapilog's events to a syslog receiver as RFC 5424 messages; see
-/// the [module docs](self) and [`SyslogSink::builder`].
+/// Sends fapilog's events to a syslog receiver as RFC 5424 messages over
+/// UDP (RFC 5426), TCP (RFC 6587, octet counting by default) or TLS
+/// (RFC 5425, rustls with ring). Options: [`SyslogSink::builder`].
+///
+/// Each batch is formatted once into requests of many framed messages (up
+/// to [`max_request_bytes`](SyslogSinkBuilder::max_request_bytes)); a
+/// request is written whole. The connection opens on the first send (a
+/// receiver that is down fails nothing at build or start: sends return
+/// [`SinkError::Transient`] and the driver backs off), is checked for a
+/// receiver that went away before each write, and is dropped on any
+/// error: the next attempt reconnects and writes the same request again,
+/// so a message may arrive twice (at-least-once) but a receiver never
+/// sees a frame cut in half. Plain syslog has no acknowledgement: what
+/// the kernel accepted just before the receiver died is lost unseen. UDP
+/// is at-most-once.
+///
+/// fapilog has no syslog sink, so there are no `FAPILOG_*` variables for
+/// it: build it in code.
+///
+/// ```no_run
+/// use fapilog::Pipeline;
+/// use fapilog_sinks::{Facility, SyslogSink, SyslogTransport};
+///
+/// let sink = SyslogSink::builder(SyslogTransport::Tcp, "127.0.0.1:514")
+///     .facility(Facility::Local0)
+///     .app_name("billing")
+///     .build()?;
+/// let pipeline = Pipeline::builder().sink(sink).build()?;
+/// fapilog::info!(pipeline.logger("app"), "hello, syslog");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub struct SyslogSink {
     name: String,
     transport: SyslogTransport,
