@@ -3,6 +3,7 @@
 //! `./scripts/test`): what rsyslog parses and writes is what the tests
 //! check: counts, order, content, PRI, structured data, truncation,
 //! framing, and the receiver down at start, killed and back.
+#![cfg(feature = "syslog")]
 
 mod common;
 #[path = "common/syslog.rs"]
