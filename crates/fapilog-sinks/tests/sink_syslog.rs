@@ -278,8 +278,23 @@ fn tls_refuses_a_receiver_whose_certificate_it_cannot_verify() {
 
 #[test]
 fn down_at_start_killed_mid_run_and_back_loses_nothing_with_block() {
-    let mut server = Rsyslog::prepare(Listen::Tcp);
-    let sink = SyslogSink::builder(SyslogTransport::Tcp, server.address())
+    outage_loses_nothing(Listen::Tcp, SyslogTransport::Tcp);
+}
+
+#[test]
+fn over_tls_too_an_outage_loses_nothing_with_block() {
+    outage_loses_nothing(Listen::Tls, SyslogTransport::Tls);
+}
+
+/// Down at start, up, killed between batches, back: with `Block` and
+/// unbounded retries every event arrives once, in order.
+fn outage_loses_nothing(listen: Listen, transport: SyslogTransport) {
+    let mut server = Rsyslog::prepare(listen);
+    let mut builder = SyslogSink::builder(transport, server.address());
+    if transport == SyslogTransport::Tls {
+        builder = builder.ca_file(server.ca_file());
+    }
+    let sink = builder
         .build()
         .expect("a receiver that is down does not fail the build");
     let p = Pipeline::builder()
