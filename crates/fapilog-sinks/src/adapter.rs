@@ -153,6 +153,15 @@ pub struct Adapter<S: AsyncSink> {
     batch_len: usize,
 }
 
+impl<S: AsyncSink + std::fmt::Debug> std::fmt::Debug for Adapter<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Adapter")
+            .field("inner", &self.inner)
+            .field("pending_requests", &self.pending.len())
+            .finish()
+    }
+}
+
 impl<S: AsyncSink> Adapter<S> {
     /// Wraps `inner`.
     pub fn new(inner: S) -> Adapter<S> {

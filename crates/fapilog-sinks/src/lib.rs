@@ -87,7 +87,6 @@ pub use otlp::*;
 #[cfg(feature = "syslog")]
 mod syslog;
 #[cfg(feature = "syslog")]
-#[allow(unused_imports)] // until the sink lands
 pub use syslog::*;
 
 #[cfg(feature = "nats")]
