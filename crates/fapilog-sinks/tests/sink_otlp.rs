@@ -21,9 +21,7 @@ use std::collections::HashSet;
 use std::time::Duration;
 
 use common::wait_until;
-use fapilog::sinks::{
-    BreakerPolicy, DivertReason, RetryPolicy, SinkHealth, SinkOptions, WhenFull,
-};
+use fapilog::sinks::{BreakerPolicy, DivertReason, RetryPolicy, SinkHealth, SinkOptions, WhenFull};
 use fapilog::stages::{ManualClock, StageClock};
 use fapilog::testing::CaptureSink;
 use fapilog::{FieldValue, Format, Pipeline, Settings, SinkMetrics};
@@ -61,7 +59,10 @@ fn patient() -> SinkOptions {
 /// The `seq` attribute of each record that has one (the pipeline's own
 /// in-band `logs dropped` events have none).
 fn seqs(records: &[Value]) -> Vec<i64> {
-    records.iter().filter_map(|r| attr(r, "seq").as_i64()).collect()
+    records
+        .iter()
+        .filter_map(|r| attr(r, "seq").as_i64())
+        .collect()
 }
 
 fn log_seq(p: &Pipeline, range: std::ops::Range<i64>) {
@@ -76,7 +77,11 @@ fn rfc3339_ms(ts: &str) -> i64 {
     let n = |r: std::ops::Range<usize>| ts[r].parse::<i64>().unwrap();
     let (y, m, d) = (n(0..4), n(5..7), n(8..10));
     let (hh, mm, ss) = (n(11..13), n(14..16), n(17..19));
-    let ms = if ts.as_bytes()[19] == b'.' { n(20..23) } else { 0 };
+    let ms = if ts.as_bytes()[19] == b'.' {
+        n(20..23)
+    } else {
+        0
+    };
     // Days from the civil date (H. Hinnant's algorithm).
     let y = if m <= 2 { y - 1 } else { y };
     let era = y.div_euclid(400);
@@ -184,7 +189,10 @@ fn records_follow_the_opentelemetry_log_data_model() {
     let order = &records[1];
     assert_eq!(order["trace_id"], "0af7651916cd43dd8448eb211c80319c");
     assert_eq!(order["span_id"], "b7ad6b7169203331");
-    assert!(attr(order, "trace_id").is_null(), "valid ids are not attributes");
+    assert!(
+        attr(order, "trace_id").is_null(),
+        "valid ids are not attributes"
+    );
     assert_eq!(attr(order, "request_id"), "req-9");
     assert_eq!(attr(order, "order_id"), 7);
     assert_eq!(attr(order, "ratio"), &json!({"double": 0.5}));
@@ -300,7 +308,10 @@ fn with_drop_newest_every_loss_is_counted() {
     log_seq(&p, 100..1000);
     assert!(wait_until(LONG, || captured.lines().len() == 1000));
     let dropped = sink_metrics(&p, "otlp").dropped_total();
-    assert!(dropped >= 700, "the collector is down: the buffer holds one batch, {dropped}");
+    assert!(
+        dropped >= 700,
+        "the collector is down: the buffer holds one batch, {dropped}"
+    );
     rx.restart(&[]);
     p.flush(LONG).unwrap();
     let got = seqs(&rx.records());
@@ -313,8 +324,15 @@ fn with_drop_newest_every_loss_is_counted() {
         .filter(|(level, _, _)| *level == "INFO")
         .map(|(_, _, n)| n)
         .sum();
-    assert_eq!(got.len() as u64 + info_dropped, 1000, "every event delivered or counted");
-    assert!(got.windows(2).all(|w| w[0] < w[1]), "in order, no duplicate");
+    assert_eq!(
+        got.len() as u64 + info_dropped,
+        1000,
+        "every event delivered or counted"
+    );
+    assert!(
+        got.windows(2).all(|w| w[0] < w[1]),
+        "in order, no duplicate"
+    );
     assert_eq!(&got[..100], &(0..100).collect::<Vec<_>>()[..]);
     let report = p.shutdown(LONG);
     let otlp = report.sinks.iter().find(|s| s.name == "otlp").unwrap();
@@ -339,8 +357,14 @@ fn a_429_with_retry_after_is_waited_out_and_resends_the_same_bytes() {
     assert_eq!(reqs.len(), 2, "{reqs:#?}");
     assert_eq!(reqs[0]["status"], 429);
     assert_eq!(reqs[1]["status"], 200);
-    assert_eq!(reqs[0]["sha256"], reqs[1]["sha256"], "the same bytes resent");
-    assert!(clock.now() >= Duration::from_secs(3), "Retry-After honoured");
+    assert_eq!(
+        reqs[0]["sha256"], reqs[1]["sha256"],
+        "the same bytes resent"
+    );
+    assert!(
+        clock.now() >= Duration::from_secs(3),
+        "Retry-After honoured"
+    );
     assert_eq!(seqs(&rx.records()), (0..10).collect::<Vec<_>>());
     assert_eq!(sink_metrics(&p, "otlp").retries, 1);
 }
@@ -361,21 +385,26 @@ fn only_502_503_and_504_are_retried_among_server_errors() {
     p.flush(LONG).unwrap();
     log_seq(&p, 10..15);
     p.flush(LONG).unwrap();
-    let statuses: Vec<u64> = rx.requests().iter().map(|r| r["status"].as_u64().unwrap()).collect();
+    let statuses: Vec<u64> = rx
+        .requests()
+        .iter()
+        .map(|r| r["status"].as_u64().unwrap())
+        .collect();
     // The fourth attempt of the first batch gets the 500: refused at once.
     assert_eq!(statuses, [502, 503, 504, 500, 200, 200]);
     assert_eq!(seqs(&rx.records()), (5..15).collect::<Vec<_>>());
     let m = sink_metrics(&p, "otlp");
     assert_eq!(m.retries, 3);
-    assert_eq!(m.diverted_for(DivertReason::Rejected), 5, "500 is refused, not retried");
+    assert_eq!(
+        m.diverted_for(DivertReason::Rejected),
+        5,
+        "500 is refused, not retried"
+    );
 }
 
 #[test]
 fn a_400_or_413_refuses_the_request_at_once() {
-    let rx = Receiver::start(&[
-        json!({"status": 400, "body": "bad request"}),
-        status(413),
-    ]);
+    let rx = Receiver::start(&[json!({"status": 400, "body": "bad request"}), status(413)]);
     let p = Pipeline::builder()
         .batch_max_events(5)
         .sink_with(build(OtlpSink::builder(rx.endpoint())), SinkOptions::new())
@@ -385,7 +414,11 @@ fn a_400_or_413_refuses_the_request_at_once() {
         log_seq(&p, k * 5..k * 5 + 5);
         p.flush(LONG).unwrap();
     }
-    let statuses: Vec<u64> = rx.requests().iter().map(|r| r["status"].as_u64().unwrap()).collect();
+    let statuses: Vec<u64> = rx
+        .requests()
+        .iter()
+        .map(|r| r["status"].as_u64().unwrap())
+        .collect();
     assert_eq!(statuses, [400, 413, 200], "never retried");
     assert_eq!(seqs(&rx.records()), [10, 11, 12, 13, 14]);
     let m = sink_metrics(&p, "otlp");
@@ -426,7 +459,10 @@ fn large_batches_are_split_under_the_cap_and_an_oversized_record_is_refused_alon
         if i == 500 {
             log.info(&"x".repeat(8192), &[("seq", FieldValue::I64(-1))]);
         }
-        log.info("event", &[("seq", FieldValue::I64(i)), ("pad", FieldValue::Str(&pad))]);
+        log.info(
+            "event",
+            &[("seq", FieldValue::I64(i)), ("pad", FieldValue::Str(&pad))],
+        );
     }
     p.flush(LONG).unwrap();
     let reqs = rx.requests();
@@ -436,7 +472,11 @@ fn large_batches_are_split_under_the_cap_and_an_oversized_record_is_refused_alon
     }
     assert_eq!(seqs(&rx.records()), (0..1000).collect::<Vec<_>>());
     let m = sink_metrics(&p, "otlp");
-    assert_eq!(m.diverted_for(DivertReason::Rejected), 1, "the 8 KiB record alone");
+    assert_eq!(
+        m.diverted_for(DivertReason::Rejected),
+        1,
+        "the 8 KiB record alone"
+    );
     assert_eq!(m.written, 1000);
 }
 
@@ -447,13 +487,11 @@ fn the_breaker_opens_after_consecutive_failures_and_shows_in_the_metrics() {
         .batch_max_events(1)
         .sink_with(
             build(OtlpSink::builder(rx.endpoint())),
-            SinkOptions::new()
-                .retry(RetryPolicy::none())
-                .breaker(
-                    BreakerPolicy::default()
-                        .failure_threshold(2)
-                        .cooldown(Duration::from_secs(3600)),
-                ),
+            SinkOptions::new().retry(RetryPolicy::none()).breaker(
+                BreakerPolicy::default()
+                    .failure_threshold(2)
+                    .cooldown(Duration::from_secs(3600)),
+            ),
         )
         .build()
         .unwrap();
@@ -461,7 +499,11 @@ fn the_breaker_opens_after_consecutive_failures_and_shows_in_the_metrics() {
         log_seq(&p, i..i + 1);
         p.flush(LONG).unwrap();
     }
-    assert_eq!(rx.requests().len(), 2, "no request while the breaker is open");
+    assert_eq!(
+        rx.requests().len(),
+        2,
+        "no request while the breaker is open"
+    );
     let m = sink_metrics(&p, "otlp");
     assert_eq!(m.breaker_opened, 1);
     assert_eq!(m.health, SinkHealth::Open);

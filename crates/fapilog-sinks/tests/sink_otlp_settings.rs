@@ -40,7 +40,10 @@ fn core_sinks_otlp_reads_the_otel_exporter_variables() {
     ] {
         std::env::set_var(var, value);
         let e = open().unwrap_err().to_string();
-        assert!(e.contains("otlp") && e.contains(var) && e.contains(value), "{e}");
+        assert!(
+            e.contains("otlp") && e.contains(var) && e.contains(value),
+            "{e}"
+        );
         std::env::remove_var(var);
     }
     // A header's value is a secret: never in the error.
@@ -50,7 +53,10 @@ fn core_sinks_otlp_reads_the_otel_exporter_variables() {
 
     let rx = Receiver::start(&[]);
     std::env::set_var("OTEL_EXPORTER_OTLP_ENDPOINT", rx.endpoint());
-    std::env::set_var("OTEL_EXPORTER_OTLP_HEADERS", "api-key=s3cr%3Dt,x-tenant=acme");
+    std::env::set_var(
+        "OTEL_EXPORTER_OTLP_HEADERS",
+        "api-key=s3cr%3Dt,x-tenant=acme",
+    );
     std::env::set_var("OTEL_EXPORTER_OTLP_COMPRESSION", "none");
     std::env::set_var("OTEL_EXPORTER_OTLP_TIMEOUT", "5000");
     let p = open().unwrap_or_else(|e| panic!("{e}"));
@@ -62,7 +68,10 @@ fn core_sinks_otlp_reads_the_otel_exporter_variables() {
     assert_eq!(req["path"], "/v1/logs");
     assert_eq!(req["headers"]["api-key"], "s3cr=t");
     assert_eq!(req["headers"]["x-tenant"], "acme");
-    assert!(req["headers"]["content-encoding"].is_null(), "compression none");
+    assert!(
+        req["headers"]["content-encoding"].is_null(),
+        "compression none"
+    );
     let r = &rx.records()[0];
     assert_eq!(r["body"], "from the settings");
     assert_eq!(attr(r, "n"), 1);

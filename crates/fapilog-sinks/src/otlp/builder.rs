@@ -231,13 +231,12 @@ impl OtlpSinkBuilder {
             headers.append(n, v);
         }
         if let Some(auth) = &self.auth {
-            let mut v = HeaderValue::from_str(&auth.header_value()).map_err(|_| {
-                ConfigError::Invalid {
+            let mut v =
+                HeaderValue::from_str(&auth.header_value()).map_err(|_| ConfigError::Invalid {
                     key: "auth".to_owned(),
                     value: "***".to_owned(),
                     expected: "credentials of visible ASCII".to_owned(),
-                }
-            })?;
+                })?;
             v.set_sensitive(true);
             headers.insert(reqwest::header::AUTHORIZATION, v);
         }
@@ -291,14 +290,23 @@ mod tests {
 
     #[test]
     fn bad_options_fail_naming_the_key_and_value() {
-        let e = OtlpSinkBuilder::new("localhost:4318").build_sink().unwrap_err().to_string();
-        assert!(e.contains("endpoint") && e.contains("localhost:4318"), "{e}");
+        let e = OtlpSinkBuilder::new("localhost:4318")
+            .build_sink()
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("endpoint") && e.contains("localhost:4318"),
+            "{e}"
+        );
         let e = OtlpSinkBuilder::new("http://h")
             .logs_endpoint("ftp://h/v1/logs")
             .build_sink()
             .unwrap_err()
             .to_string();
-        assert!(e.contains("logs_endpoint") && e.contains("ftp://h/v1/logs"), "{e}");
+        assert!(
+            e.contains("logs_endpoint") && e.contains("ftp://h/v1/logs"),
+            "{e}"
+        );
         let e = OtlpSinkBuilder::new("http://h")
             .max_request_bytes(10)
             .build_sink()

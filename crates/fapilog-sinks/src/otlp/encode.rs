@@ -163,7 +163,10 @@ mod tests {
     fn a_batch_is_split_under_the_byte_cap_in_order() {
         let mut batch = Batch::new(Format::Json);
         for i in 0..300 {
-            batch.push(&Event::new(Level::INFO, format!("event {i:04} {}", "x".repeat(50)).as_str()));
+            batch.push(&Event::new(
+                Level::INFO,
+                format!("event {i:04} {}", "x".repeat(50)).as_str(),
+            ));
         }
         let enc = encoder(4096);
         let out = enc.encode(&batch);

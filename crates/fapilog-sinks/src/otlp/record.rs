@@ -11,6 +11,7 @@
 //! | `context.*` (`message_id`, `request_id`…), `data.*`, `logger`, `tags` | attributes (`logger.name`, `tags`; a `data` key that repeats a context key becomes `data.<key>`) |
 //! | `diagnostics.exception` | `exception.type`, `exception.message`, `exception.stacktrace` |
 //! | `diagnostics.service`, `env`, `version`, `host`, `pid` | resource `service.name`, `deployment.environment`, `service.version`, `host.name`, `process.pid` |
+//! | `diagnostics.os`, `arch`, `rust`/`python`, `fapilog` | resource `os.type`, `host.arch`, `process.runtime.name`/`version`, `fapilog.version` |
 //! | other `diagnostics.*` | attributes `diagnostics.<key>` |
 
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -28,6 +29,8 @@ pub(crate) struct ResourceKey {
     version: Option<String>,
     host: Option<String>,
     pid: Option<i64>,
+    /// Other process-wide facts: `os.type`, `host.arch`, `process.runtime.*`.
+    process: Vec<(&'static str, String)>,
 }
 
 impl ResourceKey {
@@ -52,6 +55,9 @@ impl ResourceKey {
                     value: Some(Value::IntValue(pid)),
                 },
             ));
+        }
+        for (k, v) in &self.process {
+            out.push(KeyValue::new(*k, AnyValue::string(v.clone())));
         }
         out
     }
@@ -139,7 +145,12 @@ pub(crate) fn to_record(line: &BatchLine<'_>, observed: u64) -> (ResourceKey, Lo
 }
 
 /// The record of one encoded event `bytes` logged at `level` at `time`.
-fn from_json(level: Level, time: SystemTime, bytes: &[u8], observed: u64) -> (ResourceKey, LogRecord) {
+fn from_json(
+    level: Level,
+    time: SystemTime,
+    bytes: &[u8],
+    observed: u64,
+) -> (ResourceKey, LogRecord) {
     let mut record = LogRecord {
         time_unix_nano: unix_nanos(time),
         observed_time_unix_nano: observed,
@@ -196,6 +207,13 @@ fn from_json(level: Level, time: SystemTime, bytes: &[u8], observed: u64) -> (Re
                 ("host", Json::String(s)) => resource.host = Some(s),
                 ("pid", Json::Number(n)) if n.as_i64().is_some() => resource.pid = n.as_i64(),
                 ("exception", Json::Object(e)) => exception_attributes(e, &mut attrs),
+                ("os", Json::String(s)) => resource.process.push(("os.type", s)),
+                ("arch", Json::String(s)) => resource.process.push(("host.arch", s)),
+                ("rust" | "python", Json::String(s)) => {
+                    resource.process.push(("process.runtime.name", k));
+                    resource.process.push(("process.runtime.version", s));
+                }
+                ("fapilog", Json::String(s)) => resource.process.push(("fapilog.version", s)),
                 (_, v) => attrs.push(KeyValue::new(format!("diagnostics.{k}"), any_value(&v))),
             }
         }
@@ -242,7 +260,13 @@ mod tests {
     }
 
     fn attr<'a>(r: &'a LogRecord, k: &str) -> Option<&'a Value> {
-        r.attributes.iter().find(|a| a.key == k)?.value.as_ref()?.value.as_ref()
+        r.attributes
+            .iter()
+            .find(|a| a.key == k)?
+            .value
+            .as_ref()?
+            .value
+            .as_ref()
     }
 
     #[test]
@@ -267,7 +291,7 @@ mod tests {
         let (res, r) = record_of(
             r#"{"log":{"timestamp":"2026-01-01T00:00:00.000Z","level":"WARNING","message":"hi","logger":"app",
             "context":{"message_id":"m-1","correlation_id":null,"trace_id":"0af7651916cd43dd8448eb211c80319c","span_id":"t-1"},
-            "diagnostics":{"service":"svc","env":"prod","host":"h","pid":42,"python":"3.11","exception":{"error.type":"E","error.stack":"s"}},
+            "diagnostics":{"service":"svc","env":"prod","host":"h","pid":42,"python":"3.11","origin":"native","exception":{"error.type":"E","error.stack":"s"}},
             "data":{"n":1,"f":0.5,"b":true,"nested":{"a":[1,"x"]},"message_id":"dup","big":18446744073709551615}},"schema_version":"1.1"}"#,
         );
         assert_eq!(r.body, Some(AnyValue::string("hi")));
@@ -278,20 +302,48 @@ mod tests {
         assert_eq!(r.trace_id[0], 0x0a);
         assert!(r.span_id.is_empty());
         assert_eq!(attr(&r, "span_id"), Some(&Value::StringValue("t-1".into())));
-        assert_eq!(attr(&r, "message_id"), Some(&Value::StringValue("m-1".into())));
-        assert_eq!(attr(&r, "data.message_id"), Some(&Value::StringValue("dup".into())));
+        assert_eq!(
+            attr(&r, "message_id"),
+            Some(&Value::StringValue("m-1".into()))
+        );
+        assert_eq!(
+            attr(&r, "data.message_id"),
+            Some(&Value::StringValue("dup".into()))
+        );
         assert_eq!(attr(&r, "correlation_id"), None);
-        assert_eq!(attr(&r, "logger.name"), Some(&Value::StringValue("app".into())));
+        assert_eq!(
+            attr(&r, "logger.name"),
+            Some(&Value::StringValue("app".into()))
+        );
         assert_eq!(attr(&r, "n"), Some(&Value::IntValue(1)));
         assert_eq!(attr(&r, "f"), Some(&Value::DoubleValue(0.5)));
         assert_eq!(attr(&r, "b"), Some(&Value::BoolValue(true)));
         assert!(matches!(attr(&r, "nested"), Some(Value::KvlistValue(_))));
         assert!(matches!(attr(&r, "big"), Some(Value::DoubleValue(_))));
-        assert_eq!(attr(&r, "exception.type"), Some(&Value::StringValue("E".into())));
-        assert_eq!(attr(&r, "exception.stacktrace"), Some(&Value::StringValue("s".into())));
-        assert_eq!(attr(&r, "diagnostics.python"), Some(&Value::StringValue("3.11".into())));
+        assert_eq!(
+            attr(&r, "exception.type"),
+            Some(&Value::StringValue("E".into()))
+        );
+        assert_eq!(
+            attr(&r, "exception.stacktrace"),
+            Some(&Value::StringValue("s".into()))
+        );
+        assert_eq!(
+            attr(&r, "diagnostics.origin"),
+            Some(&Value::StringValue("native".into()))
+        );
         let keys: Vec<_> = res.attributes().into_iter().map(|a| a.key).collect();
-        assert_eq!(keys, ["service.name", "deployment.environment", "host.name", "process.pid"]);
+        assert_eq!(
+            keys,
+            [
+                "service.name",
+                "deployment.environment",
+                "host.name",
+                "process.pid",
+                "process.runtime.name",
+                "process.runtime.version"
+            ]
+        );
     }
 
     #[test]

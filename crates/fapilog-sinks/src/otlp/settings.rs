@@ -89,7 +89,10 @@ pub(crate) fn builder_from_vars(vars: &[(String, String)]) -> Result<OtlpSinkBui
     }
     // Generic headers first; a logs-specific header of the same name wins.
     let mut headers: Vec<(String, String)> = Vec::new();
-    for var in ["OTEL_EXPORTER_OTLP_HEADERS", "OTEL_EXPORTER_OTLP_LOGS_HEADERS"] {
+    for var in [
+        "OTEL_EXPORTER_OTLP_HEADERS",
+        "OTEL_EXPORTER_OTLP_LOGS_HEADERS",
+    ] {
         if let Some((var, text)) = pick(vars, var, var) {
             for (k, v) in parse_headers(var, text)? {
                 headers.retain(|(n, _)| !n.eq_ignore_ascii_case(&k));
@@ -118,7 +121,13 @@ pub(crate) fn builder_from_vars(vars: &[(String, String)]) -> Result<OtlpSinkBui
     ) {
         match t.parse::<u64>() {
             Ok(ms) if ms > 0 => b = b.timeout(Duration::from_millis(ms)),
-            _ => return Err(ConfigError::invalid(var, t, "a positive number of milliseconds")),
+            _ => {
+                return Err(ConfigError::invalid(
+                    var,
+                    t,
+                    "a positive number of milliseconds",
+                ))
+            }
         }
     }
     Ok(b)
@@ -129,7 +138,9 @@ mod tests {
     use super::*;
 
     fn vars(v: &[(&str, &str)]) -> Vec<(String, String)> {
-        v.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect()
+        v.iter()
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+            .collect()
     }
 
     #[test]
@@ -151,7 +162,10 @@ mod tests {
         assert_eq!(s.timeout, Duration::from_millis(2500));
         let s = builder_from_vars(&vars(&[
             ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://collector:4318"),
-            ("OTEL_EXPORTER_OTLP_LOGS_ENDPOINT", "http://logs:9999/custom"),
+            (
+                "OTEL_EXPORTER_OTLP_LOGS_ENDPOINT",
+                "http://logs:9999/custom",
+            ),
         ]))
         .unwrap()
         .build_sink()
@@ -165,20 +179,29 @@ mod tests {
     #[test]
     fn bad_variables_fail_naming_the_variable_and_hiding_header_values() {
         let cases = [
-            ("OTEL_EXPORTER_OTLP_ENDPOINT", "collector:4318", "collector:4318"),
+            (
+                "OTEL_EXPORTER_OTLP_ENDPOINT",
+                "collector:4318",
+                "collector:4318",
+            ),
             ("OTEL_EXPORTER_OTLP_LOGS_ENDPOINT", "nope", "nope"),
             ("OTEL_EXPORTER_OTLP_COMPRESSION", "zstd", "zstd"),
             ("OTEL_EXPORTER_OTLP_TIMEOUT", "10s", "10s"),
             ("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc", "grpc"),
         ];
         for (var, value, shown) in cases {
-            let e = builder_from_vars(&vars(&[(var, value)])).unwrap_err().to_string();
+            let e = builder_from_vars(&vars(&[(var, value)]))
+                .unwrap_err()
+                .to_string();
             assert!(e.contains(var) && e.contains(shown), "{e}");
         }
         let e = builder_from_vars(&vars(&[("OTEL_EXPORTER_OTLP_HEADERS", "topsecret")]))
             .unwrap_err()
             .to_string();
-        assert!(e.contains("OTEL_EXPORTER_OTLP_HEADERS") && !e.contains("topsecret"), "{e}");
+        assert!(
+            e.contains("OTEL_EXPORTER_OTLP_HEADERS") && !e.contains("topsecret"),
+            "{e}"
+        );
         let e = builder_from_vars(&vars(&[("OTEL_EXPORTER_OTLP_HEADERS", "k=%zzsecret")]))
             .unwrap_err()
             .to_string();

@@ -64,7 +64,6 @@ impl Receiver {
         }
     }
 
-
     /// A port for a receiver that is not running yet (a collector down at
     /// start); [`restart`](Receiver::restart) starts it there.
     pub fn reserve() -> Receiver {
@@ -142,38 +141,44 @@ fn out_file() -> PathBuf {
 
 /// Starts the receiver on `port` and waits until it listens.
 fn spawn(port: u16, out: &std::path::Path, script: &[Value]) -> Child {
-        let python = python();
-        let ok = Command::new(&python)
-            .args(["-c", "import opentelemetry.proto.collector.logs.v1.logs_service_pb2"])
-            .stderr(Stdio::null())
-            .status()
-            .map(|s| s.success())
-            .unwrap_or(false);
-        assert!(
+    let python = python();
+    let ok = Command::new(&python)
+        .args([
+            "-c",
+            "import opentelemetry.proto.collector.logs.v1.logs_service_pb2",
+        ])
+        .stderr(Stdio::null())
+        .status()
+        .map(|s| s.success())
+        .unwrap_or(false);
+    assert!(
             ok,
             "the OTLP test receiver needs Python with opentelemetry-proto and protobuf at {}: run ./scripts/test (it installs them)",
             python.display()
         );
-        let script = serde_json::to_string(script).expect("a JSON script");
-        let receiver = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/otlp_receiver.py");
-        let mut child = Command::new(&python)
-            .arg(receiver)
-            .arg(port.to_string())
-            .arg(&out)
-            .arg(script)
-            .stdout(Stdio::null())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("start the OTLP receiver: run ./scripts/test");
-        let up = wait_until(START, || {
-            std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
-                || matches!(child.try_wait(), Ok(Some(_)))
-        });
-        if let Ok(Some(status)) = child.try_wait() {
-            panic!("the OTLP receiver exited ({status}) on port {port}: run ./scripts/test");
-        }
-        assert!(up, "the OTLP receiver did not listen on {port} within {START:?}");
-        child
+    let script = serde_json::to_string(script).expect("a JSON script");
+    let receiver = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/otlp_receiver.py");
+    let mut child = Command::new(&python)
+        .arg(receiver)
+        .arg(port.to_string())
+        .arg(&out)
+        .arg(script)
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("start the OTLP receiver: run ./scripts/test");
+    let up = wait_until(START, || {
+        std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
+            || matches!(child.try_wait(), Ok(Some(_)))
+    });
+    if let Ok(Some(status)) = child.try_wait() {
+        panic!("the OTLP receiver exited ({status}) on port {port}: run ./scripts/test");
+    }
+    assert!(
+        up,
+        "the OTLP receiver did not listen on {port} within {START:?}"
+    );
+    child
 }
 
 /// A record's attribute.
