@@ -108,6 +108,8 @@ pub(crate) struct AnyValue {
 }
 
 /// The `value` oneof of `AnyValue`.
+// The variants keep the .proto's field names.
+#[allow(clippy::enum_variant_names)]
 #[derive(Clone, PartialEq, prost::Oneof)]
 pub(crate) enum Value {
     #[prost(string, tag = "1")]

@@ -161,7 +161,7 @@ fn spawn(port: u16, out: &std::path::Path, script: &[Value]) -> Child {
     let mut child = Command::new(&python)
         .arg(receiver)
         .arg(port.to_string())
-        .arg(&out)
+        .arg(out)
         .arg(script)
         .stdout(Stdio::null())
         .stderr(Stdio::inherit())
