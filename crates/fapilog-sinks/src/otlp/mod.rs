@@ -49,7 +49,7 @@ const MAX_ANSWER_BYTES: usize = 64 * 1024;
 ///     .bearer("token")
 ///     .build()?;
 /// let pipeline = fapilog::Pipeline::builder().sink(sink).build()?;
-/// pipeline.logger("app").info("hello", &[("order_id", 7.into())]);
+/// pipeline.logger("app").info("hello", &[("order_id", fapilog::FieldValue::I64(7))]);
 /// pipeline.shutdown(std::time::Duration::from_secs(5));
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
