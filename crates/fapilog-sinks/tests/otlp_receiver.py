@@ -16,6 +16,7 @@ ExportLogsServiceResponse: {"status": 429, "retry_after": "2"},
 {"partial": 3, "message": "why"}.
 """
 
+import base64
 import gzip
 import hashlib
 import json
@@ -23,6 +24,7 @@ import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+from google.protobuf import json_format
 from opentelemetry.proto.collector.logs.v1 import logs_service_pb2
 
 PORT = int(sys.argv[1])
@@ -48,6 +50,21 @@ def value(v):
 
 def attributes(kvs):
     return {kv.key: value(kv.value) for kv in kvs}
+
+
+def from_otlp_json(data):
+    """OTLP/JSON → the request, with the official JSON parser once the
+    hex ids OTLP/JSON uses are turned into proto3 JSON's base64."""
+    doc = json.loads(data)
+    for rl in doc.get("resourceLogs", []):
+        for sl in rl.get("scopeLogs", []):
+            for r in sl.get("logRecords", []):
+                for k in ("traceId", "spanId"):
+                    if k in r:
+                        r[k] = base64.b64encode(bytes.fromhex(r[k])).decode()
+    req = logs_service_pb2.ExportLogsServiceRequest()
+    json_format.ParseDict(doc, req)
+    return req
 
 
 def records(req):
@@ -99,13 +116,18 @@ class Handler(BaseHTTPRequestHandler):
             if self.headers.get("Content-Encoding") == "gzip":
                 data = gzip.decompress(raw)
             entry["raw_len"] = len(data)
-            if self.headers.get("Content-Type") != "application/x-protobuf":
+            kind = self.headers.get("Content-Type")
+            if kind == "application/x-protobuf":
+                req = logs_service_pb2.ExportLogsServiceRequest()
+                req.ParseFromString(data)
+            elif kind == "application/json":
+                req = from_otlp_json(data)
+            else:
                 raise ValueError("unsupported content type")
-            req = logs_service_pb2.ExportLogsServiceRequest()
-            req.ParseFromString(data)
             entry["records"] = records(req)
         except Exception as e:  # a malformed request is a 400, as a collector answers
             status, body = 400, str(e).encode()
+        json_answer = self.headers.get("Content-Type") == "application/json"
         with LOCK:
             if status == 200 and SCRIPT:
                 step = SCRIPT.pop(0)
@@ -113,18 +135,22 @@ class Handler(BaseHTTPRequestHandler):
                     resp = logs_service_pb2.ExportLogsServiceResponse()
                     resp.partial_success.rejected_log_records = step["partial"]
                     resp.partial_success.error_message = step.get("message", "")
-                    body = resp.SerializeToString()
+                    if json_answer:
+                        body = json_format.MessageToJson(resp).encode()
+                    else:
+                        body = resp.SerializeToString()
                 else:
                     status = step["status"]
                     body = step.get("body", "").encode()
                     if "retry_after" in step:
                         headers.append(("Retry-After", step["retry_after"]))
             if body is None:
-                body = logs_service_pb2.ExportLogsServiceResponse().SerializeToString()
+                body = b"{}" if json_answer else b""
             entry["status"] = status
             with open(OUT, "a") as f:
                 f.write(json.dumps(entry) + "\n")
-        self.answer(status, body, [("Content-Type", "application/x-protobuf")] + headers)
+        kind = "application/json" if json_answer else "application/x-protobuf"
+        self.answer(status, body, [("Content-Type", kind)] + headers)
 
 
 ThreadingHTTPServer.allow_reuse_address = True

@@ -25,7 +25,7 @@ use fapilog::sinks::{BreakerPolicy, DivertReason, RetryPolicy, SinkHealth, SinkO
 use fapilog::stages::{ManualClock, StageClock};
 use fapilog::testing::CaptureSink;
 use fapilog::{FieldValue, Format, Pipeline, Settings, SinkMetrics};
-use fapilog_sinks::{Adapter, OtlpSink, OtlpSinkBuilder};
+use fapilog_sinks::{Adapter, Compression, OtlpProtocol, OtlpSink, OtlpSinkBuilder};
 use otlp::{attr, partial, retry_after, status, Receiver};
 use serde_json::{json, Value};
 
@@ -512,4 +512,55 @@ fn the_breaker_opens_after_consecutive_failures_and_shows_in_the_metrics() {
     assert_eq!(m.diverted_for(DivertReason::RetriesExhausted), 1);
     assert_eq!(m.diverted_for(DivertReason::BreakerOpen), 5);
     assert_eq!(m.written, 0);
+}
+
+#[test]
+fn otlp_json_carries_the_same_records_and_its_partial_success_counts() {
+    let rx = Receiver::start(&[partial(1, "one too old")]);
+    let p = Pipeline::builder()
+        .batch_max_events(3)
+        .sink(build(
+            OtlpSink::builder(rx.endpoint())
+                .protocol(OtlpProtocol::HttpJson)
+                .compression(Compression::None),
+        ))
+        .build()
+        .unwrap();
+    let log = p.logger("json").bind(&[
+        ("trace_id", "0af7651916cd43dd8448eb211c80319c".into()),
+        ("span_id", "b7ad6b7169203331".into()),
+    ]);
+    for i in 0..6i64 {
+        log.error(
+            "as json",
+            &[
+                ("seq", FieldValue::I64(i)),
+                ("big", FieldValue::I64(i64::MAX)),
+            ],
+        );
+    }
+    p.flush(LONG).unwrap();
+    let reqs = rx.requests();
+    assert_eq!(reqs.len(), 2, "{reqs:#?}");
+    assert_eq!(reqs[0]["headers"]["content-type"], "application/json");
+    let records = rx.records();
+    assert_eq!(seqs(&records), (0..6).collect::<Vec<_>>());
+    let r = &records[0];
+    assert_eq!(r["severity_number"], 17);
+    assert_eq!(r["body"], "as json");
+    assert_eq!(r["trace_id"], "0af7651916cd43dd8448eb211c80319c");
+    assert_eq!(r["span_id"], "b7ad6b7169203331");
+    assert_eq!(
+        attr(r, "big"),
+        i64::MAX,
+        "64-bit integers survive as strings"
+    );
+    let m = sink_metrics(&p, "otlp");
+    assert_eq!(
+        m.diverted_for(DivertReason::Rejected),
+        1,
+        "the JSON partial success"
+    );
+    assert_eq!(m.written, 5);
+    assert_eq!(m.retries, 0);
 }

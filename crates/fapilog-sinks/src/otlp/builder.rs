@@ -28,6 +28,9 @@ pub enum OtlpProtocol {
     /// application/x-protobuf` (the OTLP default, port 4318).
     #[default]
     HttpProtobuf,
+    /// OTLP/HTTP, `Content-Type: application/json`: OTLP's JSON encoding
+    /// (hex trace and span ids, integer enums, 64-bit integers as strings).
+    HttpJson,
 }
 
 /// Where the requests go.
@@ -242,6 +245,7 @@ impl OtlpSinkBuilder {
         }
         let content_type = match self.protocol {
             OtlpProtocol::HttpProtobuf => "application/x-protobuf",
+            OtlpProtocol::HttpJson => "application/json",
         };
         headers.insert(
             reqwest::header::CONTENT_TYPE,
@@ -256,6 +260,7 @@ impl OtlpSinkBuilder {
         let encoder = Encoder {
             max_bytes: self.max_request_bytes,
             compression: self.compression,
+            protocol: self.protocol,
             scope: InstrumentationScope {
                 name: "fapilog".to_owned(),
                 version: env!("CARGO_PKG_VERSION").to_owned(),

@@ -6,6 +6,8 @@ use std::time::SystemTime;
 use fapilog::Batch;
 use prost::Message;
 
+use super::builder::OtlpProtocol;
+use super::json;
 use super::proto::{
     ExportLogsServiceRequest, InstrumentationScope, KeyValue, LogRecord, Resource, ResourceLogs,
     ScopeLogs,
@@ -18,12 +20,21 @@ use crate::http_client::Compression;
 /// `ScopeLogs` (3 nested messages, at most 1 + 10 bytes of header each).
 const GROUP_OVERHEAD: usize = 40;
 
+/// Room for the keys, brackets and commas of one JSON `resourceLogs` entry.
+const JSON_GROUP_OVERHEAD: usize = 100;
+
+/// The serialized length of a JSON value.
+fn json_len(v: &serde_json::Value) -> usize {
+    v.to_string().len()
+}
+
 /// How the sink encodes: fixed at build time.
 #[derive(Clone, Debug)]
 pub(crate) struct Encoder {
     /// Largest request before compression.
     pub(crate) max_bytes: usize,
     pub(crate) compression: Compression,
+    pub(crate) protocol: OtlpProtocol,
     pub(crate) scope: InstrumentationScope,
     /// Resource attributes set on the builder, after the event's own.
     pub(crate) resource_attributes: Vec<KeyValue>,
@@ -52,7 +63,28 @@ impl Encoder {
 
     /// Bytes a new group for `key` adds to a request.
     fn group_bytes(&self, key: &ResourceKey) -> usize {
-        self.resource(key).encoded_len() + self.scope.encoded_len() + GROUP_OVERHEAD
+        let resource = self.resource(key);
+        match self.protocol {
+            OtlpProtocol::HttpProtobuf => {
+                resource.encoded_len() + self.scope.encoded_len() + GROUP_OVERHEAD
+            }
+            OtlpProtocol::HttpJson => {
+                json_len(&json::resource(&resource))
+                    + json_len(&json::scope(&self.scope))
+                    + JSON_GROUP_OVERHEAD
+            }
+        }
+    }
+
+    /// Bytes `record` adds to a request.
+    fn record_bytes(&self, record: &LogRecord) -> usize {
+        match self.protocol {
+            OtlpProtocol::HttpProtobuf => {
+                let len = record.encoded_len();
+                len + prost::length_delimiter_len(len) + 1
+            }
+            OtlpProtocol::HttpJson => json_len(&json::record(record)) + 1,
+        }
     }
 
     /// Encodes `batch` into requests; a record that cannot fit in a
@@ -66,8 +98,7 @@ impl Encoder {
         };
         for (i, line) in batch.lines().enumerate() {
             let (key, record) = to_record(&line, observed);
-            let len = record.encoded_len();
-            let record_bytes = len + prost::length_delimiter_len(len) + 1;
+            let record_bytes = self.record_bytes(&record);
             let new_group = !chunk.groups.iter().any(|(k, _)| *k == key);
             let group_bytes = if new_group { self.group_bytes(&key) } else { 0 };
             if record_bytes + self.group_bytes(&key) > self.max_bytes {
@@ -120,7 +151,11 @@ impl Encoder {
             });
         }
         chunk.bytes = 0;
-        let body = self.compression.apply(request.encode_to_vec());
+        let bytes = match self.protocol {
+            OtlpProtocol::HttpProtobuf => request.encode_to_vec(),
+            OtlpProtocol::HttpJson => json::request(&request).to_string().into_bytes(),
+        };
+        let body = self.compression.apply(bytes);
         out.push(Request::new(body, lines));
     }
 }
@@ -135,6 +170,7 @@ mod tests {
         Encoder {
             max_bytes,
             compression: Compression::None,
+            protocol: OtlpProtocol::HttpProtobuf,
             scope: InstrumentationScope {
                 name: "fapilog".into(),
                 version: "1".into(),
@@ -198,6 +234,28 @@ mod tests {
         assert_eq!(out.requests.len(), 1);
         assert_eq!(messages(&decode(&out.requests[0].body)), ["small", "after"]);
         assert_eq!(out.requests[0].lines, [0, 2]);
+    }
+
+    #[test]
+    fn json_requests_are_split_under_the_cap_too() {
+        let mut batch = Batch::new(Format::Json);
+        for i in 0..200 {
+            batch.push(&Event::new(Level::INFO, format!("event {i:04}").as_str()));
+        }
+        let mut enc = encoder(4096);
+        enc.protocol = OtlpProtocol::HttpJson;
+        let out = enc.encode(&batch);
+        assert!(out.requests.len() > 3);
+        let mut n = 0;
+        for r in &out.requests {
+            assert!(r.body.len() <= 4096, "{}", r.body.len());
+            let v: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
+            n += v["resourceLogs"][0]["scopeLogs"][0]["logRecords"]
+                .as_array()
+                .unwrap()
+                .len();
+        }
+        assert_eq!(n, 200);
     }
 
     #[test]

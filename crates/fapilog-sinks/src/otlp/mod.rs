@@ -1,6 +1,6 @@
 //! The OTLP logs sink: OpenTelemetry's log data model over OTLP/HTTP
-//! protobuf (`POST {endpoint}/v1/logs`, gzip), to an OpenTelemetry
-//! Collector or any OTLP backend.
+//! protobuf (`POST {endpoint}/v1/logs`, gzip; OTLP/JSON as an option), to
+//! an OpenTelemetry Collector or any OTLP backend.
 //!
 //! Each batch is encoded once into `ExportLogsServiceRequest`s of at most
 //! [`max_request_bytes`](OtlpSinkBuilder::max_request_bytes) before
@@ -15,6 +15,7 @@
 
 mod builder;
 mod encode;
+mod json;
 mod proto;
 mod record;
 mod settings;
@@ -148,8 +149,14 @@ impl AsyncSink for OtlpSink {
             .is_some_and(|v| v.contains("json"));
         let body = read_limited(response).await;
         classify(status, retry_after.as_deref(), &body, RetryOn::Otlp)?;
-        if is_json || body.is_empty() {
+        if body.is_empty() {
             return Ok(());
+        }
+        if is_json {
+            return match json::partial_success(&body) {
+                Some((n, message)) if n > 0 => Err(Self::partial(request, n, &message)),
+                _ => Ok(()),
+            };
         }
         match ExportLogsServiceResponse::decode(&body[..]) {
             Ok(ExportLogsServiceResponse {

@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use super::builder::OtlpSinkBuilder;
+use super::builder::{OtlpProtocol, OtlpSinkBuilder};
 use super::DEFAULT_ENDPOINT;
 use crate::config::ConfigError;
 use crate::http_client::{parse_url, Compression};
@@ -79,13 +79,17 @@ pub(crate) fn builder_from_vars(vars: &[(String, String)]) -> Result<OtlpSinkBui
         "OTEL_EXPORTER_OTLP_LOGS_PROTOCOL",
         "OTEL_EXPORTER_OTLP_PROTOCOL",
     ) {
-        if p != "http/protobuf" {
-            return Err(ConfigError::invalid(
-                var,
-                p,
-                "http/protobuf (grpc and http/json are not built yet)",
-            ));
-        }
+        b = b.protocol(match p {
+            "http/protobuf" => OtlpProtocol::HttpProtobuf,
+            "http/json" => OtlpProtocol::HttpJson,
+            _ => {
+                return Err(ConfigError::invalid(
+                    var,
+                    p,
+                    "http/protobuf or http/json (grpc is not built yet)",
+                ))
+            }
+        });
     }
     // Generic headers first; a logs-specific header of the same name wins.
     let mut headers: Vec<(String, String)> = Vec::new();
