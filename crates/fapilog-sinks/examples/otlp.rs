@@ -17,7 +17,7 @@ use fapilog_sinks::{Compression, OtlpSink};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let endpoint = std::env::var("OTEL_EXPORTER_OTLP_ENDPOINT")
-        .unwrap_or_else(|_| fapilog_sinks::DEFAULT_ENDPOINT.to_owned());
+        .unwrap_or_else(|_| fapilog_sinks::OTLP_DEFAULT_ENDPOINT.to_owned());
     let mut sink = OtlpSink::builder(endpoint)
         .compression(Compression::Gzip)
         .timeout(Duration::from_secs(10))

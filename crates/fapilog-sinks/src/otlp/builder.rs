@@ -8,14 +8,14 @@ use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 
 use super::encode::Encoder;
 use super::proto::{AnyValue, InstrumentationScope, KeyValue};
-use super::{OtlpSink, DEFAULT_ENDPOINT};
+use super::{OtlpSink, OTLP_DEFAULT_ENDPOINT};
 use crate::adapter::Adapter;
 use crate::config::{mask_url_password, ConfigError};
 use crate::http_client::{client, parse_url, Auth, Compression};
 
 /// The default cap of one request before compression: 4 MiB, the gRPC
 /// default many collectors keep.
-pub const DEFAULT_MAX_REQUEST_BYTES: usize = 4 << 20;
+pub const OTLP_DEFAULT_MAX_REQUEST_BYTES: usize = 4 << 20;
 
 /// The smallest request cap accepted.
 const MIN_MAX_REQUEST_BYTES: usize = 1024;
@@ -100,7 +100,7 @@ impl OtlpSinkBuilder {
             headers: Vec::new(),
             auth: None,
             timeout: Duration::from_secs(10),
-            max_request_bytes: DEFAULT_MAX_REQUEST_BYTES,
+            max_request_bytes: OTLP_DEFAULT_MAX_REQUEST_BYTES,
             resource_attributes: Vec::new(),
             when_full: WhenFull::DropNewest,
         }
@@ -285,7 +285,7 @@ impl OtlpSinkBuilder {
 
 impl Default for OtlpSinkBuilder {
     fn default() -> Self {
-        OtlpSinkBuilder::new(DEFAULT_ENDPOINT)
+        OtlpSinkBuilder::new(OTLP_DEFAULT_ENDPOINT)
     }
 }
 

@@ -27,7 +27,7 @@ use fapilog::{Batch, Settings, SinkError, WhenFull};
 use prost::Message;
 use reqwest::header::HeaderMap;
 
-pub use builder::{OtlpProtocol, OtlpSinkBuilder, DEFAULT_MAX_REQUEST_BYTES};
+pub use builder::{OtlpProtocol, OtlpSinkBuilder, OTLP_DEFAULT_MAX_REQUEST_BYTES};
 
 use crate::adapter::{AsyncSink, Encoded, Request};
 use crate::config::mask_url_password;
@@ -37,7 +37,7 @@ use encode::Encoder;
 use proto::ExportLogsServiceResponse;
 
 /// The collector's base URL when none is given: OTLP/HTTP's default port.
-pub const DEFAULT_ENDPOINT: &str = "http://localhost:4318";
+pub const OTLP_DEFAULT_ENDPOINT: &str = "http://localhost:4318";
 
 /// Largest answer body read (for a `partial_success` or an error excerpt).
 const MAX_ANSWER_BYTES: usize = 64 * 1024;

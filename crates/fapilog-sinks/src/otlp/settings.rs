@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use super::builder::{OtlpProtocol, OtlpSinkBuilder};
-use super::DEFAULT_ENDPOINT;
+use super::OTLP_DEFAULT_ENDPOINT;
 use crate::config::ConfigError;
 use crate::http_client::{parse_url, Compression};
 
@@ -61,7 +61,7 @@ fn percent_decode(s: &str) -> Option<String> {
 
 /// The builder the variables describe (`vars` as `(name, value)`).
 pub(crate) fn builder_from_vars(vars: &[(String, String)]) -> Result<OtlpSinkBuilder, ConfigError> {
-    let mut b = OtlpSinkBuilder::new(DEFAULT_ENDPOINT);
+    let mut b = OtlpSinkBuilder::new(OTLP_DEFAULT_ENDPOINT);
     if let Some((var, url)) = pick(
         vars,
         "OTEL_EXPORTER_OTLP_LOGS_ENDPOINT",
