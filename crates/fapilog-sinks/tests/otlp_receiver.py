@@ -13,7 +13,8 @@ attributes, trace/span ids in hex, its resource's attributes and scope).
 SCRIPT_JSON is a list of answers given in turn, then 200 with an empty
 ExportLogsServiceResponse: {"status": 429, "retry_after": "2"},
 {"status": 503}, {"status": 400, "body": "bad"},
-{"partial": 3, "message": "why"}.
+{"partial": 3, "message": "why"}, {"hang": 5} (answers 200 only after
+5 s; recorded with status 0).
 """
 
 import base64
@@ -22,6 +23,7 @@ import hashlib
 import json
 import sys
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from google.protobuf import json_format
@@ -128,10 +130,14 @@ class Handler(BaseHTTPRequestHandler):
         except Exception as e:  # a malformed request is a 400, as a collector answers
             status, body = 400, str(e).encode()
         json_answer = self.headers.get("Content-Type") == "application/json"
+        hang = 0
         with LOCK:
             if status == 200 and SCRIPT:
                 step = SCRIPT.pop(0)
-                if "partial" in step:
+                if "hang" in step:
+                    hang = step["hang"]
+                    status = 0
+                elif "partial" in step:
                     resp = logs_service_pb2.ExportLogsServiceResponse()
                     resp.partial_success.rejected_log_records = step["partial"]
                     resp.partial_success.error_message = step.get("message", "")
@@ -149,6 +155,9 @@ class Handler(BaseHTTPRequestHandler):
             entry["status"] = status
             with open(OUT, "a") as f:
                 f.write(json.dumps(entry) + "\n")
+        if hang:
+            time.sleep(hang)
+            status = 200
         kind = "application/json" if json_answer else "application/x-protobuf"
         self.answer(status, body, [("Content-Type", kind)] + headers)
 

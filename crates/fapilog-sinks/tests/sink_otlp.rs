@@ -564,3 +564,33 @@ fn otlp_json_carries_the_same_records_and_its_partial_success_counts() {
     assert_eq!(m.written, 5);
     assert_eq!(m.retries, 0);
 }
+
+#[test]
+fn a_request_without_an_answer_times_out_and_is_resent_unchanged() {
+    let rx = Receiver::start(&[json!({ "hang": 5 })]);
+    let clock = ManualClock::new();
+    let p = Pipeline::builder()
+        .sink_clock(clock)
+        .sink_with(
+            build(OtlpSink::builder(rx.endpoint()).timeout(Duration::from_millis(300))),
+            SinkOptions::new(),
+        )
+        .build()
+        .unwrap();
+    log_seq(&p, 0..10);
+    p.flush(LONG).unwrap();
+    let reqs = rx.requests();
+    assert_eq!(reqs.len(), 2, "{reqs:#?}");
+    assert_eq!(
+        reqs[0]["status"], 0,
+        "the first never got its answer in time"
+    );
+    assert_eq!(
+        reqs[0]["sha256"], reqs[1]["sha256"],
+        "the same bytes resent"
+    );
+    assert_eq!(seqs(&rx.records()), (0..10).collect::<Vec<_>>());
+    let m = sink_metrics(&p, "otlp");
+    assert_eq!(m.retries, 1);
+    assert_eq!(m.written, 10);
+}
