@@ -96,12 +96,22 @@ impl Encoder {
             groups: Vec::new(),
             bytes: 0,
         };
+        // Each resource's group size, computed once per batch.
+        let mut sizes: Vec<(ResourceKey, usize)> = Vec::new();
         for (i, line) in batch.lines().enumerate() {
             let (key, record) = to_record(&line, observed);
             let record_bytes = self.record_bytes(&record);
+            let group_size = match sizes.iter().find(|(k, _)| *k == key) {
+                Some((_, n)) => *n,
+                None => {
+                    let n = self.group_bytes(&key);
+                    sizes.push((key.clone(), n));
+                    n
+                }
+            };
             let new_group = !chunk.groups.iter().any(|(k, _)| *k == key);
-            let group_bytes = if new_group { self.group_bytes(&key) } else { 0 };
-            if record_bytes + self.group_bytes(&key) > self.max_bytes {
+            let group_bytes = if new_group { group_size } else { 0 };
+            if record_bytes + group_size > self.max_bytes {
                 out.reject(
                     i,
                     format!(
@@ -113,7 +123,7 @@ impl Encoder {
             }
             if chunk.bytes + group_bytes + record_bytes > self.max_bytes {
                 self.flush(&mut chunk, &mut out);
-                chunk.bytes = self.group_bytes(&key);
+                chunk.bytes = group_size;
             } else {
                 chunk.bytes += group_bytes;
             }
