@@ -594,3 +594,29 @@ fn a_request_without_an_answer_times_out_and_is_resent_unchanged() {
     assert_eq!(m.retries, 1);
     assert_eq!(m.written, 10);
 }
+
+#[test]
+fn a_503_with_an_http_date_retry_after_is_waited_out() {
+    let when = std::time::SystemTime::now() + Duration::from_secs(20);
+    let rx = Receiver::start(&[retry_after(503, &httpdate::fmt_http_date(when))]);
+    let clock = ManualClock::new();
+    let p = Pipeline::builder()
+        .sink_clock(clock.clone())
+        .sink_with(
+            build(OtlpSink::builder(rx.endpoint())),
+            SinkOptions::new().retry(RetryPolicy::default().initial(Duration::from_millis(1))),
+        )
+        .build()
+        .unwrap();
+    log_seq(&p, 0..3);
+    p.flush(LONG).unwrap();
+    let statuses: Vec<u64> = rx
+        .requests()
+        .iter()
+        .map(|r| r["status"].as_u64().unwrap())
+        .collect();
+    assert_eq!(statuses, [503, 200]);
+    // The date is 20 s ahead when sent, to the second: at least 15 s waited.
+    assert!(clock.now() >= Duration::from_secs(15), "{:?}", clock.now());
+    assert_eq!(seqs(&rx.records()), [0, 1, 2]);
+}
