@@ -1,0 +1,187 @@
+//! The OTLP sink tests' receiver: `tests/otlp_receiver.py`, run by the test
+//! virtual environment's Python as a child process on a loopback port,
+//! decoding each request with the official generated classes (PyPI
+//! `opentelemetry-proto`). No OpenTelemetry Collector can be installed on
+//! this machine (no Debian, PyPI or npm package ships one with an OTLP
+//! receiver). A missing interpreter or module fails the test, saying to
+//! run `./scripts/test`, which installs them.
+#![allow(dead_code)]
+
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use serde_json::Value;
+
+use crate::common::{free_port, wait_until};
+
+/// How long a receiver may take to start.
+const START: Duration = Duration::from_secs(30);
+
+/// The test Python: `$FAPILOG_TEST_PYTHON`, else the venv `./scripts/test` makes.
+fn python() -> PathBuf {
+    if let Some(p) = std::env::var_os("FAPILOG_TEST_PYTHON") {
+        return PathBuf::from(p);
+    }
+    let home = std::env::var_os("HOME").unwrap_or_default();
+    PathBuf::from(home).join(".cache/fapilog-venv/bin/python")
+}
+
+/// One answer of the receiver's script.
+pub fn status(code: u16) -> Value {
+    serde_json::json!({ "status": code })
+}
+
+/// 429 (or another status) with `Retry-After: after`.
+pub fn retry_after(code: u16, after: &str) -> Value {
+    serde_json::json!({ "status": code, "retry_after": after })
+}
+
+/// 200 with `partial_success.rejected_log_records = rejected`.
+pub fn partial(rejected: u64, message: &str) -> Value {
+    serde_json::json!({ "partial": rejected, "message": message })
+}
+
+/// A running receiver, killed on drop.
+pub struct Receiver {
+    child: Option<Child>,
+    /// Its loopback port.
+    pub port: u16,
+    out: PathBuf,
+}
+
+impl Receiver {
+    /// A receiver on a free port answering 200 after `script`.
+    pub fn start(script: &[Value]) -> Receiver {
+        let port = free_port();
+        let out = out_file();
+        let child = spawn(port, &out, script);
+        Receiver {
+            child: Some(child),
+            port,
+            out,
+        }
+    }
+
+    /// A port for a receiver that is not running yet (a collector down at
+    /// start); [`restart`](Receiver::restart) starts it there.
+    pub fn reserve() -> Receiver {
+        Receiver {
+            child: None,
+            port: free_port(),
+            out: out_file(),
+        }
+    }
+
+    /// The base endpoint (`/v1/logs` is appended by the sink).
+    pub fn endpoint(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// Kills it; the port refuses connections afterwards.
+    pub fn stop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
+    /// Starts it again on the same port, appending to the same record file.
+    pub fn restart(&mut self, script: &[Value]) {
+        self.stop();
+        self.child = Some(spawn(self.port, &self.out, script));
+    }
+
+    /// Every request received, in order (one JSON object each).
+    pub fn requests(&self) -> Vec<Value> {
+        let text = std::fs::read_to_string(&self.out).unwrap_or_default();
+        // Only whole lines: the receiver may be writing the last one.
+        let whole = match text.rfind('\n') {
+            Some(i) => &text[..=i],
+            None => "",
+        };
+        whole
+            .lines()
+            .map(|l| serde_json::from_str(l).expect("a JSON line from the receiver"))
+            .collect()
+    }
+
+    /// The records of the requests answered 200, in order.
+    pub fn records(&self) -> Vec<Value> {
+        self.requests()
+            .into_iter()
+            .filter(|r| r["status"] == 200)
+            .flat_map(|r| r["records"].as_array().cloned().unwrap_or_default())
+            .collect()
+    }
+
+    /// Waits until `n` records were accepted (at most `within`).
+    pub fn wait_records(&self, n: usize, within: Duration) -> bool {
+        wait_until(within, || self.records().len() >= n)
+    }
+}
+
+impl Drop for Receiver {
+    fn drop(&mut self) {
+        self.stop();
+        let _ = std::fs::remove_file(&self.out);
+    }
+}
+
+/// A record file of its own for each receiver of the process.
+fn out_file() -> PathBuf {
+    static N: AtomicUsize = AtomicUsize::new(0);
+    std::env::temp_dir().join(format!(
+        "fapilog-otlp-{}-{}.jsonl",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    ))
+}
+
+/// Starts the receiver on `port` and waits until it listens.
+fn spawn(port: u16, out: &std::path::Path, script: &[Value]) -> Child {
+    let python = python();
+    let ok = Command::new(&python)
+        .args([
+            "-c",
+            "import opentelemetry.proto.collector.logs.v1.logs_service_pb2",
+        ])
+        .stderr(Stdio::null())
+        .status()
+        .map(|s| s.success())
+        .unwrap_or(false);
+    assert!(
+            ok,
+            "the OTLP test receiver needs Python with opentelemetry-proto and protobuf at {}: run ./scripts/test (it installs them)",
+            python.display()
+        );
+    let script = serde_json::to_string(script).expect("a JSON script");
+    let receiver = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/otlp_receiver.py");
+    let mut child = Command::new(&python)
+        .arg(receiver)
+        .arg(port.to_string())
+        .arg(out)
+        .arg(script)
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("start the OTLP receiver: run ./scripts/test");
+    let up = wait_until(START, || {
+        std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
+            || matches!(child.try_wait(), Ok(Some(_)))
+    });
+    if let Ok(Some(status)) = child.try_wait() {
+        panic!("the OTLP receiver exited ({status}) on port {port}: run ./scripts/test");
+    }
+    assert!(
+        up,
+        "the OTLP receiver did not listen on {port} within {START:?}"
+    );
+    child
+}
+
+/// A record's attribute.
+pub fn attr<'a>(record: &'a Value, key: &str) -> &'a Value {
+    &record["attributes"][key]
+}
