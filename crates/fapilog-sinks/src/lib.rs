@@ -9,7 +9,7 @@
 //! | [`LokiSink`] | `loki` | push API, protobuf + snappy (or JSON) | — |
 //! | [`CloudWatchSink`] | `cloudwatch` | `PutLogEvents`, SigV4 | — |
 //! | [`PostgresSink`] | `postgres` | fapilog's table, batched inserts | `message_id` column |
-//! | [`OtlpSink`] | `otlp` | OTLP/HTTP protobuf logs | — |
+//! | [`OtlpSink`] | `otlp` | OTLP/HTTP protobuf (or JSON) logs | `message_id` attribute |
 //! | [`SyslogSink`] | `syslog` | RFC 5424 over UDP, TCP (octet counting), TLS | — |
 //! | [`NatsSink`] | `nats` | JetStream publish, acknowledged | `Nats-Msg-Id` = `message_id` |
 //!
@@ -81,7 +81,6 @@ pub use postgres::*;
 #[cfg(feature = "otlp")]
 mod otlp;
 #[cfg(feature = "otlp")]
-#[allow(unused_imports)] // until the sink lands
 pub use otlp::*;
 
 #[cfg(feature = "syslog")]
