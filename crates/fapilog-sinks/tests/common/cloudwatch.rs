@@ -38,7 +38,7 @@ pub struct Moto {
 impl Moto {
     /// Starts moto on a free port and waits until it answers.
     pub fn start() -> Moto {
-        Moto::start_at(super::free_port())
+        Moto::start_at(crate::common::free_port())
     }
 
     /// Starts moto on `port` (a restart comes back on the same one) and
@@ -53,7 +53,7 @@ impl Moto {
             .expect("start moto");
         let moto = Moto { port, child };
         assert!(
-            super::wait_until(Duration::from_secs(90), || moto.answers()),
+            crate::common::wait_until(Duration::from_secs(90), || moto.answers()),
             "moto did not answer on 127.0.0.1:{port} within 90 s"
         );
         moto
