@@ -279,8 +279,8 @@ fn requests_are_signed_put_log_events_calls_without_a_sequence_token() {
     let auth = r.header("authorization").unwrap();
     let prefix = format!(
         "AWS4-HMAC-SHA256 Credential={KEY_ID}/{}/eu-west-1/logs/aws4_request, \
-         SignedHeaders=content-type;host;x-amz-date;x-amz-security-token;x-amz-target, Signature="
-        , &date[..8]
+         SignedHeaders=content-type;host;x-amz-date;x-amz-security-token;x-amz-target, Signature=",
+        &date[..8]
     );
     assert!(auth.starts_with(&prefix), "{auth}");
     assert_eq!(auth.len(), prefix.len() + 64);
@@ -300,8 +300,14 @@ fn requests_are_signed_put_log_events_calls_without_a_sequence_token() {
 fn throttling_is_retried_with_the_same_bytes() {
     let server = Server::start(json_reply(200, "{}"));
     server.script([
-        json_reply(400, r#"{"__type":"ThrottlingException","message":"Rate exceeded"}"#),
-        json_reply(503, r#"{"__type":"ServiceUnavailableException","message":"try later"}"#),
+        json_reply(
+            400,
+            r#"{"__type":"ThrottlingException","message":"Rate exceeded"}"#,
+        ),
+        json_reply(
+            503,
+            r#"{"__type":"ServiceUnavailableException","message":"try later"}"#,
+        ),
     ]);
     let p = Pipeline::builder()
         .sink_with(sink(&server.url("/"), "/test/throttle"), patient())
@@ -469,11 +475,17 @@ fn secrets_never_appear_in_debug_output_or_errors() {
         .credentials(creds.clone());
     let shown = format!("{creds:?} {builder:?}");
     assert!(shown.contains(KEY_ID));
-    assert!(!shown.contains(SECRET) && !shown.contains("session-tok-secret"), "{shown}");
+    assert!(
+        !shown.contains(SECRET) && !shown.contains("session-tok-secret"),
+        "{shown}"
+    );
     let s = builder.build().unwrap();
     let shown = format!("{:?}", s.get_ref());
     assert!(shown.contains("/g") && shown.contains(KEY_ID), "{shown}");
-    assert!(!shown.contains(SECRET) && !shown.contains("session-tok-secret"), "{shown}");
+    assert!(
+        !shown.contains(SECRET) && !shown.contains("session-tok-secret"),
+        "{shown}"
+    );
 
     let err = match CloudWatchSink::builder("/g")
         .region("nowhere")

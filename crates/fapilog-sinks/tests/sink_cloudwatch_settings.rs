@@ -59,7 +59,11 @@ fn core_sinks_cloudwatch_opens_the_sink_from_fapilogs_variables() {
 fn a_bad_region_endpoint_or_group_fails_the_build_naming_key_and_value() {
     aws_env();
     for (key, value, named) in [
-        ("FAPILOG_CLOUDWATCH__REGION", "moon-base", "sink_config.cloudwatch.region"),
+        (
+            "FAPILOG_CLOUDWATCH__REGION",
+            "moon-base",
+            "sink_config.cloudwatch.region",
+        ),
         (
             "FAPILOG_CLOUDWATCH__ENDPOINT_URL",
             "not a url",

@@ -183,7 +183,11 @@ impl Reply {
                 | "RequestTimeoutException"
                 | "InternalFailure"
         );
-        let status = if retryable && self.status < 500 { 503 } else { self.status };
+        let status = if retryable && self.status < 500 {
+            503
+        } else {
+            self.status
+        };
         match http_client::classify(status, self.retry_after.as_deref(), b"", RetryOn::Generic) {
             Ok(()) => SinkError::transient(message),
             Err(SinkError::Transient { after, .. }) => match after {
@@ -235,7 +239,10 @@ mod tests {
     fn reply(status: u16, kind: &str) -> Reply {
         Reply {
             status,
-            error: error_type(None, format!("{{\"__type\":\"{kind}\",\"message\":\"m\"}}").as_bytes()),
+            error: error_type(
+                None,
+                format!("{{\"__type\":\"{kind}\",\"message\":\"m\"}}").as_bytes(),
+            ),
             retry_after: None,
             body: Vec::new(),
         }
@@ -248,8 +255,11 @@ mod tests {
             Some("ThrottlingException")
         );
         assert_eq!(
-            error_type(None, br#"{"__type":"com.amazonaws.logs#ResourceNotFoundException"}"#)
-                .as_deref(),
+            error_type(
+                None,
+                br#"{"__type":"com.amazonaws.logs#ResourceNotFoundException"}"#
+            )
+            .as_deref(),
             Some("ResourceNotFoundException")
         );
         assert_eq!(error_type(None, b"<html>"), None);
@@ -263,7 +273,10 @@ mod tests {
             (500, "InternalFailure"),
             (502, "whatever"),
         ] {
-            assert!(reply(status, kind).into_error("put").is_retryable(), "{kind}");
+            assert!(
+                reply(status, kind).into_error("put").is_retryable(),
+                "{kind}"
+            );
         }
         for (status, kind) in [
             (400, "InvalidParameterException"),
@@ -272,7 +285,10 @@ mod tests {
             (413, "whatever"),
         ] {
             let e = reply(status, kind).into_error("put");
-            assert!(matches!(e, SinkError::Rejected(ref m) if m.contains(kind)), "{e:?}");
+            assert!(
+                matches!(e, SinkError::Rejected(ref m) if m.contains(kind)),
+                "{e:?}"
+            );
         }
         let mut r = reply(400, "ThrottlingException");
         r.retry_after = Some("4".into());

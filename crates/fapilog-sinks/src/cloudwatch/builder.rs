@@ -181,7 +181,10 @@ impl CloudWatchSinkBuilder {
             }
         };
         if credentials.access_key_id.is_empty()
-            || credentials.access_key_id.chars().any(|c| !c.is_ascii_alphanumeric())
+            || credentials
+                .access_key_id
+                .chars()
+                .any(|c| !c.is_ascii_alphanumeric())
         {
             return Err(ConfigError::invalid(
                 "access_key_id",
@@ -304,10 +307,26 @@ mod tests {
 
     #[test]
     fn regions_follow_the_aws_pattern() {
-        for ok in ["us-east-1", "eu-west-3", "us-gov-west-1", "ap-southeast-2", "il-central-1"] {
+        for ok in [
+            "us-east-1",
+            "eu-west-3",
+            "us-gov-west-1",
+            "ap-southeast-2",
+            "il-central-1",
+        ] {
             assert!(valid_region(ok), "{ok}");
         }
-        for bad in ["", "us", "us-east", "US-EAST-1", "useast-1", "us-east-x", "us--1", "u-east-1", "us-east-1 "] {
+        for bad in [
+            "",
+            "us",
+            "us-east",
+            "US-EAST-1",
+            "useast-1",
+            "us-east-x",
+            "us--1",
+            "u-east-1",
+            "us-east-1 ",
+        ] {
             assert!(!valid_region(bad), "{bad:?}");
         }
     }
@@ -323,7 +342,10 @@ mod tests {
             .region("us-east-1")
             .credentials(creds())
             .build_err();
-        assert!(err.contains("log_group") && err.contains("bad group!"), "{err}");
+        assert!(
+            err.contains("log_group") && err.contains("bad group!"),
+            "{err}"
+        );
         let err = CloudWatchSink::builder("/g")
             .region("us-east-1")
             .log_stream("a:b")
@@ -335,7 +357,10 @@ mod tests {
             .endpoint_url("ftp://x")
             .credentials(creds())
             .build_err();
-        assert!(err.contains("endpoint_url") && err.contains("ftp://x"), "{err}");
+        assert!(
+            err.contains("endpoint_url") && err.contains("ftp://x"),
+            "{err}"
+        );
     }
 
     #[test]

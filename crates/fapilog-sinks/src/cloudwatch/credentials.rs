@@ -46,10 +46,7 @@ impl AwsCredentials {
     /// `AWS_SESSION_TOKEN`; `None` when the key or the secret is unset.
     pub fn from_env() -> Option<AwsCredentials> {
         let var = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
-        let creds = AwsCredentials::new(
-            var("AWS_ACCESS_KEY_ID")?,
-            var("AWS_SECRET_ACCESS_KEY")?,
-        );
+        let creds = AwsCredentials::new(var("AWS_ACCESS_KEY_ID")?, var("AWS_SECRET_ACCESS_KEY")?);
         Some(match var("AWS_SESSION_TOKEN") {
             Some(t) => creds.session_token(t),
             None => creds,
@@ -68,10 +65,7 @@ impl fmt::Debug for AwsCredentials {
         f.debug_struct("AwsCredentials")
             .field("access_key_id", &self.access_key_id)
             .field("secret_access_key", &"***")
-            .field(
-                "session_token",
-                &self.session_token.as_ref().map(|_| "***"),
-            )
+            .field("session_token", &self.session_token.as_ref().map(|_| "***"))
             .finish()
     }
 }

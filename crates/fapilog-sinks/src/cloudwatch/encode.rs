@@ -44,7 +44,12 @@ struct Event<'a> {
 
 /// Encodes `batch` into `PutLogEvents` bodies for `group`/`stream`, judged
 /// against `now` (the sink passes the clock; tests pass a fixed time).
-pub(crate) fn encode(batch: &Batch, group: &str, stream: &str, now: SystemTime) -> Encoded<Vec<u8>> {
+pub(crate) fn encode(
+    batch: &Batch,
+    group: &str,
+    stream: &str,
+    now: SystemTime,
+) -> Encoded<Vec<u8>> {
     let mut out = Encoded::new();
     let oldest = unix_ms(now.checked_sub(MAX_AGE).unwrap_or(UNIX_EPOCH));
     let newest = unix_ms(now + MAX_AHEAD);
@@ -108,7 +113,9 @@ fn split(events: &[Event<'_>]) -> Vec<std::ops::Range<usize>> {
         while end < events.len() {
             let e = &events[end];
             let size = e.message.len() + EVENT_OVERHEAD;
-            if end - start == MAX_EVENTS || bytes + size > MAX_BYTES || e.ms - first_ms >= MAX_SPAN_MS
+            if end - start == MAX_EVENTS
+                || bytes + size > MAX_BYTES
+                || e.ms - first_ms >= MAX_SPAN_MS
             {
                 break;
             }
@@ -295,11 +302,11 @@ mod tests {
         let hour = 3_600_000;
         let b = batch(&[
             (0, 0),
-            (-14 * 24 * hour - 1, 0),        // older than 14 days
-            (-14 * 24 * hour + 60_000, 0),   // just inside
-            (2 * hour + 1, 0),               // more than 2 h ahead
-            (2 * hour - 60_000, 0),          // just inside
-            (0, MAX_BYTES),                  // larger than 1 MiB − 26
+            (-14 * 24 * hour - 1, 0),                // older than 14 days
+            (-14 * 24 * hour + 60_000, 0),           // just inside
+            (2 * hour + 1, 0),                       // more than 2 h ahead
+            (2 * hour - 60_000, 0),                  // just inside
+            (0, MAX_BYTES),                          // larger than 1 MiB − 26
             (0, MAX_BYTES - EVENT_OVERHEAD - 1_000), // fits
         ]);
         let enc = encode(&b, "/g", "s", now());

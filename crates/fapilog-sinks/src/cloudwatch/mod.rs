@@ -156,10 +156,7 @@ impl AsyncSink for CloudWatchSink {
     }
 
     async fn send(&mut self, request: &Request<Vec<u8>>) -> Result<(), SinkError> {
-        let reply = self
-            .client
-            .call(api::PUT_LOG_EVENTS, &request.body)
-            .await?;
+        let reply = self.client.call(api::PUT_LOG_EVENTS, &request.body).await?;
         if !reply.is("ResourceNotFoundException") {
             return Self::outcome(reply, request);
         }
@@ -170,10 +167,7 @@ impl AsyncSink for CloudWatchSink {
             )));
         }
         self.create_destination().await?;
-        let reply = self
-            .client
-            .call(api::PUT_LOG_EVENTS, &request.body)
-            .await?;
+        let reply = self.client.call(api::PUT_LOG_EVENTS, &request.body).await?;
         if reply.is("ResourceNotFoundException") {
             // Just created: the service may need a moment.
             return Err(SinkError::transient(format!(
