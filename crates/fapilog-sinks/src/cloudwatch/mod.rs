@@ -66,7 +66,10 @@ impl fmt::Debug for CloudWatchSink {
             .field("log_group", &self.group)
             .field("log_stream", &self.stream)
             .field("region", &self.client.region())
-            .field("endpoint", &self.client.url().as_str())
+            .field(
+                "endpoint",
+                &crate::config::mask_url_password(self.client.url().as_str()),
+            )
             .field("credentials", self.client.credentials())
             .field("create_log_group", &self.create_group)
             .field("create_log_stream", &self.create_stream)
