@@ -118,6 +118,50 @@ fn events_keep_their_own_time_not_the_send_time() {
 }
 
 #[test]
+fn a_batch_beyond_one_call_is_split_and_read_back_whole_in_order() {
+    let moto = Moto::start();
+    let mut s = sink(&moto.url(), "/test/split");
+    let mut batch = Batch::new(Format::Json);
+    for n in 0..12_000u64 {
+        batch.push(&Event::new(Level::INFO, format!("split {n}")));
+    }
+    assert!(batch.byte_len() > 1_048_576);
+    s.write_batch(&batch).unwrap();
+    let messages: Vec<String> = moto
+        .events("/test/split", "stream-1")
+        .into_iter()
+        .map(|(_, m)| {
+            let v: serde_json::Value = serde_json::from_str(&m).unwrap();
+            v["log"]["message"].as_str().unwrap().to_owned()
+        })
+        .collect();
+    let expected: Vec<String> = (0..12_000).map(|n| format!("split {n}")).collect();
+    assert_eq!(messages, expected);
+}
+
+#[test]
+fn an_event_older_than_14_days_is_refused_before_sending_and_the_rest_stored() {
+    let moto = Moto::start();
+    let mut s = sink(&moto.url(), "/test/too-old");
+    let mut batch = Batch::new(Format::Json);
+    for n in 0..5 {
+        let mut e = Event::new(Level::INFO, format!("e{n}"));
+        if n == 2 {
+            e.timestamp = SystemTime::now() - Duration::from_secs(15 * 86_400);
+        }
+        batch.push(&e);
+    }
+    match s.write_batch(&batch) {
+        Err(fapilog::SinkError::Partial { rejected, message }) => {
+            assert_eq!(rejected, [2]);
+            assert!(message.contains("14 days"), "{message}");
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(moto.events("/test/too-old", "stream-1").len(), 4);
+}
+
+#[test]
 fn down_at_start_then_up_loses_nothing_with_block() {
     let port = free_port();
     let url = format!("http://127.0.0.1:{port}");

@@ -299,6 +299,21 @@ mod tests {
     }
 
     #[test]
+    fn retry_after_as_an_http_date_is_honoured() {
+        let when = SystemTime::now() + Duration::from_secs(120);
+        let mut r = reply(503, "ServiceUnavailableException");
+        r.retry_after = Some(httpdate::fmt_http_date(when));
+        match r.into_error("put") {
+            SinkError::Transient {
+                after: Some(after), ..
+            } => {
+                assert!(after > Duration::from_secs(100) && after <= Duration::from_secs(120));
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
     fn rejected_log_events_info_names_the_refused_events() {
         let body = br#"{"nextSequenceToken":"x","rejectedLogEventsInfo":{"tooNewLogEventStartIndex":8,"tooOldLogEventEndIndex":2}}"#;
         assert_eq!(rejected_events(body, 10), [0, 1, 8, 9]);
