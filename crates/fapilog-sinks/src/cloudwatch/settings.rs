@@ -39,7 +39,12 @@ fn open(settings: &Settings) -> Result<(Box<dyn fapilog::Sink>, Option<SinkOptio
         b = b.create_log_stream(v);
     }
     let sink = b.keys_from(PREFIX).build()?;
+    Ok((Box::new(sink), Some(options(&s)?)))
+}
 
+/// fapilog's retry and breaker settings as the driver's options.
+fn options(s: &SinkSettings<'_>) -> Result<SinkOptions, ConfigError> {
+    let bool_of = |name: &str| s.parse::<bool>(name, "true or false");
     // fapilog's max_retries counts attempts in all (at least one).
     let attempts = s.parse::<i64>("max_retries", "an integer")?.unwrap_or(3);
     let base = s
@@ -56,6 +61,55 @@ fn open(settings: &Settings) -> Result<(Box<dyn fapilog::Sink>, Option<SinkOptio
             .unwrap_or(5);
         BreakerPolicy::default().failure_threshold(threshold)
     };
-    let options = SinkOptions::new().retry(retry).breaker(breaker);
-    Ok((Box::new(sink), Some(options)))
+    Ok(SinkOptions::new().retry(retry).breaker(breaker))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn options_of(vars: &[(&str, &str)]) -> Result<SinkOptions, ConfigError> {
+        let settings = Settings::from_env_vars(vars.iter().copied()).unwrap();
+        options(&SinkSettings::new(&settings, PREFIX))
+    }
+
+    #[test]
+    fn fapilogs_retry_and_breaker_settings_map_onto_the_drivers_options() {
+        // fapilog's defaults: 3 attempts from 0.5 s, breaker after 5.
+        assert_eq!(
+            options_of(&[]).unwrap(),
+            SinkOptions::new()
+                .retry(
+                    RetryPolicy::default()
+                        .max_attempts(3)
+                        .initial(Duration::from_millis(500))
+                )
+                .breaker(BreakerPolicy::default().failure_threshold(5))
+        );
+        assert_eq!(
+            options_of(&[
+                ("FAPILOG_CLOUDWATCH__MAX_RETRIES", "0"),
+                ("FAPILOG_CLOUDWATCH__RETRY_BASE_DELAY", "2"),
+                ("FAPILOG_CLOUDWATCH__CIRCUIT_BREAKER_ENABLED", "false"),
+            ])
+            .unwrap(),
+            SinkOptions::new()
+                .retry(
+                    RetryPolicy::default()
+                        .max_attempts(1)
+                        .initial(Duration::from_secs(2))
+                )
+                .breaker(BreakerPolicy::off())
+        );
+        assert_eq!(
+            options_of(&[("FAPILOG_CLOUDWATCH__CIRCUIT_BREAKER_THRESHOLD", "9")]).unwrap(),
+            SinkOptions::new()
+                .retry(
+                    RetryPolicy::default()
+                        .max_attempts(3)
+                        .initial(Duration::from_millis(500))
+                )
+                .breaker(BreakerPolicy::default().failure_threshold(9))
+        );
+    }
 }
