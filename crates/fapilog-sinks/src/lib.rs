@@ -69,7 +69,6 @@ pub use loki::*;
 #[cfg(feature = "cloudwatch")]
 mod cloudwatch;
 #[cfg(feature = "cloudwatch")]
-#[allow(unused_imports)] // until the sink lands
 pub use cloudwatch::*;
 
 #[cfg(feature = "postgres")]
