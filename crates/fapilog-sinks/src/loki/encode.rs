@@ -77,7 +77,9 @@ impl Wire {
     pub(crate) fn encode(&self, streams: &[Stream], entries: &[Entry]) -> Result<Vec<u8>, String> {
         match self.encoding {
             LokiEncoding::Protobuf => {
-                let mut req = proto::PushRequest { streams: Vec::new() };
+                let mut req = proto::PushRequest {
+                    streams: Vec::new(),
+                };
                 for group in by_stream(entries) {
                     req.streams.push(proto::StreamAdapter {
                         labels: streams[group[0].stream].rendered.clone(),
@@ -242,7 +244,13 @@ pub(crate) fn encode_batch(
         if !current.is_empty()
             && (size + add > limits.max_request_bytes || current.len() >= limits.max_entries)
         {
-            push(&mut encoded, &streams, std::mem::take(&mut current), wire, next_id);
+            push(
+                &mut encoded,
+                &streams,
+                std::mem::take(&mut current),
+                wire,
+                next_id,
+            );
             size = 16 + entry + stream_cost;
         } else {
             size += add;
@@ -290,4 +298,154 @@ pub(crate) fn nanos(t: SystemTime) -> i64 {
     t.duration_since(UNIX_EPOCH)
         .map(|d| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX))
         .unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use fapilog::{Event, Format, Level};
+
+    use super::*;
+
+    fn spec() -> LabelSpec {
+        LabelSpec::new(
+            &BTreeMap::from([("service".to_owned(), "t".to_owned())]),
+            &["level".to_owned()],
+        )
+        .unwrap()
+    }
+
+    fn batch(events: &[(Level, &str, u64)]) -> Batch {
+        let mut b = Batch::new(Format::Flat);
+        for (level, msg, secs) in events {
+            let mut e = Event::new(*level, msg.to_string());
+            e.timestamp = UNIX_EPOCH + Duration::from_secs(*secs);
+            b.push(&e);
+        }
+        b
+    }
+
+    fn decode(body: &LokiBody) -> proto::PushRequest {
+        let raw = snap::raw::Decoder::new()
+            .decompress_vec(&body.bytes)
+            .unwrap();
+        proto::PushRequest::decode(&raw[..]).unwrap()
+    }
+
+    const WIRE: Wire = Wire {
+        encoding: LokiEncoding::Protobuf,
+        compression: Compression::None,
+    };
+    const LIMITS: Limits = Limits {
+        max_request_bytes: 1 << 20,
+        max_entries: 10_000,
+        max_line_bytes: 256 << 10,
+    };
+
+    #[test]
+    fn streams_are_sorted_and_each_stream_s_entries_by_event_time() {
+        let b = batch(&[
+            (Level::INFO, "late", 30),
+            (Level::ERROR, "boom", 20),
+            (Level::INFO, "early", 10),
+        ]);
+        let enc = encode_batch(&b, &spec(), WIRE, LIMITS, true, &mut 0);
+        assert_eq!(enc.requests.len(), 1);
+        let req = decode(&enc.requests[0].body);
+        let labels: Vec<_> = req.streams.iter().map(|s| s.labels.as_str()).collect();
+        assert_eq!(
+            labels,
+            [
+                r#"{level="ERROR", service="t"}"#,
+                r#"{level="INFO", service="t"}"#
+            ]
+        );
+        let info: Vec<_> = req.streams[1]
+            .entries
+            .iter()
+            .map(|e| (e.timestamp.unwrap().seconds, e.line.contains("early")))
+            .collect();
+        assert_eq!(info, [(10, true), (30, false)]);
+        assert_eq!(
+            req.streams[0].entries[0].structured_metadata[0].name,
+            "message_id"
+        );
+        let mut lines = enc.requests[0].lines.clone();
+        lines.sort_unstable();
+        assert_eq!(lines, [0, 1, 2]);
+    }
+
+    #[test]
+    fn a_batch_is_split_at_the_byte_cap_and_the_entry_cap() {
+        let msg = "x".repeat(1000);
+        let events: Vec<_> = (0..100).map(|i| (Level::INFO, msg.as_str(), i)).collect();
+        let b = batch(&events);
+        let limits = Limits {
+            max_request_bytes: 10_000,
+            ..LIMITS
+        };
+        let enc = encode_batch(&b, &spec(), WIRE, limits, false, &mut 0);
+        assert!(enc.requests.len() >= 10, "{}", enc.requests.len());
+        let mut seen = Vec::new();
+        for r in &enc.requests {
+            let raw = snap::raw::Decoder::new()
+                .decompress_vec(&r.body.bytes)
+                .unwrap();
+            assert!(raw.len() <= 10_000, "{}", raw.len());
+            seen.extend(r.lines.iter().copied());
+        }
+        assert_eq!(
+            seen,
+            (0..100).collect::<Vec<_>>(),
+            "every line once, in order"
+        );
+        let limits = Limits {
+            max_entries: 7,
+            ..LIMITS
+        };
+        let enc = encode_batch(&b, &spec(), WIRE, limits, false, &mut 0);
+        assert_eq!(enc.requests.len(), 15);
+        assert!(enc.requests.iter().all(|r| r.lines.len() <= 7));
+    }
+
+    #[test]
+    fn a_line_above_max_line_size_is_refused_locally() {
+        let big = "y".repeat(300);
+        let b = batch(&[(Level::INFO, "ok", 1), (Level::INFO, &big, 2)]);
+        let limits = Limits {
+            max_line_bytes: 200,
+            ..LIMITS
+        };
+        let enc = encode_batch(&b, &spec(), WIRE, limits, false, &mut 0);
+        assert_eq!(enc.rejected, [1]);
+        assert!(enc.reason.unwrap().contains("max_line_size"));
+        assert_eq!(enc.requests[0].lines, [0]);
+    }
+
+    #[test]
+    fn json_bodies_are_loki_s_json_push() {
+        let b = batch(&[(Level::INFO, "hi \"there\"", 5)]);
+        let wire = Wire {
+            encoding: LokiEncoding::Json,
+            compression: Compression::None,
+        };
+        let enc = encode_batch(&b, &spec(), wire, LIMITS, false, &mut 0);
+        let v: serde_json::Value = serde_json::from_slice(&enc.requests[0].body.bytes).unwrap();
+        let s = &v["streams"][0];
+        assert_eq!(s["stream"]["level"], "INFO");
+        assert_eq!(s["stream"]["service"], "t");
+        assert_eq!(s["values"][0][0], "5000000000");
+        let line: serde_json::Value =
+            serde_json::from_str(s["values"][0][1].as_str().unwrap()).unwrap();
+        assert_eq!(line["message"], "hi \"there\"");
+        assert_eq!(json_len("a\"\n\u{1}"), 2 + 1 + 2 + 2 + 6);
+    }
+
+    #[test]
+    fn timestamps_split_into_seconds_and_nanos() {
+        let t = proto::Timestamp::from_nanos(1_500_000_001);
+        assert_eq!((t.seconds, t.nanos), (1, 500_000_001));
+        assert_eq!(nanos(UNIX_EPOCH + Duration::from_nanos(42)), 42);
+    }
 }

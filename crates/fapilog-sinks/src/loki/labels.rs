@@ -79,13 +79,19 @@ impl LabelSpec {
         let names = statics
             .keys()
             .map(String::as_str)
-            .chain(keys.iter().map(String::as_str).filter(|k| !statics.contains_key(*k)))
+            .chain(
+                keys.iter()
+                    .map(String::as_str)
+                    .filter(|k| !statics.contains_key(*k)),
+            )
             .count();
         if names > MAX_LABEL_NAMES {
             return Err(ConfigError::invalid(
                 "label_keys",
                 &keys.join(","),
-                &format!("at most {MAX_LABEL_NAMES} label names with the static labels (Loki's limit)"),
+                &format!(
+                    "at most {MAX_LABEL_NAMES} label names with the static labels (Loki's limit)"
+                ),
             ));
         }
         if statics.is_empty() && !keys.iter().any(|k| k == "level") {
@@ -125,10 +131,8 @@ impl LabelSpec {
                 pairs.insert(key, sanitize_value(&v));
             }
         }
-        let pairs: Vec<(String, String)> = pairs
-            .into_iter()
-            .map(|(k, v)| (k.to_owned(), v))
-            .collect();
+        let pairs: Vec<(String, String)> =
+            pairs.into_iter().map(|(k, v)| (k.to_owned(), v)).collect();
         Stream {
             rendered: render(&pairs),
             pairs,
@@ -139,7 +143,10 @@ impl LabelSpec {
 /// `key` in an event: the entry's own field, else in its `context`,
 /// `diagnostics` or `data`; a string, number or boolean, as text.
 fn field(event: &serde_json::Value, key: &str) -> Option<String> {
-    let entry = event.get("log").filter(|_| event.get("schema_version").is_some()).unwrap_or(event);
+    let entry = event
+        .get("log")
+        .filter(|_| event.get("schema_version").is_some())
+        .unwrap_or(event);
     let found = entry.get(key).or_else(|| {
         ["context", "diagnostics", "data"]
             .iter()
@@ -188,7 +195,12 @@ pub(crate) fn sanitize_value(value: &str) -> String {
 
 /// `{a="b", c="d"}` with `\`, `"` and newlines escaped in the values.
 fn render(pairs: &[(String, String)]) -> String {
-    let mut out = String::with_capacity(2 + pairs.iter().map(|(k, v)| k.len() + v.len() + 5).sum::<usize>());
+    let mut out = String::with_capacity(
+        2 + pairs
+            .iter()
+            .map(|(k, v)| k.len() + v.len() + 5)
+            .sum::<usize>(),
+    );
     out.push('{');
     for (i, (k, v)) in pairs.iter().enumerate() {
         if i > 0 {
@@ -215,7 +227,10 @@ mod tests {
     use super::*;
 
     fn statics(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
-        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
     }
 
     #[test]
@@ -232,14 +247,19 @@ mod tests {
         }
         for bad in ["", "1a", "http.status", "__name", "a-b"] {
             let e = check_name("label_keys", bad).unwrap_err().to_string();
-            assert!(e.contains("label_keys") && e.contains(&format!("{bad:?}")), "{e}");
+            assert!(
+                e.contains("label_keys") && e.contains(&format!("{bad:?}")),
+                "{e}"
+            );
         }
     }
 
     #[test]
     fn high_cardinality_keys_and_too_many_names_are_refused() {
         let s = statics(&[("service", "api")]);
-        let e = LabelSpec::new(&s, &["trace_id".into()]).unwrap_err().to_string();
+        let e = LabelSpec::new(&s, &["trace_id".into()])
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("trace_id") && e.contains("cardinality"), "{e}");
         let keys: Vec<String> = (0..15).map(|i| format!("k{i}")).collect();
         let e = LabelSpec::new(&s, &keys).unwrap_err().to_string();
@@ -261,6 +281,9 @@ mod tests {
             r#"{env="a \"b\"", level="INFO", logger="app_db", region="eu_west", service="api"}"#
         );
         let s = spec.stream_of(Level::ERROR, br#"{"level":"ERROR"}"#);
-        assert_eq!(s.rendered, r#"{env="a \"b\"", level="ERROR", service="api"}"#);
+        assert_eq!(
+            s.rendered,
+            r#"{env="a \"b\"", level="ERROR", service="api"}"#
+        );
     }
 }

@@ -58,11 +58,19 @@ fn open(settings: &Settings) -> Result<(Box<dyn fapilog::Sink>, Option<SinkOptio
     b = b.labels(labels);
     if let Some(v) = s.json("label_keys")? {
         let keys: Vec<String> = serde_json::from_value(v.clone()).map_err(|_| {
-            ConfigError::invalid(&s.key("label_keys"), &v.to_string(), "a list of field names")
+            ConfigError::invalid(
+                &s.key("label_keys"),
+                &v.to_string(),
+                "a list of field names",
+            )
         })?;
         b = b.label_keys(keys);
     }
-    match (s.text("auth_token"), s.text("auth_username"), s.text("auth_password")) {
+    match (
+        s.text("auth_token"),
+        s.text("auth_username"),
+        s.text("auth_password"),
+    ) {
         // fapilog: a token wins over basic auth.
         (Some(token), _, _) => b = b.bearer_token(token),
         (None, Some(user), Some(password)) => b = b.basic_auth(user, password),
@@ -92,7 +100,11 @@ fn open(settings: &Settings) -> Result<(Box<dyn fapilog::Sink>, Option<SinkOptio
     }
     if let Some(n) = s.parse::<usize>("batch_size", "a positive integer")? {
         if n == 0 {
-            return Err(ConfigError::invalid(&s.key("batch_size"), "0", "a positive integer"));
+            return Err(ConfigError::invalid(
+                &s.key("batch_size"),
+                "0",
+                "a positive integer",
+            ));
         }
         // fapilog pushes batch_size entries at a time: the entry cap here.
         b = b.max_entries_per_request(n);
@@ -151,7 +163,9 @@ fn options(settings: &Settings, s: &SinkSettings<'_>) -> Result<Option<SinkOptio
         .filter(|x| x.is_finite() && *x >= 0.0)
     {
         let d = Duration::from_secs_f64(secs);
-        breaker = breaker.cooldown(d).max_cooldown(d.max(breaker.max_cooldown));
+        breaker = breaker
+            .cooldown(d)
+            .max_cooldown(d.max(breaker.max_cooldown));
     }
     if a.get("core.sink_circuit_breaker_enabled") == Some("false") {
         breaker = BreakerPolicy::off();

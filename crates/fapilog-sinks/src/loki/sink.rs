@@ -70,7 +70,10 @@ impl fmt::Debug for LokiSink {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("LokiSink")
             .field("name", &self.name)
-            .field("push_url", &crate::config::mask_url_password(self.push_url.as_str()))
+            .field(
+                "push_url",
+                &crate::config::mask_url_password(self.push_url.as_str()),
+            )
             .field("tenant_id", &self.tenant_id)
             .field("auth", &self.auth)
             .field("encoding", &self.wire.encoding)
@@ -126,7 +129,10 @@ impl LokiSink {
         if let Some(a) = &self.authorization {
             req = req.header("authorization", a);
         }
-        let resp = req.send().await.map_err(|e| http_client::transport_error(&e))?;
+        let resp = req
+            .send()
+            .await
+            .map_err(|e| http_client::transport_error(&e))?;
         let status = resp.status().as_u16();
         let retry_after = resp
             .headers()
@@ -144,10 +150,7 @@ impl LokiSink {
     /// Sends the ranges of a refused request still to send, halving each
     /// one Loki refuses down to single lines.
     async fn continue_bisect(&mut self, body: &LokiBody, lines: &[usize]) -> Result<(), SinkError> {
-        loop {
-            let Some(&(lo, hi)) = self.bisect.as_ref().and_then(|b| b.todo.last()) else {
-                break;
-            };
+        while let Some(&(lo, hi)) = self.bisect.as_ref().and_then(|b| b.todo.last()) {
             let entries = &body.entries[lo..hi];
             let outcome = match self.wire.encode(&body.streams, entries) {
                 Ok(bytes) => self.post(bytes).await,
@@ -421,7 +424,11 @@ impl LokiSinkBuilder {
             return Err(ConfigError::invalid("name", &self.name, "a non-empty name"));
         }
         let mut url = http_client::parse_url("url", &self.url)?;
-        if !url.path().trim_end_matches('/').ends_with("/loki/api/v1/push") {
+        if !url
+            .path()
+            .trim_end_matches('/')
+            .ends_with("/loki/api/v1/push")
+        {
             let path = format!("{}/loki/api/v1/push", url.path().trim_end_matches('/'));
             url.set_path(&path);
         }
