@@ -246,6 +246,45 @@ fn one_line_loki_refuses_costs_only_that_line() {
 }
 
 #[test]
+fn a_bisect_interrupted_by_a_503_resumes_without_duplicates() {
+    let fake = FakeLoki::start();
+    fake.store.poison.lock().unwrap().push("poison".to_owned());
+    // Push 1 (the whole batch) gets 400; pushes 2 and 3 are halves; the
+    // 4th, half-way through the bisect, gets 503.
+    fake.store.unavailable_at.lock().unwrap().push(4);
+    let loki = LokiSink::builder(fake.url()).build().unwrap();
+    let (backup, backup_lines) = CaptureSink::named("backup", Format::Json);
+    let p = Pipeline::builder()
+        .batch_max_events(64)
+        .sink_clock(ManualClock::new())
+        .sink_with(loki, SinkOptions::new().fallback("backup"))
+        .sink(backup)
+        .route(Route::to(&["backup"]).logger_prefix("no-such-logger"))
+        .route(Route::to(&["loki"]).min_level(Level::DEBUG))
+        .build()
+        .unwrap();
+    let log = p.logger("app");
+    for i in 0..64 {
+        if i == 50 {
+            fapilog::info!(log, "poison", i = i);
+        } else {
+            fapilog::info!(log, "fine", i = i);
+        }
+    }
+    p.flush(LONG).unwrap();
+    let by_i = once_each(&fake.lines());
+    assert_eq!(by_i.len(), 63);
+    assert!(!by_i.contains_key(&50));
+    assert_eq!(backup_lines.messages(), ["poison"]);
+    let m = p.metrics();
+    let l = sink(&m, "loki");
+    assert_eq!(l.retries, 1, "the 503 was retried once");
+    assert_eq!(l.written, 63);
+    let reqs = fake.server.requests();
+    assert!(reqs[3].body.len() < reqs[0].body.len(), "the 503 came mid-bisect");
+}
+
+#[test]
 fn a_line_above_max_line_size_is_refused_before_sending_and_counted() {
     let fake = FakeLoki::start();
     let loki = LokiSink::builder(fake.url())

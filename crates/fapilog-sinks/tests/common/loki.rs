@@ -101,6 +101,9 @@ pub struct Store {
     pub poison: Mutex<Vec<String>>,
     /// Authorization header every push must carry (401 otherwise).
     pub authorization: Mutex<Option<String>>,
+    /// Pushes (numbered from 1, in arrival) answered 503 instead.
+    pub unavailable_at: Mutex<Vec<usize>>,
+    calls: Mutex<usize>,
 }
 
 /// A fake Loki on a loopback port.
@@ -158,6 +161,14 @@ fn bad(status: u16, why: &str) -> Reply {
 fn answer(store: &Store, req: &Recorded) -> Reply {
     if req.method != "POST" || req.path != "/loki/api/v1/push" {
         return bad(404, "404 page not found");
+    }
+    let call = {
+        let mut c = store.calls.lock().unwrap();
+        *c += 1;
+        *c
+    };
+    if store.unavailable_at.lock().unwrap().contains(&call) {
+        return bad(503, "ingester not ready");
     }
     if let Some(want) = &*store.authorization.lock().unwrap() {
         if req.header("authorization") != Some(want.as_str()) {
