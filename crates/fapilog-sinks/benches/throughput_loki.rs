@@ -85,7 +85,13 @@ fn run(label: &str, n: u64, encoding: LokiEncoding, compression: Compression) {
         if i % 4 == 0 {
             fapilog::warning!(db, "slow query", i = i, table = "orders", ms = 120);
         } else {
-            fapilog::info!(api, "request served", i = i, path = "/v1/orders", status = 200);
+            fapilog::info!(
+                api,
+                "request served",
+                i = i,
+                path = "/v1/orders",
+                status = 200
+            );
         }
     }
     p.flush(Duration::from_secs(300)).expect("flush");
@@ -110,7 +116,12 @@ fn main() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(200_000);
-    run("protobuf+snappy", n, LokiEncoding::Protobuf, Compression::None);
+    run(
+        "protobuf+snappy",
+        n,
+        LokiEncoding::Protobuf,
+        Compression::None,
+    );
     run("json", n, LokiEncoding::Json, Compression::None);
     run("json+gzip", n, LokiEncoding::Json, Compression::Gzip);
 }

@@ -48,7 +48,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let http = pipeline.logger("shop.http");
     let db = pipeline.logger("shop.db");
     for order in 0..20u32 {
-        fapilog::info!(http, "order placed", order_id = order, amount_cents = 1999 + order);
+        fapilog::info!(
+            http,
+            "order placed",
+            order_id = order,
+            amount_cents = 1999 + order
+        );
         if order % 7 == 0 {
             fapilog::warning!(db, "slow query", order_id = order, duration_ms = 250);
         }

@@ -281,7 +281,47 @@ fn a_bisect_interrupted_by_a_503_resumes_without_duplicates() {
     assert_eq!(l.retries, 1, "the 503 was retried once");
     assert_eq!(l.written, 63);
     let reqs = fake.server.requests();
-    assert!(reqs[3].body.len() < reqs[0].body.len(), "the 503 came mid-bisect");
+    assert!(
+        reqs[3].body.len() < reqs[0].body.len(),
+        "the 503 came mid-bisect"
+    );
+}
+
+#[test]
+fn a_push_loki_refuses_line_by_line_is_given_up_within_a_bounded_number_of_requests() {
+    let fake = FakeLoki::start();
+    // Every line is refused (as for a label or metadata Loki rejects).
+    fake.store
+        .poison
+        .lock()
+        .unwrap()
+        .push("\"message\"".to_owned());
+    let loki = LokiSink::builder(fake.url()).build().unwrap();
+    let (backup, backup_lines) = CaptureSink::named("backup", Format::Json);
+    let p = Pipeline::builder()
+        .batch_max_events(1_000)
+        .backpressure(Backpressure::Block)
+        .sink_with(loki, SinkOptions::new().fallback("backup"))
+        .sink(backup)
+        .route(Route::to(&["backup"]).logger_prefix("no-such-logger"))
+        .route(Route::to(&["loki"]).min_level(Level::DEBUG))
+        .build()
+        .unwrap();
+    let log = p.logger("app");
+    for i in 0..1_000 {
+        fapilog::info!(log, "refused", i = i);
+    }
+    p.flush(LONG).unwrap();
+    assert_eq!(fake.count(), 0);
+    assert_eq!(backup_lines.len(), 1_000, "every line diverted, counted");
+    let m = p.metrics();
+    assert_eq!(sink(&m, "loki").diverted_for(DivertReason::Rejected), 1_000);
+    // Bisecting to every line would take ~2,000 pushes.
+    assert!(
+        fake.server.count() < 1_000,
+        "{} pushes",
+        fake.server.count()
+    );
 }
 
 #[test]

@@ -62,6 +62,11 @@ pub struct LokiSink {
 struct Bisect {
     id: u64,
     todo: Vec<(usize, usize)>,
+    /// Splits left: when Loki refuses every line (a bad label, structured
+    /// metadata it does not allow), bisecting down to each line would cost
+    /// two requests per line; past this budget a refused range is given up
+    /// whole.
+    splits_left: usize,
     refused: Vec<usize>,
     reason: String,
 }
@@ -164,7 +169,8 @@ impl LokiSink {
             if (200..300).contains(&status) {
                 continue;
             }
-            if splits(status) && hi - lo > 1 {
+            if splits(status) && hi - lo > 1 && b.splits_left > 0 {
+                b.splits_left -= 1;
                 let mid = lo + (hi - lo) / 2;
                 b.todo.push((mid, hi));
                 b.todo.push((lo, mid));
@@ -244,9 +250,12 @@ impl AsyncSink for LokiSink {
         let (status, retry_after, text) = self.post(body.bytes.clone()).await?;
         if splits(status) && body.entries.len() > 1 {
             let n = body.entries.len();
+            // Enough to isolate about 16 refused lines.
+            let depth = usize::BITS - n.leading_zeros();
             self.bisect = Some(Bisect {
                 id: body.id,
                 todo: vec![(n / 2, n), (0, n / 2)],
+                splits_left: 16 * depth as usize,
                 refused: Vec::new(),
                 reason: format!("HTTP {status}{}", http_client::excerpt(&text)),
             });
