@@ -659,6 +659,50 @@ fn fapilog_s_settings_open_the_sink() {
 }
 
 #[test]
+fn fapilog_s_retry_and_breaker_settings_drive_the_driver() {
+    for breaker in ["true", "false"] {
+        let fake = FakeLoki::start();
+        fake.server.respond_with(|_| Reply::Status(503));
+        let url = fake.url();
+        let s = Settings::from_env_vars([
+            ("FAPILOG_CORE__SINKS", "loki"),
+            ("FAPILOG_LOKI__URL", url.as_str()),
+            // fapilog: the total number of attempts.
+            ("FAPILOG_LOKI__MAX_RETRIES", "2"),
+            ("FAPILOG_LOKI__RETRY_BASE_DELAY", "0.01"),
+            ("FAPILOG_LOKI__CIRCUIT_BREAKER_ENABLED", breaker),
+            ("FAPILOG_LOKI__CIRCUIT_BREAKER_THRESHOLD", "2"),
+        ])
+        .unwrap();
+        let p = Pipeline::builder()
+            .settings(s)
+            .sink_factory(fapilog_sinks::factory())
+            .sink_clock(ManualClock::new())
+            .batch_max_events(1)
+            .build()
+            .unwrap();
+        let log = p.logger("app");
+        for i in 0..4 {
+            fapilog::info!(log, "e", i = i);
+        }
+        p.flush(LONG).unwrap();
+        let m = p.metrics();
+        let l = sink(&m, "loki");
+        if breaker == "false" {
+            assert_eq!(fake.server.count(), 8, "two attempts per batch");
+            assert_eq!(l.retries, 4);
+            assert_eq!(l.breaker_opened, 0);
+            assert_eq!(l.diverted_for(DivertReason::RetriesExhausted), 4);
+        } else {
+            assert!(fake.server.count() < 8, "{}", fake.server.count());
+            assert!(l.retries >= 1);
+            assert_eq!(l.breaker_opened, 1);
+            assert_eq!(l.health, SinkHealth::Open);
+        }
+    }
+}
+
+#[test]
 fn defaults_match_fapilog_s_loki_sink() {
     // FAPILOG_CORE__SINKS=loki alone: http://localhost:3100, service=fapilog, level.
     let s = Settings::from_env_vars([("FAPILOG_CORE__SINKS", "loki")]).unwrap();

@@ -122,8 +122,14 @@ impl LabelSpec {
             .map(|(k, v)| (k.as_str(), v.clone()))
             .collect();
         for key in &self.keys {
-            let value = if key == "level" {
+            let value = if key == "level" && level != Level::TRACE {
                 Some(level.name().to_owned())
+            } else if key == "level" {
+                // TRACE is written DEBUG unless configured: the line says which.
+                serde_json::from_slice::<serde_json::Value>(line)
+                    .ok()
+                    .and_then(|v| field(&v, key))
+                    .or_else(|| Some(level.name().to_owned()))
             } else {
                 parsed.as_ref().and_then(|v| field(v, key))
             };
@@ -285,5 +291,8 @@ mod tests {
             s.rendered,
             r#"{env="a \"b\"", level="ERROR", service="api"}"#
         );
+        // TRACE is labelled as the line names it (DEBUG by default).
+        let s = spec.stream_of(Level::TRACE, br#"{"level":"DEBUG"}"#);
+        assert_eq!(s.pairs[1], ("level".to_owned(), "DEBUG".to_owned()));
     }
 }
