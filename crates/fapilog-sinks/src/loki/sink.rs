@@ -183,7 +183,10 @@ impl LokiSink {
                 }
                 Err(e) => {
                     b.refused.extend(entries.iter().map(|e| e.line));
-                    b.reason = e.to_string();
+                    b.reason = match e {
+                        SinkError::Rejected(m) => m,
+                        other => other.to_string(),
+                    };
                 }
                 Ok(()) => {}
             }
