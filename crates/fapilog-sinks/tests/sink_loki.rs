@@ -214,6 +214,8 @@ fn one_line_loki_refuses_costs_only_that_line() {
     let (backup, backup_lines) = CaptureSink::named("backup", Format::Json);
     let p = Pipeline::builder()
         .batch_max_events(500)
+        // One batch of exactly that many: no flush by age.
+        .batch_max_age(LONG)
         .backpressure(Backpressure::Block)
         .sink_with(loki, SinkOptions::new().fallback("backup"))
         .sink(backup)
@@ -256,6 +258,8 @@ fn a_bisect_interrupted_by_a_503_resumes_without_duplicates() {
     let (backup, backup_lines) = CaptureSink::named("backup", Format::Json);
     let p = Pipeline::builder()
         .batch_max_events(64)
+        // One batch of exactly that many: no flush by age.
+        .batch_max_age(LONG)
         .sink_clock(ManualClock::new())
         .sink_with(loki, SinkOptions::new().fallback("backup"))
         .sink(backup)
@@ -300,6 +304,8 @@ fn a_push_loki_refuses_line_by_line_is_given_up_within_a_bounded_number_of_reque
     let (backup, backup_lines) = CaptureSink::named("backup", Format::Json);
     let p = Pipeline::builder()
         .batch_max_events(1_000)
+        // One batch of exactly that many: no flush by age.
+        .batch_max_age(LONG)
         .backpressure(Backpressure::Block)
         .sink_with(loki, SinkOptions::new().fallback("backup"))
         .sink(backup)
@@ -367,6 +373,8 @@ fn throttling_and_server_errors_are_retried_honouring_retry_after() {
     let clock = ManualClock::new();
     let loki = LokiSink::builder(fake.url()).build().unwrap();
     let p = Pipeline::builder()
+        .batch_max_events(100)
+        .batch_max_age(LONG)
         .sink_clock(clock.clone())
         .sink_with(
             loki,
