@@ -182,6 +182,7 @@ fn json_encoding_with_gzip_and_basic_auth_delivers_the_same_events() {
         .compression(Compression::Gzip)
         .basic_auth("u-1", "pa ss")
         .label("service", "json")
+        .message_id_metadata(true)
         .build()
         .unwrap();
     let p = Pipeline::builder().sink(loki).build().unwrap();
@@ -195,6 +196,10 @@ fn json_encoding_with_gzip_and_basic_auth_delivers_the_same_events() {
     assert_eq!(by_i.len(), 2_000);
     assert_eq!(by_i[&7].json()["message"], "é \"quoted\" \n line");
     assert_eq!(by_i[&7].labels["level"], "INFO");
+    assert_eq!(
+        by_i[&7].metadata["message_id"],
+        by_i[&7].json()["context"]["message_id"].as_str().unwrap()
+    );
     for r in fake.server.requests() {
         assert_eq!(r.header("content-encoding"), Some("gzip"));
         assert_eq!(r.header("content-type"), Some("application/json"));
