@@ -193,3 +193,52 @@ fn options(settings: &Settings, s: &SinkSettings<'_>) -> Result<Option<SinkOptio
     }
     Ok(Some(options))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn opts(vars: &[(&str, &str)]) -> Option<SinkOptions> {
+        let s = Settings::from_env_vars(vars.iter().copied()).unwrap();
+        options(&s, &SinkSettings::new(&s, "sink_config.loki")).unwrap()
+    }
+
+    #[test]
+    fn fapilog_s_retry_and_breaker_settings_map_onto_sink_options() {
+        assert_eq!(opts(&[]), None, "the pipeline's defaults");
+        assert_eq!(
+            opts(&[
+                ("FAPILOG_LOKI__MAX_RETRIES", "0"),
+                ("FAPILOG_LOKI__RETRY_BASE_DELAY", "0.25"),
+                ("FAPILOG_LOKI__CIRCUIT_BREAKER_THRESHOLD", "7"),
+                (
+                    "FAPILOG_CORE__SINK_CIRCUIT_BREAKER_RECOVERY_TIMEOUT_SECONDS",
+                    "10"
+                ),
+                (
+                    "FAPILOG_CORE__SINK_CIRCUIT_BREAKER_FALLBACK_SINK",
+                    "stderr_json"
+                ),
+            ]),
+            Some(
+                SinkOptions::new()
+                    .retry(
+                        RetryPolicy::default()
+                            .max_attempts(1)
+                            .initial(Duration::from_millis(250))
+                    )
+                    .breaker(
+                        BreakerPolicy::default()
+                            .failure_threshold(7)
+                            .cooldown(Duration::from_secs(10))
+                    )
+                    .fallback("stderr_json")
+            )
+        );
+        assert_eq!(
+            opts(&[("FAPILOG_LOKI__CIRCUIT_BREAKER_ENABLED", "false")])
+                .map(|o| o == SinkOptions::new().breaker(BreakerPolicy::off())),
+            Some(true)
+        );
+    }
+}
