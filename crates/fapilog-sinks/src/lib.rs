@@ -63,7 +63,6 @@ pub use webhook::*;
 #[cfg(feature = "loki")]
 mod loki;
 #[cfg(feature = "loki")]
-#[allow(unused_imports)] // until the sink lands
 pub use loki::*;
 
 #[cfg(feature = "cloudwatch")]
