@@ -162,6 +162,51 @@ impl<'a> SinkSettings<'a> {
     pub(crate) fn all(&self) -> &'a Settings {
         self.settings
     }
+
+    /// The driver's options from fapilog's per-sink delivery settings, over
+    /// the core's `core.sink_circuit_breaker_*` ([`Settings::sink_options`],
+    /// without a fallback that is `sink` itself): `max_retries` counts the
+    /// attempts in all, as in fapilog (at least one), `retry_base_delay` is
+    /// the first delay, `circuit_breaker_enabled` and
+    /// `circuit_breaker_threshold` steer the breaker. With none of them set
+    /// and no `default_retry`, `None`: the pipeline's defaults.
+    pub(crate) fn delivery_options(
+        &self,
+        sink: &str,
+        default_retry: Option<fapilog::sinks::RetryPolicy>,
+    ) -> Result<Option<fapilog::SinkOptions>, ConfigError> {
+        let attempts = self.parse::<i64>("max_retries", "an integer")?;
+        let base = self.seconds("retry_base_delay")?;
+        let enabled = self.parse::<bool>("circuit_breaker_enabled", "true or false")?;
+        let threshold = self.parse::<u32>("circuit_breaker_threshold", "a non-negative integer")?;
+        if default_retry.is_none()
+            && attempts.is_none()
+            && base.is_none()
+            && enabled.is_none()
+            && threshold.is_none()
+        {
+            return Ok(None);
+        }
+        let mut options = self.settings.sink_options();
+        if options.fallback_sink() == Some(sink) {
+            options = options.no_fallback();
+        }
+        let mut retry = default_retry.unwrap_or_else(|| options.retry_policy());
+        if let Some(n) = attempts {
+            retry = retry.max_attempts(u32::try_from(n.max(1)).unwrap_or(u32::MAX));
+        }
+        if let Some(d) = base {
+            retry = retry.initial(d);
+        }
+        let mut breaker = options.breaker_policy();
+        if let Some(n) = threshold {
+            breaker = breaker.failure_threshold(n);
+        }
+        if enabled == Some(false) {
+            breaker = fapilog::sinks::BreakerPolicy::off();
+        }
+        Ok(Some(options.retry(retry).breaker(breaker)))
+    }
 }
 
 #[cfg(test)]

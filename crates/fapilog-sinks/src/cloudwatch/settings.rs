@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use fapilog::sinks::{BreakerPolicy, RetryPolicy, SinkOptions};
+use fapilog::sinks::{RetryPolicy, SinkOptions};
 use fapilog::Settings;
 
 use super::CloudWatchSink;
@@ -42,31 +42,20 @@ fn open(settings: &Settings) -> Result<(Box<dyn fapilog::Sink>, Option<SinkOptio
     Ok((Box::new(sink), Some(options(&s)?)))
 }
 
-/// fapilog's retry and breaker settings as the driver's options.
+/// fapilog's retry and breaker settings as the driver's options, with
+/// fapilog's defaults (3 attempts from 0.5 s).
 fn options(s: &SinkSettings<'_>) -> Result<SinkOptions, ConfigError> {
-    let bool_of = |name: &str| s.parse::<bool>(name, "true or false");
-    // fapilog's max_retries counts attempts in all (at least one).
-    let attempts = s.parse::<i64>("max_retries", "an integer")?.unwrap_or(3);
-    let base = s
-        .seconds("retry_base_delay")?
-        .unwrap_or(Duration::from_millis(500));
-    let retry = RetryPolicy::default()
-        .max_attempts(u32::try_from(attempts.max(1)).unwrap_or(u32::MAX))
-        .initial(base);
-    let breaker = if bool_of("circuit_breaker_enabled")? == Some(false) {
-        BreakerPolicy::off()
-    } else {
-        let threshold = s
-            .parse::<u32>("circuit_breaker_threshold", "a non-negative integer")?
-            .unwrap_or(5);
-        BreakerPolicy::default().failure_threshold(threshold)
-    };
-    Ok(SinkOptions::new().retry(retry).breaker(breaker))
+    let fapilog = RetryPolicy::default()
+        .max_attempts(3)
+        .initial(Duration::from_millis(500));
+    Ok(s.delivery_options("cloudwatch", Some(fapilog))?
+        .unwrap_or_else(|| SinkOptions::new().retry(fapilog)))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use fapilog::sinks::BreakerPolicy;
 
     fn options_of(vars: &[(&str, &str)]) -> Result<SinkOptions, ConfigError> {
         let settings = Settings::from_env_vars(vars.iter().copied()).unwrap();

@@ -1,9 +1,7 @@
 //! fapilog's `FAPILOG_LOKI__*` settings (kept as `sink_config.loki.*`).
 
 use std::collections::BTreeMap;
-use std::time::Duration;
 
-use fapilog::sinks::{BreakerPolicy, RetryPolicy};
 use fapilog::{Settings, SinkOptions};
 
 use super::sink::LokiSink;
@@ -141,62 +139,15 @@ fn prefix(e: ConfigError, s: &SinkSettings<'_>) -> ConfigError {
 
 /// The delivery options fapilog's loki settings give the sink, over the
 /// core's `core.sink_circuit_breaker_*`; `None` when none is set.
-fn options(settings: &Settings, s: &SinkSettings<'_>) -> Result<Option<SinkOptions>, ConfigError> {
-    let attempts = s.parse::<i64>("max_retries", "an integer")?;
-    let base = s.seconds("retry_base_delay")?;
-    let enabled = s.parse::<bool>("circuit_breaker_enabled", "true or false")?;
-    let threshold = s.parse::<u32>("circuit_breaker_threshold", "a non-negative integer")?;
-    if attempts.is_none() && base.is_none() && enabled.is_none() && threshold.is_none() {
-        return Ok(None);
-    }
-    let a = &settings.accepted;
-    let mut breaker = BreakerPolicy::default();
-    if let Some(n) = a
-        .get("core.sink_circuit_breaker_failure_threshold")
-        .and_then(|t| t.parse::<u32>().ok())
-    {
-        breaker = breaker.failure_threshold(n);
-    }
-    if let Some(secs) = a
-        .get("core.sink_circuit_breaker_recovery_timeout_seconds")
-        .and_then(|t| t.parse::<f64>().ok())
-        .filter(|x| x.is_finite() && *x >= 0.0)
-    {
-        let d = Duration::from_secs_f64(secs);
-        breaker = breaker
-            .cooldown(d)
-            .max_cooldown(d.max(breaker.max_cooldown));
-    }
-    if a.get("core.sink_circuit_breaker_enabled") == Some("false") {
-        breaker = BreakerPolicy::off();
-    }
-    if let Some(n) = threshold {
-        breaker = breaker.failure_threshold(n);
-    }
-    if enabled == Some(false) {
-        breaker = BreakerPolicy::off();
-    }
-    let mut retry = RetryPolicy::default();
-    if let Some(n) = attempts {
-        // fapilog: max_retries is the total number of attempts, at least 1.
-        retry = retry.max_attempts(u32::try_from(n.max(1)).unwrap_or(u32::MAX));
-    }
-    if let Some(d) = base {
-        retry = retry.initial(d);
-    }
-    let mut options = SinkOptions::new().retry(retry).breaker(breaker);
-    if let Some(f) = a
-        .get("core.sink_circuit_breaker_fallback_sink")
-        .filter(|f| !f.is_empty() && *f != "loki")
-    {
-        options = options.fallback(f);
-    }
-    Ok(Some(options))
+fn options(_settings: &Settings, s: &SinkSettings<'_>) -> Result<Option<SinkOptions>, ConfigError> {
+    s.delivery_options("loki", None)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use fapilog::sinks::{BreakerPolicy, RetryPolicy};
+    use std::time::Duration;
 
     fn opts(vars: &[(&str, &str)]) -> Option<SinkOptions> {
         let s = Settings::from_env_vars(vars.iter().copied()).unwrap();

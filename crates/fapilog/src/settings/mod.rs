@@ -631,8 +631,21 @@ impl Settings {
     }
 
     /// The delivery options fapilog's `core.sink_circuit_breaker_*`
-    /// settings give the sinks added without options of their own.
-    pub(crate) fn sink_options(&self) -> crate::sinks::SinkOptions {
+    /// settings give the sinks added without options of their own: what a
+    /// [`SinkFactory`](crate::SinkFactory) starts from before applying a
+    /// sink's own settings (`max_retries`, `circuit_breaker_threshold`…).
+    ///
+    /// ```
+    /// let s = fapilog::Settings::from_env_vars([
+    ///     ("FAPILOG_CORE__SINK_CIRCUIT_BREAKER_FAILURE_THRESHOLD", "7"),
+    /// ]).unwrap();
+    /// use fapilog::sinks::{BreakerPolicy, SinkOptions};
+    /// assert_eq!(
+    ///     s.sink_options(),
+    ///     SinkOptions::new().breaker(BreakerPolicy::default().failure_threshold(7))
+    /// );
+    /// ```
+    pub fn sink_options(&self) -> crate::sinks::SinkOptions {
         use crate::sinks::BreakerPolicy;
         let a = &self.accepted;
         let mut breaker = BreakerPolicy::default();

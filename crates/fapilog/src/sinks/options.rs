@@ -232,6 +232,27 @@ impl SinkOptions {
         self
     }
 
+    /// No fallback sink: what the driver gives up on goes to stderr.
+    pub fn no_fallback(mut self) -> Self {
+        self.fallback = None;
+        self
+    }
+
+    /// The retry policy set.
+    pub fn retry_policy(&self) -> RetryPolicy {
+        self.retry
+    }
+
+    /// The breaker policy set.
+    pub fn breaker_policy(&self) -> BreakerPolicy {
+        self.breaker
+    }
+
+    /// The fallback sink's name, if one is set.
+    pub fn fallback_sink(&self) -> Option<&str> {
+        self.fallback.as_deref()
+    }
+
     /// The options with their defaults filled in, checked.
     pub(crate) fn resolve(
         &self,
