@@ -24,6 +24,7 @@
 
 mod format;
 pub(crate) mod headers;
+mod options;
 mod settings;
 
 use std::fmt;
