@@ -40,7 +40,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .build()?;
     let log = pipeline.logger("billing.charges");
     fapilog::info!(log, "charge attempted", amount_cents = 4200u32);
-    fapilog::error!(log, "card declined", reason = "insufficient funds", customer = "Zoë");
+    fapilog::error!(
+        log,
+        "card declined",
+        reason = "insufficient funds",
+        customer = "Zoë"
+    );
 
     let report = pipeline.shutdown(Duration::from_secs(10));
     for sink in &report.sinks {

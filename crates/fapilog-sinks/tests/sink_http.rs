@@ -21,7 +21,7 @@ use fapilog::sinks::{
 };
 use fapilog::stages::{ManualClock, StageClock};
 use fapilog::testing::CaptureSink;
-use fapilog::{Backpressure, Pipeline, Settings};
+use fapilog::{Backpressure, Format, Pipeline, Settings};
 use fapilog_sinks::{Auth, BatchFormat, Compression, HttpSink, HttpSinkBuilder};
 use serde_json::Value;
 
@@ -165,6 +165,25 @@ fn one_event_is_still_an_array_and_wrapped_bodies_use_their_key() {
     assert_eq!(w.as_object().map(|o| o.len()), Some(1), "{w}");
     assert_eq!(w["records"][0]["log"]["message"], "alone");
     assert_eq!(w["records"], a);
+}
+
+#[test]
+fn flat_lines_post_the_inner_log_object_as_fapilog_does() {
+    let server = Server::start(Reply::Status(204));
+    let sink = HttpSink::builder(server.url("/flat"))
+        .line_format(Format::Flat)
+        .build()
+        .unwrap();
+    let p = Pipeline::builder().sink(sink).build().unwrap();
+    fapilog::info!(p.logger("app"), "flat", i = 0u64);
+    p.flush(LONG).unwrap();
+    let body: Value = serde_json::from_slice(&server.requests()[0].body).unwrap();
+    let entry = &body[0];
+    assert_eq!(entry["message"], "flat");
+    assert_eq!(entry["data"]["i"], 0);
+    assert!(entry.get("schema_version").is_none(), "{entry}");
+    let e = err(HttpSink::builder("http://h/").line_format(Format::Pretty { color: false }));
+    assert!(e.contains("line_format"), "{e}");
 }
 
 #[test]

@@ -30,7 +30,7 @@ mod settings;
 use std::fmt;
 use std::time::Duration;
 
-use fapilog::{Batch, SinkError};
+use fapilog::{Batch, Format, SinkError};
 use reqwest::header::{HeaderMap, HeaderValue, AUTHORIZATION, CONTENT_ENCODING, CONTENT_TYPE};
 
 use crate::adapter::{Adapter, AsyncSink, Encoded, Request};
@@ -52,6 +52,7 @@ pub(crate) const DEFAULT_TIMEOUT: Duration = Duration::from_secs(5);
 /// [`HttpSink::builder`]; add the [`Adapter`] it returns to a pipeline.
 pub struct HttpSink {
     name: String,
+    line_format: Format,
     url: reqwest::Url,
     method: reqwest::Method,
     headers: HeaderMap,
@@ -67,6 +68,7 @@ impl HttpSink {
     pub fn builder(endpoint: impl Into<String>) -> HttpSinkBuilder {
         HttpSinkBuilder {
             endpoint: endpoint.into(),
+            line_format: Format::Json,
             name: "http".to_owned(),
             method: "POST".to_owned(),
             format: BatchFormat::Array,
@@ -85,6 +87,7 @@ impl fmt::Debug for HttpSink {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("HttpSink")
             .field("name", &self.name)
+            .field("line_format", &self.line_format)
             .field("url", &mask_url_password(self.url.as_str()))
             .field("method", &self.method.as_str())
             .field("headers", &headers::Shown(&self.headers))
@@ -134,6 +137,7 @@ impl Keys {
 pub struct HttpSinkBuilder {
     endpoint: String,
     name: String,
+    line_format: Format,
     method: String,
     format: BatchFormat,
     compression: Compression,
@@ -162,6 +166,7 @@ impl fmt::Debug for HttpSinkBuilder {
         f.debug_struct("HttpSinkBuilder")
             .field("endpoint", &mask_url_password(&self.endpoint))
             .field("name", &self.name)
+            .field("line_format", &self.line_format)
             .field("method", &self.method)
             .field("format", &self.format)
             .field("compression", &self.compression)
@@ -178,6 +183,14 @@ impl HttpSinkBuilder {
     /// The sink's name in metrics and diagnostics (default `"http"`).
     pub fn name(mut self, name: impl Into<String>) -> Self {
         self.name = name.into();
+        self
+    }
+
+    /// What each event is: [`Format::Json`], the v1.1 envelope
+    /// `{"schema_version":"1.1","log":{…}}` (default), or [`Format::Flat`],
+    /// the inner `log` object alone, as fapilog's sinks post it.
+    pub fn line_format(mut self, format: Format) -> Self {
+        self.line_format = format;
         self
     }
 
@@ -242,6 +255,13 @@ impl HttpSinkBuilder {
     pub fn build(self) -> Result<Adapter<HttpSink>, ConfigError> {
         let k = self.keys;
         let url = http_client::parse_url(k.endpoint, &self.endpoint)?;
+        if !matches!(self.line_format, Format::Json | Format::Flat) {
+            return Err(ConfigError::invalid(
+                "line_format",
+                &format!("{:?}", self.line_format),
+                "Format::Json or Format::Flat (JSON lines)",
+            ));
+        }
         let method = reqwest::Method::from_bytes(self.method.as_bytes()).map_err(|_| {
             ConfigError::invalid(k.method, &self.method, "an HTTP method (POST, PUT…)")
         })?;
@@ -286,6 +306,7 @@ impl HttpSinkBuilder {
         let client = http_client::client(self.timeout)?;
         Ok(Adapter::new(HttpSink {
             name: self.name,
+            line_format: self.line_format,
             url,
             method,
             headers,
@@ -306,6 +327,10 @@ impl AsyncSink for HttpSink {
 
     fn name(&self) -> &str {
         &self.name
+    }
+
+    fn format(&self) -> Format {
+        self.line_format
     }
 
     fn timeout(&self) -> Duration {

@@ -33,7 +33,7 @@ use std::fmt;
 use std::time::{Duration, SystemTime};
 
 use fapilog::sinks::SinkOptions;
-use fapilog::{Batch, Settings, SinkError};
+use fapilog::{Batch, Format, Settings, SinkError};
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue, CONTENT_TYPE};
 
 use crate::adapter::{Adapter, AsyncSink, Encoded, Request};
@@ -63,6 +63,7 @@ pub const WEBHOOK_REPLAY_TOLERANCE: Duration = Duration::from_secs(300);
 /// [`WebhookSink::builder`]; add the [`Adapter`] it returns to a pipeline.
 pub struct WebhookSink {
     name: String,
+    line_format: Format,
     url: reqwest::Url,
     secret: Option<Secret>,
     mode: SignatureMode,
@@ -78,6 +79,7 @@ impl WebhookSink {
     pub fn builder(endpoint: impl Into<String>) -> WebhookSinkBuilder {
         WebhookSinkBuilder {
             endpoint: endpoint.into(),
+            line_format: Format::Json,
             name: "webhook".to_owned(),
             secret: None,
             mode: SignatureMode::Hmac,
@@ -94,6 +96,7 @@ impl fmt::Debug for WebhookSink {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("WebhookSink")
             .field("name", &self.name)
+            .field("line_format", &self.line_format)
             .field("url", &mask_url_password(self.url.as_str()))
             .field("secret", &self.secret)
             .field("mode", &self.mode)
@@ -136,6 +139,7 @@ impl Keys {
 pub struct WebhookSinkBuilder {
     endpoint: String,
     name: String,
+    line_format: Format,
     secret: Option<Secret>,
     mode: SignatureMode,
     headers: Vec<(String, String)>,
@@ -164,6 +168,7 @@ impl fmt::Debug for WebhookSinkBuilder {
         f.debug_struct("WebhookSinkBuilder")
             .field("endpoint", &mask_url_password(&self.endpoint))
             .field("name", &self.name)
+            .field("line_format", &self.line_format)
             .field("secret", &self.secret)
             .field("mode", &self.mode)
             .field("headers", &shown)
@@ -178,6 +183,14 @@ impl WebhookSinkBuilder {
     /// The sink's name in metrics and diagnostics (default `"webhook"`).
     pub fn name(mut self, name: impl Into<String>) -> Self {
         self.name = name.into();
+        self
+    }
+
+    /// What each event is: [`Format::Json`], the v1.1 envelope
+    /// `{"schema_version":"1.1","log":{…}}` (default), or [`Format::Flat`],
+    /// the inner `log` object alone, as fapilog's sinks post it.
+    pub fn line_format(mut self, format: Format) -> Self {
+        self.line_format = format;
         self
     }
 
@@ -231,6 +244,13 @@ impl WebhookSinkBuilder {
     pub fn build(self) -> Result<Adapter<WebhookSink>, ConfigError> {
         let k = self.keys;
         let url = http_client::parse_url(k.endpoint, &self.endpoint)?;
+        if !matches!(self.line_format, Format::Json | Format::Flat) {
+            return Err(ConfigError::invalid(
+                "line_format",
+                &format!("{:?}", self.line_format),
+                "Format::Json or Format::Flat (JSON lines)",
+            ));
+        }
         if self.batch_size == 0 {
             return Err(ConfigError::invalid(k.batch_size, "0", "at least 1"));
         }
@@ -264,6 +284,7 @@ impl WebhookSinkBuilder {
         let client = http_client::client(self.timeout)?;
         Ok(Adapter::new(WebhookSink {
             name: self.name,
+            line_format: self.line_format,
             url,
             secret: self.secret,
             mode: self.mode,
@@ -310,6 +331,10 @@ impl AsyncSink for WebhookSink {
 
     fn name(&self) -> &str {
         &self.name
+    }
+
+    fn format(&self) -> Format {
+        self.line_format
     }
 
     fn timeout(&self) -> Duration {
