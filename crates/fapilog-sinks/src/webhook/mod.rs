@@ -23,10 +23,11 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+// Shared with the HTTP sink (their files live in `src/http/`).
 #[path = "../http/headers.rs"]
-mod headers;
+pub(crate) mod headers;
 #[path = "../http/options.rs"]
-mod options;
+pub(crate) mod options;
 mod sign;
 
 use std::fmt;
