@@ -258,6 +258,16 @@ impl HttpSinkBuilder {
 
     /// Checks every option and builds the sink. Connects lazily: an
     /// endpoint that is down now is retried by the driver, not an error.
+    ///
+    /// ```
+    /// use fapilog_sinks::HttpSink;
+    ///
+    /// assert!(HttpSink::builder("http://127.0.0.1:9/logs").build().is_ok());
+    /// let err = HttpSink::builder("localhost:9000").build().err().unwrap();
+    /// assert!(err.to_string().contains("endpoint"), "{err}");
+    /// let err = HttpSink::builder("http://h/").header("X-Key", "a\nb").build().err().unwrap();
+    /// assert!(!err.to_string().contains("a\nb"), "secrets are masked: {err}");
+    /// ```
     pub fn build(self) -> Result<Adapter<HttpSink>, ConfigError> {
         let k = self.keys;
         let url = http_client::parse_url(k.endpoint, &self.endpoint)?;

@@ -242,6 +242,19 @@ impl WebhookSinkBuilder {
 
     /// Checks every option and builds the sink. Connects lazily: an
     /// endpoint that is down now is retried by the driver, not an error.
+    ///
+    /// ```
+    /// use fapilog_sinks::{SignatureMode, WebhookSink};
+    ///
+    /// let sink = WebhookSink::builder("http://127.0.0.1:9/hook").secret("s3cret").build();
+    /// assert!(sink.is_ok());
+    /// let err = WebhookSink::builder("http://127.0.0.1:9/hook")
+    ///     .signature_mode(SignatureMode::Header)
+    ///     .build()
+    ///     .err()
+    ///     .unwrap();
+    /// assert!(err.to_string().contains("secret"), "{err}");
+    /// ```
     pub fn build(self) -> Result<Adapter<WebhookSink>, ConfigError> {
         let k = self.keys;
         let url = http_client::parse_url(k.endpoint, &self.endpoint)?;
