@@ -282,6 +282,26 @@ fn retry_after_in_seconds_is_honoured() {
 }
 
 #[test]
+fn a_retry_after_beyond_the_policys_max_delay_is_capped() {
+    let clock = ManualClock::new();
+    let (server, times) = throttling_server(Reply::retry_after(429, "86400"), &clock);
+    let sink = HttpSink::builder(server.url("/")).build().unwrap();
+    let retry = RetryPolicy::default().max_delay(Duration::from_secs(10));
+    let p = Pipeline::builder()
+        .sink_clock(clock.clone())
+        .sink_with(sink, SinkOptions::new().retry(retry))
+        .build()
+        .unwrap();
+    fapilog::info!(p.logger("app"), "throttled", i = 0u64);
+    p.flush(LONG).unwrap();
+    let t = times.lock().unwrap().clone();
+    assert_eq!(t.len(), 2);
+    // On the manual clock: the wait is the policy's cap, not a day.
+    assert_eq!(t[1] - t[0], Duration::from_secs(10));
+    assert_eq!(sink_metrics(&p, "http").written, 1);
+}
+
+#[test]
 fn retry_after_as_an_http_date_is_honoured() {
     let clock = ManualClock::new();
     let date = httpdate::fmt_http_date(SystemTime::now() + Duration::from_secs(20));

@@ -305,10 +305,12 @@ impl HttpSinkBuilder {
             }
         }
         let mut headers = headers::validate(k.headers, &self.headers)?;
-        headers.insert(
-            CONTENT_TYPE,
-            HeaderValue::from_static(self.format.content_type()),
-        );
+        if !headers.contains_key(CONTENT_TYPE) {
+            headers.insert(
+                CONTENT_TYPE,
+                HeaderValue::from_static(self.format.content_type()),
+            );
+        }
         if let Some(enc) = self.compression.content_encoding() {
             headers.insert(CONTENT_ENCODING, HeaderValue::from_static(enc));
         }
