@@ -52,7 +52,22 @@ fn serve(received: Arc<Received>) -> String {
     format!("http://{addr}/ingest")
 }
 
+fn run_quiet(builder: HttpSinkBuilder, n: u64, received: &Received) {
+    measure(builder, n, received);
+}
+
 fn run(label: &str, builder: HttpSinkBuilder, n: u64, received: &Received) {
+    let (n, secs, wire, requests, envelope_bytes) = measure(builder, n, received);
+    println!(
+        "http {label:<12} {n} events in {secs:.2} s: {:>9.0} events/s, {:>7.1} MB/s on the wire, {:>7.1} MB/s of envelopes, {requests} requests",
+        n as f64 / secs,
+        wire as f64 / secs / 1e6,
+        envelope_bytes as f64 / secs / 1e6,
+    );
+}
+
+/// Logs `n` events and waits until all are delivered: (n, seconds, wire bytes, requests, envelope bytes).
+fn measure(builder: HttpSinkBuilder, n: u64, received: &Received) -> (u64, f64, u64, u64, u64) {
     let sink = builder.build().expect("a valid sink");
     let p = Pipeline::builder()
         .batch_max_events(1000)
@@ -87,22 +102,19 @@ fn run(label: &str, builder: HttpSinkBuilder, n: u64, received: &Received) {
     assert_eq!(m.written, n, "every event delivered");
     let wire = received.bytes.load(Ordering::Relaxed) - bytes0;
     let requests = received.requests.load(Ordering::Relaxed) - req0;
-    println!(
-        "http {label:<14} {n} events in {secs:.2} s: {:>9.0} events/s, {:>7.1} MB/s on the wire, {:>7.1} MB/s of envelopes, {requests} requests",
-        n as f64 / secs,
-        wire as f64 / secs / 1e6,
-        m.bytes as f64 / secs / 1e6,
-    );
     p.shutdown(Duration::from_secs(10));
+    (n, secs, wire, requests, m.bytes)
 }
 
 fn main() {
     let n: u64 = std::env::var("FAPILOG_BENCH_EVENTS")
         .ok()
         .and_then(|v| v.parse().ok())
-        .unwrap_or(200_000);
+        .unwrap_or(500_000);
     let received = Arc::new(Received::default());
     let url = serve(Arc::clone(&received));
+    // Warm-up (connections, allocator, page cache), not reported.
+    run_quiet(HttpSink::builder(&url), 20_000, &received);
     run("array", HttpSink::builder(&url), n, &received);
     run(
         "ndjson",

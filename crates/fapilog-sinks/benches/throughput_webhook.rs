@@ -99,9 +99,10 @@ fn main() {
     let n: u64 = std::env::var("FAPILOG_BENCH_EVENTS")
         .ok()
         .and_then(|v| v.parse().ok())
-        .unwrap_or(200_000);
+        .unwrap_or(500_000);
     let received = Arc::new(Received::default());
     let url = serve(Arc::clone(&received));
+    run(100, 20_000, &url, &received); // warm-up
     run(1, (n / 10).max(1), &url, &received);
     run(100, n, &url, &received);
 }
