@@ -7,6 +7,7 @@
 //! decoded with serde_json and compared with the events logged: count,
 //! order, content, duplicates. Each test has its own server and port, so
 //! they run in parallel.
+#![cfg(feature = "http")]
 
 mod common;
 

@@ -6,6 +6,7 @@
 //!
 //! Any HTTP server is the real thing for a webhook receiver, so there is no
 //! other server to run here. Each test has its own server and port.
+#![cfg(feature = "webhook")]
 
 mod common;
 
