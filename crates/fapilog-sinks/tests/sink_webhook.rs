@@ -16,7 +16,7 @@ use std::time::{Duration, SystemTime};
 
 use common::http_server::{Recorded, Reply, Server};
 use common::{free_port, wait_until};
-use fapilog::sinks::{RetryPolicy, SinkOptions, WhenFull};
+use fapilog::sinks::{BreakerPolicy, DivertReason, RetryPolicy, SinkHealth, SinkOptions, WhenFull};
 use fapilog::testing::CaptureSink;
 use fapilog::{Backpressure, Pipeline, Settings};
 use fapilog_sinks::{SignatureMode, WebhookSink, WebhookSinkBuilder, WEBHOOK_REPLAY_TOLERANCE};
@@ -308,6 +308,128 @@ fn down_at_start_then_down_mid_run_and_back_loses_nothing_with_block() {
         (m.written, m.dropped_total(), m.diverted_total()),
         (2000, 0, 0)
     );
+}
+
+#[test]
+fn drop_newest_counts_every_event_lost_while_the_receiver_is_down() {
+    let server = Server::start(Reply::Status(204));
+    let port = server.addr.port();
+    let sink = WebhookSink::builder(server.url("/hook"))
+        .secret(SECRET)
+        .batch_size(10)
+        .build()
+        .unwrap();
+    let p = Pipeline::builder()
+        .batch_max_events(10)
+        .backpressure(Backpressure::Block)
+        .sink_with(
+            sink,
+            SinkOptions::new()
+                .when_full(WhenFull::DropNewest)
+                .buffer_batches(2)
+                .retry(patient()),
+        )
+        .build()
+        .unwrap();
+    server.shutdown();
+    let log = p.logger("app");
+    let n = 2000u64;
+    for i in 0..n {
+        fapilog::info!(log, "event", i = i);
+    }
+    assert!(wait_until(LONG, || sink_metrics(&p, "webhook")
+        .dropped_total()
+        > 0));
+    let server = Server::start_at(port, Reply::Status(204));
+    p.flush(LONG).unwrap();
+    let now = unix_now();
+    let reqs = server.requests();
+    for r in &reqs {
+        verify(SECRET, r, now).unwrap();
+    }
+    // The in-band `logs dropped` reports (WARNING) reach the sink too.
+    let got: Vec<u64> = events(&reqs)
+        .iter()
+        .filter(|e| e["log"]["message"] == "event")
+        .map(index)
+        .collect();
+    let unique: HashSet<u64> = got.iter().copied().collect();
+    assert_eq!(unique.len(), got.len(), "no duplicates");
+    assert!(got.windows(2).all(|w| w[0] < w[1]), "in order");
+    let m = sink_metrics(&p, "webhook");
+    let info_dropped: u64 = m
+        .dropped
+        .iter()
+        .filter(|(level, _, _)| level.eq_ignore_ascii_case("info"))
+        .map(|(_, _, n)| n)
+        .sum();
+    assert!(info_dropped > 0 && m.retries > 0, "{m:?}");
+    assert_eq!(m.diverted_total(), 0);
+    assert_eq!(
+        got.len() as u64 + info_dropped,
+        n,
+        "delivered or counted lost"
+    );
+}
+
+#[test]
+fn the_breaker_opens_while_the_receiver_is_down_and_closes_when_it_is_back() {
+    let port = free_port();
+    let sink = WebhookSink::builder(format!("http://127.0.0.1:{port}/hook"))
+        .secret(SECRET)
+        .build()
+        .unwrap();
+    let (capture, captured) = CaptureSink::new();
+    let p = Pipeline::builder()
+        .sink_with(
+            sink,
+            SinkOptions::new()
+                .fallback("capture")
+                .retry(
+                    RetryPolicy::default()
+                        .max_attempts(2)
+                        .initial(Duration::from_millis(5)),
+                )
+                .breaker(
+                    BreakerPolicy::default()
+                        .failure_threshold(2)
+                        .cooldown(Duration::from_millis(200))
+                        .max_cooldown(Duration::from_millis(200)),
+                ),
+        )
+        .sink(capture)
+        .build()
+        .unwrap();
+    let log = p.logger("app");
+    let mut i = 0u64;
+    assert!(
+        wait_until(LONG, || {
+            fapilog::info!(log, "event", i = i);
+            i += 1;
+            sink_metrics(&p, "webhook").breaker_opened >= 1
+        }),
+        "the breaker opens"
+    );
+    let server = Server::start_at(port, Reply::Status(204));
+    assert!(
+        wait_until(LONG, || {
+            fapilog::info!(log, "event", i = i);
+            i += 1;
+            sink_metrics(&p, "webhook").health == SinkHealth::Healthy && server.count() > 0
+        }),
+        "a probe succeeds and the breaker closes"
+    );
+    p.flush(LONG).unwrap();
+    let m = sink_metrics(&p, "webhook");
+    assert!(m.retries >= 1 && m.breaker_opened >= 1, "{m:?}");
+    assert!(m
+        .diverted
+        .iter()
+        .any(|(r, n)| *r == DivertReason::BreakerOpen && *n > 0));
+    let delivered = events(&server.requests()).len() as u64;
+    let diverted = captured.find_all("event").len() as u64 - i;
+    assert_eq!(delivered, m.written);
+    assert_eq!(delivered + diverted, i, "delivered or diverted, none lost");
 }
 
 #[test]
