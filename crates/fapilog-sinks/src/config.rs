@@ -163,6 +163,35 @@ impl<'a> SinkSettings<'a> {
         self.settings
     }
 
+    /// What `core.sink_circuit_breaker_*` gives every sink opened from the
+    /// settings ([`Settings::sink_options`]), without a fallback that is
+    /// `sink` itself.
+    pub(crate) fn core_options(&self, sink: &str) -> fapilog::SinkOptions {
+        let options = self.settings.sink_options();
+        if options.fallback_sink() == Some(sink) {
+            options.no_fallback()
+        } else {
+            options
+        }
+    }
+
+    /// The HTTP and webhook sinks' driver options: the core's, plus
+    /// fapilog's `retry_max_attempts` and `retry_backoff_seconds`.
+    pub(crate) fn http_delivery_options(
+        &self,
+        sink: &str,
+    ) -> Result<fapilog::SinkOptions, ConfigError> {
+        let options = self.core_options(sink);
+        let mut retry = options.retry_policy();
+        if let Some(n) = self.parse::<u32>("retry_max_attempts", "a number of attempts")? {
+            retry = retry.max_attempts(n.max(1));
+        }
+        if let Some(base) = self.seconds("retry_backoff_seconds")? {
+            retry = retry.initial(base);
+        }
+        Ok(options.retry(retry))
+    }
+
     /// The driver's options from fapilog's per-sink delivery settings, over
     /// the core's `core.sink_circuit_breaker_*` ([`Settings::sink_options`],
     /// without a fallback that is `sink` itself): `max_retries` counts the
@@ -187,10 +216,7 @@ impl<'a> SinkSettings<'a> {
         {
             return Ok(None);
         }
-        let mut options = self.settings.sink_options();
-        if options.fallback_sink() == Some(sink) {
-            options = options.no_fallback();
-        }
+        let options = self.core_options(sink);
         let mut retry = default_retry.unwrap_or_else(|| options.retry_policy());
         if let Some(n) = attempts {
             retry = retry.max_attempts(u32::try_from(n.max(1)).unwrap_or(u32::MAX));

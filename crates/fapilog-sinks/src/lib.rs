@@ -40,6 +40,8 @@ mod factory;
 #[cfg(feature = "_http")]
 #[allow(dead_code)]
 mod http_client;
+#[cfg(any(feature = "http", feature = "webhook"))]
+mod http_headers;
 mod runtime;
 
 pub use adapter::{Adapter, AsyncSink, Encoded, Request};
@@ -51,13 +53,11 @@ pub use http_client::{parse_retry_after, Auth, Compression};
 #[cfg(feature = "http")]
 mod http;
 #[cfg(feature = "http")]
-#[allow(unused_imports)] // until the sink lands
 pub use http::*;
 
 #[cfg(feature = "webhook")]
 mod webhook;
 #[cfg(feature = "webhook")]
-#[allow(unused_imports)] // until the sink lands
 pub use webhook::*;
 
 #[cfg(feature = "loki")]

@@ -4,6 +4,7 @@
 //! moto does not enforce (10,000 events, 1 MiB with 26 bytes per event,
 //! 24 h, event age and size) are unit tests in `src/cloudwatch/encode.rs`;
 //! the signer is tested against AWS's SigV4 vectors in `sigv4.rs`.
+#![cfg(feature = "cloudwatch")]
 
 mod common;
 #[path = "common/cloudwatch.rs"]

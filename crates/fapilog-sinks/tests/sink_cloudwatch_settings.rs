@@ -1,6 +1,7 @@
 //! The CloudWatch Logs sink opened from fapilog's `FAPILOG_CLOUDWATCH__*`
 //! variables through `fapilog_sinks::factory()`. Its own test binary: the
 //! credentials come from the process's `AWS_*` variables, set here once.
+#![cfg(feature = "cloudwatch")]
 
 mod common;
 #[path = "common/cloudwatch.rs"]

@@ -12,6 +12,7 @@
 //! `protobuf`, installed by `./scripts/test`) on a port of its own, so the
 //! tests run in parallel. Without that Python the tests fail, saying to
 //! run `./scripts/test`.
+#![cfg(feature = "otlp")]
 
 mod common;
 #[path = "common/otlp.rs"]

@@ -2,6 +2,7 @@
 //! `OTEL_EXPORTER_OTLP_*` variables (fapilog has no OTLP sink, so no
 //! `FAPILOG_*` names for it). One test in its own binary: it sets the
 //! process environment, which a parallel test would race on.
+#![cfg(feature = "otlp")]
 
 mod common;
 #[path = "common/otlp.rs"]

@@ -23,15 +23,9 @@
 //! ```
 
 mod format;
-// Shared with the webhook sink: declared once, by whichever module is built
-// (the webhook module owns them when both features are on).
-#[cfg(not(feature = "webhook"))]
-pub(crate) mod headers;
-#[cfg(not(feature = "webhook"))]
-mod options;
-#[cfg(feature = "webhook")]
-use crate::webhook::{headers, options};
 mod settings;
+
+use crate::http_headers as headers;
 
 use std::fmt;
 use std::time::Duration;

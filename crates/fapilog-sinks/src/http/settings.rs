@@ -4,7 +4,6 @@
 use fapilog::sinks::SinkOptions;
 use fapilog::Settings;
 
-use super::options::options;
 use super::{headers, BatchFormat, HttpSink, Keys};
 use crate::config::{ConfigError, SinkSettings};
 use crate::factory::Opened;
@@ -57,7 +56,7 @@ fn open(settings: &Settings) -> Result<(Box<dyn fapilog::Sink>, Option<SinkOptio
         }
     });
     let sink = b.build()?;
-    Ok((Box::new(sink), Some(options(&s, "http")?)))
+    Ok((Box::new(sink), Some(s.http_delivery_options("http")?)))
 }
 
 #[cfg(test)]

@@ -23,12 +23,9 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
-// Shared with the HTTP sink (their files live in `src/http/`).
-#[path = "../http/headers.rs"]
-pub(crate) mod headers;
-#[path = "../http/options.rs"]
-pub(crate) mod options;
 mod sign;
+
+use crate::http_headers as headers;
 
 use std::fmt;
 use std::time::{Duration, SystemTime};
@@ -467,7 +464,7 @@ fn open(settings: &Settings) -> Result<(Box<dyn fapilog::Sink>, Option<SinkOptio
         b = b.batch_size(n.max(1));
     }
     let sink = b.build()?;
-    Ok((Box::new(sink), Some(options::options(&s, "webhook")?)))
+    Ok((Box::new(sink), Some(s.http_delivery_options("webhook")?)))
 }
 
 #[cfg(test)]
