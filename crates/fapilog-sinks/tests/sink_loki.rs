@@ -804,8 +804,7 @@ fn secrets_never_appear_in_errors_or_debug_output() {
     let e = LokiSink::builder("http://loki:3100")
         .bearer_token("bad token with spaces hunter2")
         .build()
-        .err()
-        .expect("refused")
+        .expect_err("refused")
         .to_string();
     assert!(e.contains("auth") && !e.contains("hunter2"), "{e}");
 
@@ -825,22 +824,19 @@ fn builder_options_are_validated() {
     let e = LokiSink::builder("http://loki:3100")
         .compression(Compression::Gzip)
         .build()
-        .err()
-        .expect("refused")
+        .expect_err("refused")
         .to_string();
     assert!(e.contains("compression"), "{e}");
     let e = LokiSink::builder("http://loki:3100")
         .max_request_bytes(10)
         .build()
-        .err()
-        .expect("refused")
+        .expect_err("refused")
         .to_string();
     assert!(e.contains("max_request_bytes") && e.contains("10"), "{e}");
     let e = LokiSink::builder("http://loki:3100")
         .labels([("a-b", "x")])
         .build()
-        .err()
-        .expect("refused")
+        .expect_err("refused")
         .to_string();
     assert!(e.contains("a-b"), "{e}");
     let sink = LokiSink::builder("http://loki:3100/").build().unwrap();
