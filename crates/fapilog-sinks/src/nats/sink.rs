@@ -183,7 +183,9 @@ impl NatsSink {
             });
         o = match &s.auth {
             Auth::None => o,
-            Auth::UserPassword(user, password) => o.user_and_password(user.clone(), password.clone()),
+            Auth::UserPassword(user, password) => {
+                o.user_and_password(user.clone(), password.clone())
+            }
             Auth::Token(token) => o.token(token.clone()),
             Auth::NKey(seed) => o.nkey(seed.clone()),
             Auth::Creds(text, path) => o.credentials(text).map_err(|_| {
@@ -242,12 +244,7 @@ impl NatsSink {
     }
 
     /// The failure `e` of line `k` of `request` as the driver's error.
-    fn classify(
-        &self,
-        e: PublishError,
-        k: usize,
-        request: &Request<NatsPublishes>,
-    ) -> SinkError {
+    fn classify(&self, e: PublishError, k: usize, request: &Request<NatsPublishes>) -> SinkError {
         let s = &self.settings;
         let body = &request.body;
         let subject = body
@@ -261,7 +258,11 @@ impl NatsSink {
                 // Refuse what is left: resending cannot help until a
                 // stream binds the subject, and a retry loop would spin.
                 let mut rejected = body.refused();
-                rejected.extend(body.lines[k.min(body.lines.len())..].iter().map(|p| p.index));
+                rejected.extend(
+                    body.lines[k.min(body.lines.len())..]
+                        .iter()
+                        .map(|p| p.index),
+                );
                 SinkError::Partial {
                     rejected,
                     message: format!(
@@ -300,7 +301,10 @@ async fn publish_all(
         let id = std::str::from_utf8(&p.id).unwrap_or_default();
         headers.insert(NATS_MESSAGE_ID, id);
         let payload = body.payload.slice(p.range.clone());
-        match js.publish_with_headers(p.subject.clone(), headers, payload).await {
+        match js
+            .publish_with_headers(p.subject.clone(), headers, payload)
+            .await
+        {
             Ok(ack) => {
                 sent += 1;
                 pending.push_back((k, Some(ack)));

@@ -106,14 +106,25 @@ mod tests {
         assert_eq!(s.render(Level::ERROR).as_str(), "app.logs");
         let mut s = SubjectTemplate::parse("app.{level}.x").unwrap();
         assert_eq!(s.render(Level::WARNING).as_str(), "app.warning.x");
-        assert_eq!(s.render(Level::custom(25, "NO TICE")).as_str(), "app.no_tice.x");
+        assert_eq!(
+            s.render(Level::custom(25, "NO TICE")).as_str(),
+            "app.no_tice.x"
+        );
         assert_eq!(s.stream_subject(), "app.*.x");
     }
 
     #[test]
     fn bad_subjects_are_refused_naming_the_value() {
         for bad in [
-            "", "a..b", ".a", "a.", "a.*", "a.>", "a b", "{level}.{level}", "a.{x}",
+            "",
+            "a..b",
+            ".a",
+            "a.",
+            "a.*",
+            "a.>",
+            "a b",
+            "{level}.{level}",
+            "a.{x}",
         ] {
             let err = SubjectTemplate::parse(bad).unwrap_err().to_string();
             assert!(err.contains("subject"), "{bad:?}: {err}");
