@@ -226,6 +226,9 @@ impl NatsSink {
         };
         let js = jetstream::ContextBuilder::new()
             .timeout(s.ack_timeout)
+            // Acks abandoned after a failure release their slot as soon
+            // as an awaited one would have timed out.
+            .ack_timeout(s.ack_timeout)
             .max_ack_inflight(s.max_in_flight.saturating_mul(4))
             .build(client);
         if let Some(name) = &s.create_stream {
