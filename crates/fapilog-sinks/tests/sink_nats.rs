@@ -145,6 +145,56 @@ fn a_resent_batch_is_acknowledged_as_duplicate_and_stored_once() {
 }
 
 #[test]
+fn acks_lost_to_a_timeout_are_resent_with_the_same_id_and_stored_once() {
+    let admin = Admin::connect();
+    let stream = admin.stream("acklost");
+    let forwarder = Forwarder::start(nats_addr());
+    let sink = NatsSink::builder(forwarder.url())
+        .subject(stream.subject("logs"))
+        .ack_timeout(Duration::from_millis(300))
+        .max_reconnect_delay(Duration::from_millis(100))
+        .build()
+        .unwrap();
+    let counters = sink.get_ref().counters();
+    let p = Pipeline::builder()
+        .sink_with(sink, patient())
+        .build()
+        .unwrap();
+    let log = p.logger("app");
+    for i in 0..10u64 {
+        fapilog::info!(log, "acks", i = i);
+    }
+    p.flush(LONG).unwrap();
+
+    // The server stores what is published, but its acks are lost.
+    forwarder.swallow_replies(true);
+    for i in 10..510u64 {
+        fapilog::info!(log, "acks", i = i);
+    }
+    assert!(stream.wait_for(11, LONG), "the server stores the lines");
+    assert!(
+        wait_until(LONG, || p.metrics().sinks[0].retries >= 1),
+        "the ack timeout is retried"
+    );
+    forwarder.swallow_replies(false);
+    p.flush(LONG).unwrap();
+    let report = p.shutdown(LONG);
+    assert_eq!((report.written, report.failed), (510, 0));
+
+    let stored = stream.read_all();
+    assert_eq!(
+        indices(&stored),
+        (0..510).collect::<Vec<_>>(),
+        "each line once"
+    );
+    assert!(
+        counters.duplicates() >= 1,
+        "the resends were acked duplicate"
+    );
+    assert_eq!(counters.stored() + counters.duplicates(), 510);
+}
+
+#[test]
 fn a_missing_stream_is_refused_naming_the_subject_without_a_retry_loop() {
     let admin = Admin::connect();
     let subject = admin.unbound("missing");

@@ -5,11 +5,12 @@
 #![allow(dead_code)]
 
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use async_nats::jetstream::{self, stream};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::runtime::Runtime;
 use tokio::sync::watch;
@@ -188,6 +189,27 @@ pub struct Forwarder {
     accept: Mutex<Option<JoinHandle<()>>>,
     /// Bumped by each cut: the connections of an earlier generation close.
     cuts: watch::Sender<u64>,
+    /// While set, what the server sends is read and thrown away.
+    swallow: Arc<AtomicBool>,
+}
+
+/// Copies the server's bytes to the client, throwing them away while
+/// `swallow` is set (the server keeps storing; its acks never arrive).
+async fn replies(
+    from: &mut (impl AsyncRead + Unpin),
+    to: &mut (impl AsyncWrite + Unpin),
+    swallow: &AtomicBool,
+) -> std::io::Result<()> {
+    let mut buf = vec![0u8; 64 * 1024];
+    loop {
+        let n = from.read(&mut buf).await?;
+        if n == 0 {
+            return Ok(());
+        }
+        if !swallow.load(Ordering::SeqCst) {
+            to.write_all(&buf[..n]).await?;
+        }
+    }
 }
 
 impl Forwarder {
@@ -204,6 +226,7 @@ impl Forwarder {
             rt,
             accept: Mutex::new(None),
             cuts: watch::channel(0).0,
+            swallow: Arc::new(AtomicBool::new(false)),
         };
         f.restore();
         f
@@ -231,8 +254,10 @@ impl Forwarder {
         let listener = listener.expect("bound above");
         let target = self.target;
         let cuts = self.cuts.clone();
+        let swallow = Arc::clone(&self.swallow);
         let accept = self.rt.spawn(async move {
             while let Ok((mut inbound, _)) = listener.accept().await {
+                let swallow = Arc::clone(&swallow);
                 let mut cut = cuts.subscribe();
                 let generation = *cut.borrow_and_update();
                 tokio::spawn(async move {
@@ -242,14 +267,24 @@ impl Forwarder {
                     if *cut.borrow() != generation {
                         return;
                     }
+                    let (mut from_client, mut to_client) = inbound.split();
+                    let (mut from_server, mut to_server) = outbound.split();
+                    let up = tokio::io::copy(&mut from_client, &mut to_server);
+                    let down = replies(&mut from_server, &mut to_client, &swallow);
                     tokio::select! {
-                        _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound) => {}
+                        _ = up => {}
+                        _ = down => {}
                         _ = cut.changed() => {}
                     }
                 });
             }
         });
         *self.accept.lock().expect("accept") = Some(accept);
+    }
+
+    /// Throws the server's replies away (`true`) or forwards them again.
+    pub fn swallow_replies(&self, on: bool) {
+        self.swallow.store(on, Ordering::SeqCst);
     }
 
     /// Closes the port and every connection through it.
