@@ -176,7 +176,22 @@ impl NatsSinkBuilder {
     /// Checks every option and makes the sink. Nothing connects here: a
     /// server that is down makes the first sends fail transiently, not
     /// the build.
+    ///
+    /// ```
+    /// use fapilog_sinks::NatsSink;
+    ///
+    /// // Nothing listens on port 1: the build still succeeds.
+    /// assert!(NatsSink::builder("nats://127.0.0.1:1").build().is_ok());
+    /// // A bad option fails, naming the key and the value.
+    /// let err = NatsSink::builder("http://127.0.0.1:4222").build().err().unwrap();
+    /// assert!(err.to_string().starts_with("invalid url = \"http://127.0.0.1:4222\""));
+    /// ```
     pub fn build(self) -> Result<Adapter<NatsSink>, ConfigError> {
+        self.build_sink().map(Adapter::new)
+    }
+
+    /// The checked sink, without its adapter.
+    pub(crate) fn build_sink(self) -> Result<NatsSink, ConfigError> {
         let servers = parse_servers(&self.url)?;
         if self.name.trim().is_empty() {
             return Err(ConfigError::invalid("name", &self.name, "a non-empty name"));
@@ -215,7 +230,7 @@ impl NatsSinkBuilder {
                 ));
             }
         }
-        Ok(Adapter::new(NatsSink::new(SinkSettings {
+        Ok(NatsSink::new(SinkSettings {
             name: self.name,
             shown_url: mask_nats_url(&self.url),
             servers,
@@ -230,7 +245,7 @@ impl NatsSinkBuilder {
             max_reconnect_delay: self.max_reconnect_delay,
             create_stream: self.create_stream,
             counters: NatsCounters::default(),
-        })))
+        }))
     }
 }
 

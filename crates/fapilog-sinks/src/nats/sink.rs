@@ -435,3 +435,54 @@ impl fmt::Debug for NatsSink {
             .finish_non_exhaustive()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use fapilog::{Event, Format, Level};
+
+    use super::*;
+
+    #[test]
+    fn a_batch_is_encoded_once_into_requests_of_max_in_flight_lines() {
+        let mut sink = NatsSink::builder("nats://127.0.0.1:1")
+            .subject("app.{level}")
+            .max_in_flight(256)
+            .build_sink()
+            .unwrap();
+        let mut batch = Batch::new(Format::Json);
+        for i in 0..600 {
+            let level = if i % 2 == 0 {
+                Level::INFO
+            } else {
+                Level::ERROR
+            };
+            batch.push(&Event::new(level, "m"));
+        }
+        let encoded = sink.encode(&batch).unwrap();
+        assert!(encoded.rejected.is_empty());
+        let sizes: Vec<usize> = encoded.requests.iter().map(|r| r.lines.len()).collect();
+        assert_eq!(sizes, [256, 256, 88]);
+        let lines: Vec<_> = batch.lines().collect();
+        let mut next = 0;
+        for request in &encoded.requests {
+            for (k, p) in request.body.lines.iter().enumerate() {
+                assert_eq!(request.lines[k], next);
+                assert_eq!(p.index, next);
+                let line = &lines[next];
+                assert_eq!(&request.body.payload[p.range.clone()], line.bytes);
+                assert_eq!(
+                    std::str::from_utf8(&p.id).unwrap(),
+                    line.message_id.to_string()
+                );
+                let want = if next % 2 == 0 {
+                    "app.info"
+                } else {
+                    "app.error"
+                };
+                assert_eq!(p.subject.as_str(), want);
+                next += 1;
+            }
+        }
+        assert_eq!(next, 600);
+    }
+}
