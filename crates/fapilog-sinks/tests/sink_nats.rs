@@ -16,7 +16,7 @@ use fapilog::sinks::{BreakerPolicy, RetryPolicy, SinkOptions, WhenFull};
 use fapilog::testing::CaptureSink;
 use fapilog::{Batch, Event, Format, Level, Pipeline, Settings, Sink, SinkError};
 use fapilog_sinks::NatsSink;
-use nats::{nats_addr, nats_url, Admin, Forwarder, Stored};
+use nats::{nats_addr, nats_url, Admin, Forwarder, Stored, TlsServer};
 
 const LONG: Duration = Duration::from_secs(60);
 
@@ -483,6 +483,58 @@ fn create_stream_makes_the_stream_on_first_connect() {
     });
     result.unwrap();
     assert_eq!(count, 10);
+}
+
+#[test]
+fn tls_and_a_password_work_against_a_server_that_requires_them() {
+    let server = TlsServer::start();
+    let admin = server.admin();
+    let stream = admin.stream("tls");
+    let sink = NatsSink::builder(server.url())
+        .user_password(TlsServer::USER, TlsServer::PASSWORD)
+        .root_certificates(server.ca())
+        .require_tls()
+        .subject(stream.subject("logs"))
+        .build()
+        .unwrap();
+    let p = Pipeline::builder()
+        .sink_with(sink, patient())
+        .build()
+        .unwrap();
+    let log = p.logger("app");
+    for i in 0..1000u64 {
+        fapilog::info!(log, "over tls", i = i);
+    }
+    let report = p.shutdown(LONG);
+    assert_eq!((report.written, report.failed), (1000, 0));
+    assert_eq!(indices(&stream.read_all()), (0..1000).collect::<Vec<_>>());
+
+    // A wrong password is a transient error that names the server, not
+    // the password.
+    let mut wrong = NatsSink::builder(server.url())
+        .user_password(TlsServer::USER, "wrong-s3cret")
+        .root_certificates(server.ca())
+        .subject(stream.subject("logs"))
+        .connect_timeout(Duration::from_secs(2))
+        .build()
+        .unwrap();
+    let err = wrong
+        .write_batch(&batch_of(1, "x"))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains(&server.url()), "{err}");
+    assert!(!err.contains("wrong-s3cret"), "{err}");
+    // Without the CA the server's certificate is not trusted.
+    let mut untrusted = NatsSink::builder(server.url())
+        .user_password(TlsServer::USER, TlsServer::PASSWORD)
+        .subject(stream.subject("logs"))
+        .connect_timeout(Duration::from_secs(2))
+        .build()
+        .unwrap();
+    assert!(untrusted.write_batch(&batch_of(1, "x")).is_err());
+    assert_eq!(stream.count(), 1000);
+    drop(stream);
+    drop(admin);
 }
 
 #[test]

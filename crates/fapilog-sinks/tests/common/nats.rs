@@ -51,6 +51,11 @@ pub struct TestStream {
 impl Admin {
     /// Connects, or fails the test telling how to start the server.
     pub fn connect() -> Admin {
+        Admin::connect_to(&nats_url(), async_nats::ConnectOptions::new())
+    }
+
+    /// Connects to `url` with `options`.
+    pub fn connect_to(url: &str, options: async_nats::ConnectOptions) -> Admin {
         let rt = Arc::new(
             tokio::runtime::Builder::new_multi_thread()
                 .worker_threads(1)
@@ -58,11 +63,9 @@ impl Admin {
                 .build()
                 .expect("a runtime"),
         );
-        let url = nats_url();
         let client = rt
             .block_on(async {
-                tokio::time::timeout(Duration::from_secs(5), async_nats::connect(url.as_str()))
-                    .await
+                tokio::time::timeout(Duration::from_secs(5), options.connect(url)).await
             })
             .ok()
             .and_then(Result::ok)
@@ -307,5 +310,135 @@ impl Drop for Forwarder {
             accept.abort();
         }
         self.cuts.send_modify(|g| *g += 1);
+    }
+}
+
+/// A nats-server of the test's own, with TLS (a CA and a certificate made
+/// by `openssl`), a user and password, and JetStream in a temporary
+/// directory; killed (by its pid) and cleaned up when dropped.
+pub struct TlsServer {
+    pub port: u16,
+    pub dir: std::path::PathBuf,
+    child: std::process::Child,
+}
+
+impl TlsServer {
+    pub const USER: &'static str = "alice";
+    pub const PASSWORD: &'static str = "hunter2-tls";
+
+    /// Starts it, or fails the test naming the missing tool.
+    pub fn start() -> TlsServer {
+        let port = super::free_port();
+        let dir =
+            std::env::temp_dir().join(format!("fapilog-nats-tls-{}-{port}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("a temporary directory");
+        let openssl = |args: &[&str]| {
+            let out = std::process::Command::new("openssl")
+                .args(args)
+                .current_dir(&dir)
+                .output()
+                .unwrap_or_else(|e| panic!("openssl is needed (run ./scripts/test): {e}"));
+            assert!(
+                out.status.success(),
+                "openssl {args:?}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        };
+        std::fs::write(dir.join("ext.cnf"), "subjectAltName=IP:127.0.0.1\n").expect("ext.cnf");
+        let ec = [
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+            "-nodes",
+        ];
+        let mut ca = vec!["req", "-x509"];
+        ca.extend(ec);
+        ca.extend([
+            "-keyout",
+            "ca.key",
+            "-out",
+            "ca.pem",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=fapilog test CA",
+        ]);
+        openssl(&ca);
+        let mut csr = vec!["req"];
+        csr.extend(ec);
+        csr.extend([
+            "-keyout",
+            "server.key",
+            "-out",
+            "server.csr",
+            "-subj",
+            "/CN=127.0.0.1",
+        ]);
+        openssl(&csr);
+        openssl(&[
+            "x509",
+            "-req",
+            "-in",
+            "server.csr",
+            "-CA",
+            "ca.pem",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-out",
+            "server.pem",
+            "-days",
+            "1",
+            "-extfile",
+            "ext.cnf",
+        ]);
+        let child = std::process::Command::new("/usr/sbin/nats-server")
+            .args(["-a", "127.0.0.1", "-p", &port.to_string(), "-js", "-sd"])
+            .arg(dir.join("js"))
+            .args(["--tls", "--tlscert"])
+            .arg(dir.join("server.pem"))
+            .arg("--tlskey")
+            .arg(dir.join("server.key"))
+            .args(["--user", Self::USER, "--pass", Self::PASSWORD])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("nats-server is needed (run ./scripts/test): {e}"));
+        let server = TlsServer { port, dir, child };
+        let up = wait_until(Duration::from_secs(10), || {
+            std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
+        });
+        assert!(up, "the test's nats-server did not start on port {port}");
+        server
+    }
+
+    /// `tls://127.0.0.1:<port>`.
+    pub fn url(&self) -> String {
+        format!("tls://127.0.0.1:{}", self.port)
+    }
+
+    /// The CA certificate the server's certificate is signed by.
+    pub fn ca(&self) -> std::path::PathBuf {
+        self.dir.join("ca.pem")
+    }
+
+    /// An admin connection with the right credentials.
+    pub fn admin(&self) -> Admin {
+        let options = async_nats::ConnectOptions::with_user_and_password(
+            Self::USER.to_owned(),
+            Self::PASSWORD.to_owned(),
+        )
+        .add_root_certificates(self.ca())
+        .require_tls(true);
+        Admin::connect_to(&self.url(), options)
+    }
+}
+
+impl Drop for TlsServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
