@@ -209,7 +209,12 @@ impl NatsSinkBuilder {
         if self.max_in_flight == 0 {
             return Err(ConfigError::invalid("max_in_flight", "0", "at least 1"));
         }
-        let auth = check_auth(self.auth)?;
+        let auth = match self.auth {
+            // async-nats ignores credentials in the URL: take them here.
+            AuthOption::None => url_auth(&servers),
+            given => given,
+        };
+        let auth = check_auth(auth)?;
         for path in &self.root_certificates {
             check_file("root_certificates", path)?;
         }
@@ -289,6 +294,41 @@ fn parse_servers(url: &str) -> Result<Vec<ServerAddr>, ConfigError> {
         }
     }
     Ok(servers)
+}
+
+/// `user:password@` (a user and password) or `token@` (a token) in the
+/// first URL that has them.
+fn url_auth(servers: &[ServerAddr]) -> AuthOption {
+    let Some(addr) = servers.iter().find(|a| a.has_user_pass()) else {
+        return AuthOption::None;
+    };
+    let user = percent_decode(addr.username().unwrap_or_default());
+    match addr.password() {
+        Some(password) => AuthOption::UserPassword(user, percent_decode(password)),
+        None => AuthOption::Token(user),
+    }
+}
+
+/// `%XX` escapes decoded (URL user info is kept encoded).
+fn percent_decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = |b: u8| (b as char).to_digit(16);
+        match (bytes[i], bytes.get(i + 1), bytes.get(i + 2)) {
+            (b'%', Some(&h), Some(&l)) if hex(h).is_some() && hex(l).is_some() => {
+                let v = hex(h).unwrap_or_default() * 16 + hex(l).unwrap_or_default();
+                out.push(v as u8);
+                i += 3;
+            }
+            (b, _, _) => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// Checks the credentials; a creds file is read and parsed here.
@@ -385,6 +425,23 @@ mod tests {
             mask_nats_url("nats://h1,tls://u:p@h2"),
             "nats://h1,tls://u:***@h2"
         );
+    }
+
+    #[test]
+    fn credentials_in_the_url_are_taken_and_decoded() {
+        let servers = parse_servers("nats://al%40ce:p%3Aw@h:4222").unwrap();
+        match url_auth(&servers) {
+            AuthOption::UserPassword(u, p) => {
+                assert_eq!((u.as_str(), p.as_str()), ("al@ce", "p:w"))
+            }
+            _ => panic!("expected a user and password"),
+        }
+        let servers = parse_servers("h1:4222,tls://tok@h2").unwrap();
+        assert!(matches!(url_auth(&servers), AuthOption::Token(t) if t == "tok"));
+        assert!(matches!(
+            url_auth(&parse_servers("h").unwrap()),
+            AuthOption::None
+        ));
     }
 
     #[test]

@@ -150,7 +150,8 @@ impl NatsPublishes {
 impl NatsSink {
     /// Options for a sink publishing through the server(s) at `url`
     /// (`nats://host:4222`, `tls://…`, several separated by commas;
-    /// `user:password@` or `token@` in the URL authenticate).
+    /// `user:password@` or `token@` in the URL authenticate unless the
+    /// builder sets credentials).
     pub fn builder(url: impl Into<String>) -> NatsSinkBuilder {
         NatsSinkBuilder::new(url.into())
     }

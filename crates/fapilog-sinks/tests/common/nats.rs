@@ -320,14 +320,26 @@ pub struct TlsServer {
     pub port: u16,
     pub dir: std::path::PathBuf,
     child: std::process::Child,
+    token: bool,
 }
 
 impl TlsServer {
     pub const USER: &'static str = "alice";
     pub const PASSWORD: &'static str = "hunter2-tls";
+    pub const TOKEN: &'static str = "tok-s3cret-tls";
 
-    /// Starts it, or fails the test naming the missing tool.
+    /// Starts it with a user and password, or fails the test naming the
+    /// missing tool.
     pub fn start() -> TlsServer {
+        TlsServer::start_with(false)
+    }
+
+    /// Starts it with a token instead.
+    pub fn start_with_token() -> TlsServer {
+        TlsServer::start_with(true)
+    }
+
+    fn start_with(token: bool) -> TlsServer {
         let port = super::free_port();
         let dir =
             std::env::temp_dir().join(format!("fapilog-nats-tls-{}-{port}", std::process::id()));
@@ -393,6 +405,11 @@ impl TlsServer {
             "-extfile",
             "ext.cnf",
         ]);
+        let auth: &[&str] = if token {
+            &["--auth", Self::TOKEN]
+        } else {
+            &["--user", Self::USER, "--pass", Self::PASSWORD]
+        };
         let child = std::process::Command::new("/usr/sbin/nats-server")
             .args(["-a", "127.0.0.1", "-p", &port.to_string(), "-js", "-sd"])
             .arg(dir.join("js"))
@@ -400,12 +417,17 @@ impl TlsServer {
             .arg(dir.join("server.pem"))
             .arg("--tlskey")
             .arg(dir.join("server.key"))
-            .args(["--user", Self::USER, "--pass", Self::PASSWORD])
+            .args(auth)
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null())
             .spawn()
             .unwrap_or_else(|e| panic!("nats-server is needed (run ./scripts/test): {e}"));
-        let server = TlsServer { port, dir, child };
+        let server = TlsServer {
+            port,
+            dir,
+            child,
+            token,
+        };
         let up = wait_until(Duration::from_secs(10), || {
             std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
         });
@@ -425,12 +447,15 @@ impl TlsServer {
 
     /// An admin connection with the right credentials.
     pub fn admin(&self) -> Admin {
-        let options = async_nats::ConnectOptions::with_user_and_password(
-            Self::USER.to_owned(),
-            Self::PASSWORD.to_owned(),
-        )
-        .add_root_certificates(self.ca())
-        .require_tls(true);
+        let options = if self.token {
+            async_nats::ConnectOptions::with_token(Self::TOKEN.to_owned())
+        } else {
+            async_nats::ConnectOptions::with_user_and_password(
+                Self::USER.to_owned(),
+                Self::PASSWORD.to_owned(),
+            )
+        };
+        let options = options.add_root_certificates(self.ca()).require_tls(true);
         Admin::connect_to(&self.url(), options)
     }
 }
