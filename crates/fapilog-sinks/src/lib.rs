@@ -89,5 +89,4 @@ pub use syslog::*;
 #[cfg(feature = "nats")]
 mod nats;
 #[cfg(feature = "nats")]
-#[allow(unused_imports)] // until the sink lands
 pub use nats::*;
