@@ -381,6 +381,8 @@ pub(super) static FLEET: &[Key] = &[
     stored!("sink_config.webhook.timeout_seconds", Kind::Float, "number", "5.0", sink "webhook", false),
     stored!("sink_config.webhook.batch_size", Kind::Int, "integer", "1", sink "webhook", false),
     stored!("sink_config.webhook.batch_timeout_seconds", Kind::Float, "number", "5.0", sink "webhook", false),
+    stored!("sink_config.webhook.signature_mode", Kind::Choice(&["hmac", "header"]), "hmac, header", "hmac", sink "webhook", false),
+    stored!("sink_config.webhook.replay_tolerance_seconds", Kind::Int, "integer", "300", sink "webhook", false),
     stored!("sink_config.loki.url", Kind::Str, "string", "http://localhost:3100", sink "loki", false),
     stored!("sink_config.loki.tenant_id", Kind::Opt(&Kind::Str), "string (or empty)", "", sink "loki", false),
     stored!("sink_config.loki.labels", Kind::Object, "JSON object", "{\"service\":\"fapilog\"}", sink "loki", false),
