@@ -64,7 +64,7 @@ fn classify(e: &tokio_postgres::Error) -> Failure {
             db.message(),
             db.code().code()
         ),
-        None => e.to_string(),
+        None => chain(e),
     };
     match e.code().map(|c| c.code()) {
         Some(code) if code.starts_with("22") || code.starts_with("23") => Failure::Data(text),
@@ -94,10 +94,9 @@ impl Conn {
         sql: &Sql,
         method: InsertMethod,
     ) -> Result<Conn, SinkError> {
-        let (client, connection) = config
-            .connect(tls.clone())
-            .await
-            .map_err(|e| SinkError::transient(format!("cannot connect to PostgreSQL: {e}")))?;
+        let (client, connection) = config.connect(tls.clone()).await.map_err(|e| {
+            SinkError::transient(format!("cannot connect to PostgreSQL: {}", chain(&e)))
+        })?;
         let task = tokio::spawn(async move {
             // The connection ends with an error when the server goes away;
             // the next query then fails and the sink reconnects.
@@ -300,4 +299,20 @@ fn message(e: &tokio_postgres::Error) -> String {
     match classify(e) {
         Failure::Data(m) | Failure::Other(m) => m,
     }
+}
+
+/// An error and its causes, `: `-separated (tokio-postgres keeps the TLS or
+/// I/O reason in the source).
+fn chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        let more = c.to_string();
+        if !text.contains(&more) {
+            text.push_str(": ");
+            text.push_str(&more);
+        }
+        cause = c.source();
+    }
+    text
 }

@@ -427,11 +427,17 @@ impl PostgresSink {
         match conn.write(&request.body, &sql, method).await {
             Ok(refused) if refused.is_empty() => Ok(()),
             Ok(refused) => {
+                let mut reasons: Vec<&str> = Vec::new();
+                for (_, r) in &refused {
+                    if !reasons.contains(&r.as_str()) {
+                        reasons.push(r);
+                    }
+                }
                 let message = format!(
                     "{} of {} rows refused by PostgreSQL (the rest was committed): {}",
                     refused.len(),
                     request.body.len(),
-                    refused.last().map(|r| r.1.as_str()).unwrap_or_default()
+                    reasons.join("; ")
                 );
                 let rejected = refused
                     .iter()
