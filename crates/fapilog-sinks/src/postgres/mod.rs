@@ -1,32 +1,5 @@
-//! The PostgreSQL sink: fapilog's table (`id BIGSERIAL`, `created_at`, the
-//! extracted columns, `event JSONB`), one batched insert per batch.
-//!
-//! Each batch becomes one statement, `INSERT … SELECT * FROM UNNEST($1::timestamptz[], …)`
-//! ([`InsertMethod::Unnest`], the default) or a binary `COPY`
-//! ([`InsertMethod::Copy`]): all of it is stored or none of it. When the
-//! server refuses the rows themselves (a data exception or a constraint,
-//! SQLSTATE class 22 or 23: a `correlation_id` over 64 characters, a level
-//! name over 10, a `\u0000` that `jsonb` refuses), the batch is bisected
-//! inside one transaction: the good rows are committed together and only
-//! the bad ones are refused, to the driver's divert chain.
-//!
-//! One connection per sink, opened on the first batch (a server that is
-//! down at start fails nothing: the batch is retried), and opened again
-//! after any error that is not about the rows.
-//!
-//! ```no_run
-//! use fapilog::Pipeline;
-//! use fapilog_sinks::PostgresSink;
-//!
-//! let sink = PostgresSink::builder("host=127.0.0.1 user=postgres dbname=app")
-//!     .table("logs")
-//!     .build()?;
-//! let pipeline = Pipeline::builder().sink(sink).build()?;
-//! let log = pipeline.logger("app");
-//! fapilog::info!(log, "stored in PostgreSQL");
-//! pipeline.shutdown(std::time::Duration::from_secs(5));
-//! # Ok::<(), Box<dyn std::error::Error>>(())
-//! ```
+//! The PostgreSQL sink: fapilog's table, one batched insert per batch;
+//! see [`PostgresSink`].
 
 mod conn;
 mod dsn;
@@ -332,8 +305,38 @@ impl PostgresSinkBuilder {
     }
 }
 
-/// Writes batches into fapilog's PostgreSQL table; see the [module
-/// docs](self) and [`PostgresSink::builder`].
+/// Writes batches into fapilog's PostgreSQL table (`id BIGSERIAL`, `created_at`, the
+/// extracted columns, `event JSONB`), one batched insert per batch.
+///
+/// Each batch becomes one statement, `INSERT … SELECT * FROM UNNEST($1::timestamptz[], …)`
+/// ([`InsertMethod::Unnest`], the default) or a binary `COPY`
+/// ([`InsertMethod::Copy`]): all of it is stored or none of it. When the
+/// server refuses the rows themselves (a data exception or a constraint,
+/// SQLSTATE class 22 or 23: a `correlation_id` over 64 characters, a
+/// `\u0000` that `jsonb` refuses), the batch is bisected
+/// inside one transaction: the good rows are committed together and only
+/// the bad ones are refused, to the driver's divert chain.
+///
+/// One connection per sink, opened on the first batch (a server that is
+/// down at start fails nothing: the batch is retried), and opened again
+/// after any error that is not about the rows.
+///
+/// ```no_run
+/// use fapilog::Pipeline;
+/// use fapilog_sinks::PostgresSink;
+///
+/// let sink = PostgresSink::builder("host=127.0.0.1 user=postgres dbname=app")
+///     .table("logs")
+///     .build()?;
+/// let pipeline = Pipeline::builder().sink(sink).build()?;
+/// let log = pipeline.logger("app");
+/// fapilog::info!(log, "stored in PostgreSQL");
+/// pipeline.shutdown(std::time::Duration::from_secs(5));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+///
+/// Options: [`PostgresSink::builder`]; fapilog's `FAPILOG_POSTGRES__*`
+/// settings open it through [`factory`](crate::factory).
 pub struct PostgresSink {
     name: String,
     config: tokio_postgres::Config,

@@ -4,6 +4,7 @@
 use fapilog::sinks::{BreakerPolicy, RetryPolicy, SinkOptions};
 use fapilog::Settings;
 
+use super::table::check_ident;
 use super::{PostgresSink, PostgresSinkBuilder};
 use crate::config::{ConfigError, SinkSettings};
 use crate::factory::Opened;
@@ -36,9 +37,11 @@ fn read(s: &SinkSettings<'_>) -> Result<(PostgresSinkBuilder, SinkOptions), Conf
         b = b.password(p);
     }
     if let Some(t) = s.text("table_name") {
+        check_ident(&s.key("table_name"), t)?;
         b = b.table(t);
     }
     if let Some(t) = s.text("schema_name") {
+        check_ident(&s.key("schema_name"), t)?;
         b = b.schema(t);
     }
     if let Some(v) = s.parse::<bool>("create_table", "true or false")? {
