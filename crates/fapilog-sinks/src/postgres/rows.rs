@@ -270,7 +270,45 @@ pub(crate) fn encode_lines(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use fapilog::{Event, Format, Level};
     use std::time::Duration;
+
+    fn encoder(fields: &[&str], raw: bool) -> RowEncoder {
+        RowEncoder::new(fields.iter().map(|f| Column::for_field(f)).collect(), raw)
+    }
+
+    #[test]
+    fn columns_come_from_the_entry_and_the_batch_metadata() {
+        let mut batch = Batch::new(Format::Flat);
+        batch.push(&Event::new(Level::WARNING, "disk low"));
+        let line = batch.lines().next().unwrap();
+        let enc = encoder(
+            &["timestamp", "level", "message", "message_id", "service"],
+            true,
+        );
+        let (rows, lines, refused, _) = encode_lines(&enc, &batch);
+        assert_eq!((lines, refused), (vec![0], vec![]));
+        assert_eq!(rows.times, [line.time]);
+        assert_eq!(rows.texts[0], [Some("WARNING".to_owned())]);
+        assert_eq!(rows.texts[1], [Some("disk low".to_owned())]);
+        assert_eq!(rows.texts[2], [Some(line.message_id.to_string())]);
+        assert_eq!(rows.event(0), line.bytes, "event is the entry as encoded");
+    }
+
+    #[test]
+    fn without_raw_json_event_holds_only_the_extracted_fields() {
+        let mut batch = Batch::new(Format::Flat);
+        batch.push(&Event::new(Level::INFO, "hello"));
+        let enc = encoder(&["timestamp", "level", "message", "request_id"], false);
+        let (rows, _, _, _) = encode_lines(&enc, &batch);
+        let v: Value = serde_json::from_slice(rows.event(0)).unwrap();
+        let keys: Vec<&str> = v.as_object().unwrap().keys().map(|k| k.as_str()).collect();
+        assert_eq!(keys.len(), 4, "{v}");
+        assert_eq!(v["level"], "INFO");
+        assert_eq!(v["message"], "hello");
+        assert!(v["request_id"].is_null());
+        assert!(v["timestamp"].as_str().unwrap().ends_with('Z'));
+    }
 
     #[test]
     fn rfc3339_renders_utc_with_microseconds() {
