@@ -337,6 +337,45 @@ fn a_server_going_down_mid_run_and_back_loses_nothing_with_block() {
 }
 
 #[test]
+fn a_server_that_stops_answering_mid_run_times_out_reconnects_and_loses_nothing() {
+    let db = Db::new(&table("hang"));
+    let proxy = Proxy::start(true);
+    let sink = PostgresSink::builder(proxy.dsn())
+        .table(&db.table)
+        .connect_timeout(Duration::from_millis(300))
+        .timeout(Duration::from_millis(500))
+        .build()
+        .unwrap();
+    let p = Pipeline::builder()
+        .backpressure(Backpressure::Block)
+        .sink_with(sink, patient())
+        .build()
+        .unwrap();
+    let log = p.logger("app");
+    for i in 0..500i64 {
+        fapilog::info!(log, "event", i = i);
+    }
+    p.flush(LONG).unwrap();
+    proxy.hang();
+    for i in 500..1000i64 {
+        fapilog::info!(log, "event", i = i);
+    }
+    // The insert sent into the frozen connection gets no answer: it times
+    // out, and the retries (on new connections, which hang too) as well.
+    assert!(
+        wait_until(LONG, || sink_metrics(&p, "postgres").retries >= 2),
+        "timed-out attempts are retried"
+    );
+    assert_eq!(db.count(), 500);
+    proxy.restore();
+    p.flush(LONG).unwrap();
+    let m = sink_metrics(&p, "postgres");
+    assert_eq!((m.written, m.diverted_total()), (1000, 0), "{m:?}");
+    assert_eq!(ids(&db), (0..1000).collect::<Vec<_>>());
+    p.shutdown(LONG);
+}
+
+#[test]
 fn with_drop_newest_every_loss_is_counted_and_the_breaker_is_visible() {
     let db = Db::new(&table("drop_newest"));
     let proxy = Proxy::start(true);

@@ -13,6 +13,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::runtime::Runtime;
 use tokio::task::AbortHandle;
@@ -126,6 +128,7 @@ pub struct Proxy {
     /// The port the sink connects to.
     pub port: u16,
     up: Arc<AtomicBool>,
+    hang: Arc<AtomicBool>,
     links: Arc<Mutex<Vec<AbortHandle>>>,
 }
 
@@ -142,18 +145,31 @@ impl Proxy {
             .expect("bind a loopback port");
         let port = listener.local_addr().expect("its address").port();
         let up = Arc::new(AtomicBool::new(up));
+        let hang = Arc::new(AtomicBool::new(false));
         let links: Arc<Mutex<Vec<AbortHandle>>> = Arc::default();
         let target = server_addr();
-        let (up2, links2) = (Arc::clone(&up), Arc::clone(&links));
+        let (up2, hang2, links2) = (Arc::clone(&up), Arc::clone(&hang), Arc::clone(&links));
         rt.spawn(async move {
             while let Ok((mut client, _)) = listener.accept().await {
+                if hang2.load(Ordering::SeqCst) {
+                    // Accepted, never answered: held open until restored.
+                    let task = tokio::spawn(async move {
+                        let _held = client;
+                        std::future::pending::<()>().await;
+                    });
+                    links2.lock().unwrap().push(task.abort_handle());
+                    continue;
+                }
                 if !up2.load(Ordering::SeqCst) {
                     drop(client);
                     continue;
                 }
+                let hang3 = Arc::clone(&hang2);
                 let task = tokio::spawn(async move {
-                    if let Ok(mut server) = TcpStream::connect(target).await {
-                        let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
+                    if let Ok(server) = TcpStream::connect(target).await {
+                        let (cr, cw) = client.into_split();
+                        let (sr, sw) = server.into_split();
+                        tokio::join!(pump(cr, sw, Arc::clone(&hang3)), pump(sr, cw, hang3));
                     }
                 });
                 links2.lock().unwrap().push(task.abort_handle());
@@ -163,6 +179,7 @@ impl Proxy {
             _rt: rt,
             port,
             up,
+            hang,
             links,
         }
     }
@@ -184,9 +201,37 @@ impl Proxy {
         }
     }
 
-    /// Forwards again.
+    /// Freezes every forwarded connection (open, nothing passes either
+    /// way); new ones are accepted and never answered: a server that hangs.
+    pub fn hang(&self) {
+        self.hang.store(true, Ordering::SeqCst);
+    }
+
+    /// Forwards again (and lets go of hung connections).
     pub fn restore(&self) {
+        self.hang.store(false, Ordering::SeqCst);
+        for link in self.links.lock().unwrap().drain(..) {
+            link.abort();
+        }
         self.up.store(true, Ordering::SeqCst);
+    }
+}
+
+/// Forwards `from` to `to`, holding what it read while `hang` is set (the
+/// link is closed when the proxy is restored, so held bytes never pass).
+async fn pump(mut from: OwnedReadHalf, mut to: OwnedWriteHalf, hang: Arc<AtomicBool>) {
+    let mut buf = vec![0u8; 64 * 1024];
+    loop {
+        let n = match from.read(&mut buf).await {
+            Ok(0) | Err(_) => return,
+            Ok(n) => n,
+        };
+        while hang.load(Ordering::SeqCst) {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        if to.write_all(&buf[..n]).await.is_err() {
+            return;
+        }
     }
 }
 
