@@ -150,7 +150,7 @@ impl Proxy {
         let target = server_addr();
         let (up2, hang2, links2) = (Arc::clone(&up), Arc::clone(&hang), Arc::clone(&links));
         rt.spawn(async move {
-            while let Ok((mut client, _)) = listener.accept().await {
+            while let Ok((client, _)) = listener.accept().await {
                 if hang2.load(Ordering::SeqCst) {
                     // Accepted, never answered: held open until restored.
                     let task = tokio::spawn(async move {
