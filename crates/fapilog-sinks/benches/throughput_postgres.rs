@@ -2,8 +2,8 @@
 //! fresh table on the machine's server (`FAPILOG_TEST_POSTGRES`, default
 //! `host=127.0.0.1 port=5432 user=postgres dbname=test`): fapilog's table
 //! (`event JSONB` with its GIN index) by `UNNEST` and by binary `COPY`,
-//! then `use_jsonb(false)` (`event JSON`, no GIN index) by both, which
-//! shows what the GIN index costs the server.
+//! then the same with `EventIndex::GinPathOps` and with no index on
+//! `event`, which shows what the GIN index costs the server.
 //!
 //! Method: one thread logs N events (a message and two fields) into a
 //! pipeline whose only sink is the PostgreSQL sink (`WhenFull::Block`,
@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 
 use fapilog::sinks::{SinkOptions, WhenFull};
 use fapilog::{Backpressure, Pipeline};
-use fapilog_sinks::{InsertMethod, PostgresSink};
+use fapilog_sinks::{EventIndex, InsertMethod, PostgresSink};
 
 const EVENTS: u64 = 200_000;
 
@@ -43,19 +43,29 @@ fn main() {
         println!("load average before: {}", load.trim());
     }
     let runs = [
-        (InsertMethod::Unnest, true, "unnest, jsonb + GIN"),
-        (InsertMethod::Copy, true, "copy, jsonb + GIN"),
-        (InsertMethod::Unnest, false, "unnest, json"),
-        (InsertMethod::Copy, false, "copy, json"),
+        (InsertMethod::Unnest, EventIndex::Gin, "unnest, GIN"),
+        (InsertMethod::Copy, EventIndex::Gin, "copy, GIN"),
+        (
+            InsertMethod::Unnest,
+            EventIndex::GinPathOps,
+            "unnest, GIN path_ops",
+        ),
+        (
+            InsertMethod::Copy,
+            EventIndex::GinPathOps,
+            "copy, GIN path_ops",
+        ),
+        (InsertMethod::Unnest, EventIndex::None, "unnest, no GIN"),
+        (InsertMethod::Copy, EventIndex::None, "copy, no GIN"),
     ];
-    for (i, (method, jsonb, label)) in runs.into_iter().enumerate() {
+    for (i, (method, index, label)) in runs.into_iter().enumerate() {
         let table = format!("fapilog_bench_{i}_{}", std::process::id());
         let drop = format!("DROP TABLE IF EXISTS public.{table}");
         rt.block_on(client.batch_execute(&drop)).expect("drop");
         let sink = PostgresSink::builder(dsn.as_str())
             .table(&table)
             .insert_method(method)
-            .use_jsonb(jsonb)
+            .event_index(index)
             .build()
             .expect("the sink");
         let p = Pipeline::builder()

@@ -16,7 +16,7 @@ use fapilog::sinks::{BreakerPolicy, RetryPolicy, SinkOptions, WhenFull};
 use fapilog::testing::CaptureSink;
 use fapilog::SinkMetrics;
 use fapilog::{Backpressure, Batch, Event, Format, Level, Pipeline, Settings, Sink};
-use fapilog_sinks::{InsertMethod, PostgresSink, SslMode};
+use fapilog_sinks::{EventIndex, InsertMethod, PostgresSink, SslMode};
 use pg::{Db, Proxy};
 
 const LONG: Duration = Duration::from_secs(60);
@@ -204,6 +204,43 @@ fn the_table_has_fapilogs_columns_and_indexes_even_with_a_name_that_needs_quotes
     ];
     want.sort();
     assert_eq!(indexes, want);
+}
+
+#[test]
+fn the_event_index_can_be_jsonb_path_ops_or_none() {
+    for (index, want) in [
+        (
+            EventIndex::GinPathOps,
+            Some("USING gin (event jsonb_path_ops)"),
+        ),
+        (EventIndex::None, None),
+    ] {
+        let db = Db::new(&table(&format!("index_{index:?}").to_lowercase()));
+        let sink = PostgresSink::builder(pg::dsn())
+            .table(&db.table)
+            .event_index(index)
+            .build()
+            .unwrap();
+        let p = Pipeline::builder()
+            .sink_with(sink, patient())
+            .build()
+            .unwrap();
+        fapilog::info!(p.logger("app"), "creates the table", i = 0i64);
+        assert_eq!(p.shutdown(LONG).written, 1);
+        let gin: Vec<String> = db
+            .query(&format!(
+                "SELECT indexdef FROM pg_indexes WHERE tablename = '{}' AND indexdef LIKE '%USING gin%'",
+                db.table
+            ))
+            .iter()
+            .map(|r| r.get(0))
+            .collect();
+        match want {
+            Some(w) => assert!(gin.len() == 1 && gin[0].ends_with(w), "{gin:?}"),
+            None => assert!(gin.is_empty(), "{gin:?}"),
+        }
+        assert_eq!(ids(&db), [0]);
+    }
 }
 
 fn isolates_poison_rows(method: InsertMethod, name: &str) {

@@ -19,6 +19,8 @@ use conn::{Conn, Failure, Sql};
 use rows::RowEncoder;
 use table::{check_ident, Column, Table};
 
+pub use table::EventIndex;
+
 pub(crate) use settings::from_settings;
 pub use tls::SslMode;
 
@@ -56,6 +58,7 @@ pub struct PostgresSinkBuilder {
     use_jsonb: bool,
     include_raw_json: bool,
     dedupe: bool,
+    event_index: EventIndex,
     method: InsertMethod,
     max_rows: usize,
     ssl: Option<SslMode>,
@@ -146,6 +149,14 @@ impl PostgresSinkBuilder {
     /// `false`: fapilog's table as is). Needs [`InsertMethod::Unnest`].
     pub fn dedupe_by_message_id(mut self, dedupe: bool) -> Self {
         self.dedupe = dedupe;
+        self
+    }
+
+    /// The index created on `event` with the table (default
+    /// [`EventIndex::Gin`], fapilog's). It is most of an insert's cost to
+    /// the server; an existing index is left as it is.
+    pub fn event_index(mut self, index: EventIndex) -> Self {
+        self.event_index = index;
         self
     }
 
@@ -286,6 +297,7 @@ impl PostgresSinkBuilder {
             columns: columns.clone(),
             jsonb: self.use_jsonb,
             dedupe: self.dedupe,
+            event_index: self.event_index,
         };
         Ok(PostgresSink {
             name: self.name,
@@ -388,6 +400,7 @@ impl PostgresSink {
             use_jsonb: true,
             include_raw_json: true,
             dedupe: false,
+            event_index: EventIndex::Gin,
             method: InsertMethod::Unnest,
             max_rows: 10_000,
             ssl: None,
