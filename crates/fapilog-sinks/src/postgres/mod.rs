@@ -61,6 +61,7 @@ pub struct PostgresSinkBuilder {
     event_index: EventIndex,
     method: InsertMethod,
     max_rows: usize,
+    max_bytes: usize,
     ssl: Option<SslMode>,
     root_pem: Vec<Vec<u8>>,
     connect_timeout: Duration,
@@ -172,6 +173,13 @@ impl PostgresSinkBuilder {
         self
     }
 
+    /// A statement is cut once its rows' `event` JSON reaches this many
+    /// bytes (default 16 MiB; PostgreSQL takes up to 1 GB per parameter).
+    pub fn max_bytes_per_statement(mut self, bytes: usize) -> Self {
+        self.max_bytes = bytes;
+        self
+    }
+
     /// TLS, overriding the connection string's `sslmode` (default there:
     /// [`SslMode::Prefer`], as libpq).
     pub fn ssl_mode(mut self, mode: SslMode) -> Self {
@@ -266,6 +274,13 @@ impl PostgresSinkBuilder {
                 "at least 1",
             ));
         }
+        if self.max_bytes == 0 || self.max_bytes > 1 << 30 {
+            return Err(ConfigError::invalid(
+                "max_bytes_per_statement",
+                &self.max_bytes.to_string(),
+                "1 to 1073741824 bytes",
+            ));
+        }
         for (key, d) in [
             ("timeout", self.timeout),
             ("connect_timeout", self.connect_timeout),
@@ -309,6 +324,7 @@ impl PostgresSinkBuilder {
             tls,
             method: self.method,
             max_rows: self.max_rows,
+            max_bytes: self.max_bytes,
             timeout: self.timeout,
             when_full: self.when_full,
             conn: None,
@@ -359,6 +375,7 @@ pub struct PostgresSink {
     encoder: RowEncoder,
     method: InsertMethod,
     max_rows: usize,
+    max_bytes: usize,
     timeout: Duration,
     when_full: WhenFull,
     conn: Option<Conn>,
@@ -403,6 +420,7 @@ impl PostgresSink {
             event_index: EventIndex::Gin,
             method: InsertMethod::Unnest,
             max_rows: 10_000,
+            max_bytes: 16 << 20,
             ssl: None,
             root_pem: Vec::new(),
             connect_timeout: Duration::from_secs(10),
@@ -493,28 +511,28 @@ impl AsyncSink for PostgresSink {
     }
 
     fn encode(&mut self, batch: &Batch) -> Result<Encoded<Rows>, SinkError> {
-        let (rows, lines, refused, reason) = rows::encode_lines(&self.encoder, batch);
         let mut out = Encoded::new();
-        for r in refused {
-            out.reject(r, reason.clone().unwrap_or_default());
-        }
-        if lines.is_empty() {
-            return Ok(out);
-        }
-        if lines.len() <= self.max_rows {
-            out.push(Request::new(rows, lines));
-            return Ok(out);
-        }
-        // Too many rows for one statement: re-encode in chunks.
-        for chunk in lines.chunks(self.max_rows) {
-            let mut part = self.encoder.rows(chunk.len());
-            let mut kept = Vec::with_capacity(chunk.len());
-            for (i, line) in batch.lines().enumerate() {
-                if chunk.binary_search(&i).is_ok() && self.encoder.push(&mut part, &line).is_ok() {
-                    kept.push(i);
-                }
+        let mut rows = self.encoder.rows(batch.len().min(self.max_rows));
+        let mut lines = Vec::with_capacity(rows.len());
+        for (i, line) in batch.lines().enumerate() {
+            if let Err(e) = self.encoder.push(&mut rows, &line) {
+                out.reject(i, e.to_string());
+                continue;
             }
-            out.push(Request::new(part, kept));
+            lines.push(i);
+            // One statement per `max_rows` rows or `max_bytes` of JSON.
+            if rows.len() >= self.max_rows || rows.events.len() >= self.max_bytes {
+                let next = self
+                    .encoder
+                    .rows(batch.len().saturating_sub(i + 1).min(self.max_rows));
+                out.push(Request::new(
+                    std::mem::replace(&mut rows, next),
+                    std::mem::take(&mut lines),
+                ));
+            }
+        }
+        if !lines.is_empty() {
+            out.push(Request::new(rows, lines));
         }
         Ok(out)
     }
@@ -531,5 +549,45 @@ impl AsyncSink for PostgresSink {
         let result = self.send_rows(request).await;
         self.in_flight = false;
         result
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use fapilog::{Event, Level};
+
+    fn batch(n: usize) -> Batch {
+        let mut b = Batch::new(Format::Flat);
+        for _ in 0..n {
+            b.push(&Event::new(Level::INFO, "x"));
+        }
+        b
+    }
+
+    #[test]
+    fn a_batch_is_cut_into_statements_by_rows_and_bytes() {
+        let mut sink = PostgresSink::builder("host=h")
+            .max_rows_per_statement(3)
+            .build_sink()
+            .unwrap();
+        let out = sink.encode(&batch(10)).unwrap();
+        let lines: Vec<Vec<usize>> = out.requests.iter().map(|r| r.lines.clone()).collect();
+        assert_eq!(
+            lines,
+            [vec![0, 1, 2], vec![3, 4, 5], vec![6, 7, 8], vec![9]]
+        );
+        assert!(out.requests.iter().all(|r| r.body.len() == r.lines.len()));
+
+        let mut sink = PostgresSink::builder("host=h")
+            .max_bytes_per_statement(1)
+            .build_sink()
+            .unwrap();
+        let out = sink.encode(&batch(3)).unwrap();
+        assert_eq!(out.requests.len(), 3);
+        assert!(PostgresSink::builder("host=h")
+            .max_bytes_per_statement(0)
+            .build()
+            .is_err());
     }
 }

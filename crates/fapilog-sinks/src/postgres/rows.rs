@@ -245,28 +245,6 @@ impl ToSql for RawJson<'_> {
     to_sql_checked!();
 }
 
-/// Encodes `batch` into rows; lines that are not JSON entries (never with
-/// fapilog's encoder) are returned as refused.
-pub(crate) fn encode_lines(
-    encoder: &RowEncoder,
-    batch: &Batch,
-) -> (Rows, Vec<usize>, Vec<usize>, Option<String>) {
-    let mut rows = encoder.rows(batch.len());
-    let mut lines = Vec::with_capacity(batch.len());
-    let mut refused = Vec::new();
-    let mut reason = None;
-    for (i, line) in batch.lines().enumerate() {
-        match encoder.push(&mut rows, &line) {
-            Ok(()) => lines.push(i),
-            Err(e) => {
-                refused.push(i);
-                reason = Some(e.to_string());
-            }
-        }
-    }
-    (rows, lines, refused, reason)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -286,8 +264,8 @@ mod tests {
             &["timestamp", "level", "message", "message_id", "service"],
             true,
         );
-        let (rows, lines, refused, _) = encode_lines(&enc, &batch);
-        assert_eq!((lines, refused), (vec![0], vec![]));
+        let mut rows = enc.rows(1);
+        enc.push(&mut rows, &line).unwrap();
         assert_eq!(rows.times, [line.time]);
         assert_eq!(rows.texts[0], [Some("WARNING".to_owned())]);
         assert_eq!(rows.texts[1], [Some("disk low".to_owned())]);
@@ -300,7 +278,8 @@ mod tests {
         let mut batch = Batch::new(Format::Flat);
         batch.push(&Event::new(Level::INFO, "hello"));
         let enc = encoder(&["timestamp", "level", "message", "request_id"], false);
-        let (rows, _, _, _) = encode_lines(&enc, &batch);
+        let mut rows = enc.rows(1);
+        enc.push(&mut rows, &batch.lines().next().unwrap()).unwrap();
         let v: Value = serde_json::from_slice(rows.event(0)).unwrap();
         let keys: Vec<&str> = v.as_object().unwrap().keys().map(|k| k.as_str()).collect();
         assert_eq!(keys.len(), 4, "{v}");
