@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::error::Error;
 use std::time::SystemTime;
 
-use fapilog::{Batch, BatchLine, SinkError};
+use fapilog::{BatchLine, SinkError};
 use serde::de::IgnoredAny;
 use serde::Deserialize;
 use serde_json::Value;
@@ -248,7 +248,7 @@ impl ToSql for RawJson<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use fapilog::{Event, Format, Level};
+    use fapilog::{Batch, Event, Format, Level};
     use std::time::Duration;
 
     fn encoder(fields: &[&str], raw: bool) -> RowEncoder {
