@@ -596,6 +596,49 @@ fn fapilogs_settings_select_and_configure_the_sink() {
 }
 
 #[test]
+fn fapilogs_host_port_database_and_user_settings_work_without_a_dsn() {
+    let db = Db::new(&table("settings_parts"));
+    let config: tokio_postgres::Config = pg::dsn().parse().unwrap();
+    let port = pg::server_addr().port().to_string();
+    let s = Settings::from_env_vars([
+        ("FAPILOG_CORE__SINKS", "postgres"),
+        ("FAPILOG_POSTGRES__HOST", "127.0.0.1"),
+        ("FAPILOG_POSTGRES__PORT", port.as_str()),
+        (
+            "FAPILOG_POSTGRES__DATABASE",
+            config.get_dbname().unwrap_or("test"),
+        ),
+        (
+            "FAPILOG_POSTGRES__USER",
+            config.get_user().unwrap_or("postgres"),
+        ),
+        ("FAPILOG_POSTGRES__TABLE_NAME", db.table.as_str()),
+        ("FAPILOG_POSTGRES__USE_JSONB", "false"),
+        ("FAPILOG_POSTGRES__INCLUDE_RAW_JSON", "false"),
+    ])
+    .unwrap();
+    let p = Pipeline::builder()
+        .settings(s)
+        .sink_factory(fapilog_sinks::factory())
+        .build()
+        .unwrap();
+    for i in 0..10i64 {
+        fapilog::info!(p.logger("app"), "parts", i = i);
+    }
+    assert_eq!(p.shutdown(LONG).written, 10);
+    assert_eq!(db.count(), 10);
+    // `event` is JSON holding only the extracted fields.
+    let row = &db.query(&format!(
+        "SELECT pg_typeof(event)::text, event::jsonb ? 'message', event::jsonb ? 'data' \
+         FROM public.\"{}\" LIMIT 1",
+        db.table
+    ))[0];
+    assert_eq!(row.get::<_, &str>(0), "json");
+    assert!(row.get::<_, bool>(1));
+    assert!(!row.get::<_, bool>(2));
+}
+
+#[test]
 fn a_bad_dsn_or_port_fails_at_build_naming_the_key_with_the_password_masked() {
     let build = |vars: &[(&str, &str)]| {
         let mut all = vec![("FAPILOG_CORE__SINKS", "postgres")];
