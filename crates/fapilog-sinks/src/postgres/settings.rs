@@ -98,3 +98,60 @@ fn read(s: &SinkSettings<'_>) -> Result<(PostgresSinkBuilder, SinkOptions), Conf
     };
     Ok((b, SinkOptions::new().retry(retry).breaker(breaker)))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    fn options(vars: &[(&str, &str)]) -> SinkOptions {
+        let settings = Settings::from_env_vars(vars.iter().copied()).unwrap();
+        read(&SinkSettings::new(&settings, "sink_config.postgres"))
+            .unwrap()
+            .1
+    }
+
+    #[test]
+    fn fapilogs_retry_and_breaker_settings_become_the_drivers_options() {
+        assert_eq!(
+            options(&[]),
+            SinkOptions::new()
+                .retry(
+                    RetryPolicy::default()
+                        .max_attempts(3)
+                        .initial(Duration::from_millis(500))
+                )
+                .breaker(BreakerPolicy::default().failure_threshold(5))
+        );
+        assert_eq!(
+            options(&[
+                ("FAPILOG_POSTGRES__MAX_RETRIES", "0"),
+                ("FAPILOG_POSTGRES__RETRY_BASE_DELAY", "0.25"),
+                ("FAPILOG_POSTGRES__CIRCUIT_BREAKER_ENABLED", "false"),
+            ]),
+            SinkOptions::new()
+                .retry(
+                    RetryPolicy::default()
+                        .max_attempts(1)
+                        .initial(Duration::from_millis(250))
+                )
+                .breaker(BreakerPolicy::off())
+        );
+        assert_eq!(
+            options(&[("FAPILOG_POSTGRES__CIRCUIT_BREAKER_THRESHOLD", "2")]),
+            options(&[]).breaker(BreakerPolicy::default().failure_threshold(2))
+        );
+    }
+
+    #[test]
+    fn a_bad_table_name_names_fapilogs_key() {
+        let settings =
+            Settings::from_env_vars([("FAPILOG_POSTGRES__TABLE_NAME", "x".repeat(64).as_str())])
+                .unwrap();
+        let e = read(&SinkSettings::new(&settings, "sink_config.postgres"))
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(e.contains("sink_config.postgres.table_name"), "{e}");
+    }
+}
