@@ -8,7 +8,7 @@
 //! | [`WebhookSink`] | `webhook` | JSON, HMAC-SHA256 `X-Fapilog-Signature-256` over the exact bytes | `message_id` in each event |
 //! | [`LokiSink`] | `loki` | push API, protobuf + snappy (or JSON) | — |
 //! | [`CloudWatchSink`] | `cloudwatch` | `PutLogEvents`, SigV4 | — |
-//! | [`PostgresSink`] | `postgres` | fapilog's table, batched inserts | `message_id` column |
+//! | [`PostgresSink`] | `postgres` | fapilog's table, batched `UNNEST` or binary `COPY` | `message_id` column (`dedupe_by_message_id`) |
 //! | [`OtlpSink`] | `otlp` | OTLP/HTTP protobuf (or JSON) logs | `message_id` attribute |
 //! | [`SyslogSink`] | `syslog` | RFC 5424 over UDP, TCP (octet counting), TLS | — |
 //! | [`NatsSink`] | `nats` | JetStream publish, acknowledged | `Nats-Msg-Id` = `message_id` |
@@ -73,7 +73,6 @@ pub use cloudwatch::*;
 #[cfg(feature = "postgres")]
 mod postgres;
 #[cfg(feature = "postgres")]
-#[allow(unused_imports)] // until the sink lands
 pub use postgres::*;
 
 #[cfg(feature = "otlp")]
