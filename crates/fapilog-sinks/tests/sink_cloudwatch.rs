@@ -252,7 +252,15 @@ fn with_drop_newest_every_loss_is_counted_and_the_breaker_shows() {
         m.breaker_opened >= 1 && m.retries >= 1
     }));
     let moto = Moto::start_at(port);
-    for seq in total / 2..total {
+    // The breaker lets a probe through only with a batch after its
+    // cooldown: log one event at a time until one is delivered, then the rest.
+    let mut seq = total / 2;
+    while seq < total && metrics_of(&p).written == 0 {
+        fapilog::info!(log, "lossy", seq = seq);
+        seq += 1;
+        wait_until(Duration::from_millis(300), || metrics_of(&p).written > 0);
+    }
+    for seq in seq..total {
         fapilog::info!(log, "lossy", seq = seq);
     }
     let report = p.shutdown(LONG);
