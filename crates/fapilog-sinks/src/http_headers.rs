@@ -81,6 +81,19 @@ pub(crate) fn from_json(
 /// Headers for `Debug`: names with values, secrets as `***`.
 pub(crate) struct Shown<'a>(pub(crate) &'a HeaderMap);
 
+/// Builder headers (name, value) for `Debug`, credential values masked.
+pub(crate) struct ShownPairs<'a>(pub(crate) &'a [(String, String)]);
+
+impl fmt::Debug for ShownPairs<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut m = f.debug_map();
+        for (n, v) in self.0 {
+            m.entry(n, if is_secret(n) { &"***" } else { v });
+        }
+        m.finish()
+    }
+}
+
 impl fmt::Debug for Shown<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut m = f.debug_map();

@@ -151,18 +151,6 @@ pub struct HttpSinkBuilder {
 
 impl fmt::Debug for HttpSinkBuilder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let shown: Vec<(&str, &str)> = self
-            .headers
-            .iter()
-            .map(|(n, v)| {
-                let v = if headers::is_secret(n) {
-                    "***"
-                } else {
-                    v.as_str()
-                };
-                (n.as_str(), v)
-            })
-            .collect();
         f.debug_struct("HttpSinkBuilder")
             .field("endpoint", &mask_url_password(&self.endpoint))
             .field("name", &self.name)
@@ -170,7 +158,7 @@ impl fmt::Debug for HttpSinkBuilder {
             .field("method", &self.method)
             .field("format", &self.format)
             .field("compression", &self.compression)
-            .field("headers", &shown)
+            .field("headers", &headers::ShownPairs(&self.headers))
             .field("auth", &self.auth)
             .field("timeout", &self.timeout)
             .field("max_bytes", &self.max_bytes)

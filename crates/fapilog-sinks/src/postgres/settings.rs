@@ -1,7 +1,7 @@
 //! fapilog's `FAPILOG_POSTGRES__*` settings (kept as
 //! `sink_config.postgres.*`) → a [`PostgresSink`] and its driver options.
 
-use fapilog::sinks::{BreakerPolicy, RetryPolicy, SinkOptions};
+use fapilog::sinks::{RetryPolicy, SinkOptions};
 use fapilog::Settings;
 
 use super::table::check_ident;
@@ -76,32 +76,19 @@ fn read(s: &SinkSettings<'_>) -> Result<(PostgresSinkBuilder, SinkOptions), Conf
     }
     // fapilog: `max_retries` is the number of attempts in all, 3 by
     // default, `retry_base_delay` 0.5 s doubling; breaker after 5.
-    let attempts = s
-        .parse::<u32>("max_retries", "a non-negative integer")?
-        .unwrap_or(3);
-    let base = s
-        .seconds("retry_base_delay")?
-        .unwrap_or(std::time::Duration::from_millis(500));
-    let retry = RetryPolicy::default()
-        .max_attempts(attempts.max(1))
-        .initial(base);
-    let enabled = s
-        .parse::<bool>("circuit_breaker_enabled", "true or false")?
-        .unwrap_or(true);
-    let threshold = s
-        .parse::<u32>("circuit_breaker_threshold", "a non-negative integer")?
-        .unwrap_or(5);
-    let breaker = if enabled {
-        BreakerPolicy::default().failure_threshold(threshold)
-    } else {
-        BreakerPolicy::off()
-    };
-    Ok((b, SinkOptions::new().retry(retry).breaker(breaker)))
+    let fapilog = RetryPolicy::default()
+        .max_attempts(3)
+        .initial(std::time::Duration::from_millis(500));
+    let options = s
+        .delivery_options("postgres", Some(fapilog))?
+        .unwrap_or_else(|| SinkOptions::new().retry(fapilog));
+    Ok((b, options))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use fapilog::sinks::BreakerPolicy;
     use std::time::Duration;
 
     fn options(vars: &[(&str, &str)]) -> SinkOptions {

@@ -149,27 +149,13 @@ pub struct WebhookSinkBuilder {
 
 impl fmt::Debug for WebhookSinkBuilder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let shown: Vec<(&str, &str)> = self
-            .headers
-            .iter()
-            .map(|(n, v)| {
-                (
-                    n.as_str(),
-                    if headers::is_secret(n) {
-                        "***"
-                    } else {
-                        v.as_str()
-                    },
-                )
-            })
-            .collect();
         f.debug_struct("WebhookSinkBuilder")
             .field("endpoint", &mask_url_password(&self.endpoint))
             .field("name", &self.name)
             .field("line_format", &self.line_format)
             .field("secret", &self.secret)
             .field("mode", &self.mode)
-            .field("headers", &shown)
+            .field("headers", &headers::ShownPairs(&self.headers))
             .field("batch_size", &self.batch_size)
             .field("max_bytes", &self.max_bytes)
             .field("timeout", &self.timeout)
