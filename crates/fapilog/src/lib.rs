@@ -65,6 +65,8 @@ mod shared;
 #[cfg(all(unix, feature = "signals"))]
 pub mod signals;
 pub mod sinks;
+#[cfg(feature = "spool")]
+mod spool;
 pub mod stages;
 pub mod testing;
 mod value;

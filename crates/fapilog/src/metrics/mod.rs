@@ -11,6 +11,7 @@
 #[cfg(feature = "metrics")]
 pub mod facade;
 pub(crate) mod prometheus;
+pub(crate) mod spool;
 pub(crate) mod stages;
 
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::Relaxed};
