@@ -84,6 +84,7 @@ pub use logger::{Capture, Logger, Submit, Submitted};
 #[cfg(feature = "metrics")]
 pub use metrics::facade as metrics_facade;
 pub use metrics::prometheus::PROMETHEUS_CONTENT_TYPE;
+pub use metrics::spool::SpoolMetrics;
 pub use metrics::{
     DropCount, DropReason, MetricsSnapshot, SinkMetrics, StageMetrics, FLUSH_BUCKETS,
 };

@@ -40,7 +40,7 @@ pub(crate) mod driver;
 mod factory;
 mod fallback;
 mod file;
-mod options;
+pub(crate) mod options;
 pub mod rotating;
 mod route;
 mod stderr;
@@ -54,6 +54,11 @@ pub use factory::SinkFactory;
 pub use file::FileSink;
 pub use options::{
     BreakerPolicy, RetryPolicy, SinkOptions, WhenFull, DEFAULT_BUFFER_BATCHES, DEFAULT_BUFFER_BYTES,
+};
+#[cfg(feature = "spool")]
+pub use crate::spool::{
+    SpoolFsync, SpoolMode, SpoolOptions, SpoolWhenFull, DEFAULT_SPOOL_MAX_BYTES,
+    DEFAULT_SPOOL_SEGMENT_BYTES,
 };
 pub use rotating::{
     FsyncPolicy, Housekeeping, ReopenHandle, RotatingFileBuilder, RotatingFileSink,

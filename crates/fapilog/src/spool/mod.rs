@@ -261,10 +261,6 @@ impl Spool {
         self.cursor
     }
 
-    pub(crate) fn options(&self) -> &SpoolOptions {
-        &self.opts
-    }
-
     /// Appends `batch` as one frame, applying the size policy.
     pub(crate) fn append(&mut self, batch: &Batch) -> Appended {
         if batch.is_empty() {
