@@ -671,7 +671,19 @@ impl Runner {
     }
 
     fn deliver(&mut self, d: Delivery) {
-        match self.attempt(d.batch()) {
+        loop {
+            match self.attempt(d.batch()) {
+                // Newer batches wait in the spool: this older one stays in
+                // memory and is tried again, so the sink's order holds.
+                Outcome::GaveUp(_) if self.channel.holds_back() => self.hold_off(),
+                outcome => return self.settle(d, outcome),
+            }
+        }
+    }
+
+    /// What becomes of `d` after its last attempt.
+    fn settle(&mut self, d: Delivery, outcome: Outcome) {
+        match outcome {
             Outcome::Written => self.delivered(&d, None),
             Outcome::Partial(refused) => {
                 let kept: Vec<usize> = (0..d.batch().len())

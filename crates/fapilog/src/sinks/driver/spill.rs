@@ -120,7 +120,12 @@ impl Channel {
         let mut sp = lock(spool);
         match sp.append(d.batch()) {
             Appended::Spooled => d.job.accept(&d.lines),
-            _ => return Err(d),
+            Appended::Dropped => {
+                self.counters()
+                    .drop_lines(SinkDropReason::SpoolFull, d.batch().levels());
+                return Ok(());
+            }
+            Appended::Blocked => return Err(d),
         }
         b.spilling = true;
         let items = std::mem::take(&mut b.items);
@@ -162,6 +167,16 @@ impl Channel {
             b.spilling = false;
         }
         None
+    }
+
+    /// `true` when a batch the sink gave up on must stay in memory: newer
+    /// batches are in the spool, and the channel is still open.
+    pub(super) fn holds_back(&self) -> bool {
+        let b = lock(&self.buffer);
+        if b.closed || !(b.spilling || self.always) {
+            return false;
+        }
+        self.spool().is_some_and(|s| !s.is_empty())
     }
 
     /// The spool's next sequence number, for a flush to wait for.
@@ -243,6 +258,12 @@ impl Runner {
             self.replay_stopped = true;
             return;
         }
+        self.hold_off();
+    }
+
+    /// Waits before the next try of a batch the sink gave up on: doubling,
+    /// within the retry policy's bounds, and never past the shutdown deadline.
+    pub(super) fn hold_off(&mut self) {
         let r = self.options.retry;
         self.spool_wait = (self.spool_wait * 2).clamp(r.initial, r.max_delay.max(r.initial));
         match &self.clock {
