@@ -552,6 +552,9 @@ impl Spool {
             let left = seg.len.saturating_sub(self.read_at);
             if left < frame::HEADER as u64 {
                 if is_active {
+                    // Empty: whatever the gauge guessed for skipped frames, nothing waits.
+                    self.stats.pending_lines.store(0, Relaxed);
+                    self.stats.oldest_ms.store(0, Relaxed);
                     return None;
                 }
                 if left > 0 {
@@ -612,6 +615,8 @@ impl Spool {
                 }
                 Step::Corrupt(len) => {
                     self.stats.corrupt.fetch_add(1, Relaxed);
+                    let payload = &self.head[at + frame::HEADER..at + len];
+                    sub(&self.stats.pending_lines, frame::line_count(payload));
                     self.read_at += len as u64;
                 }
                 Step::Unframeable | Step::End => {
@@ -667,9 +672,12 @@ impl Spool {
         self.stats.replayed.fetch_add(p.lines, Relaxed);
         if self.is_empty() {
             self.stats.oldest_ms.store(0, Relaxed);
+            self.stats.pending_lines.store(0, Relaxed);
         }
         if self.opts.fsync == SpoolFsync::EveryBatch {
-            self.persist_cursor(true);
+            // Rename without fsync: a kill -9 repeats nothing; after a
+            // power loss, at most what followed the last durable cursor.
+            self.persist_cursor(false);
         }
         // A read-out sealed segment goes at once.
         if self.segments.len() > 1 && self.read_at >= self.segments[0].len {

@@ -102,14 +102,15 @@ pub fn builder() -> PipelineBuilder {
         .shutdown_timeout(Duration::from_secs(30))
 }
 
-/// The `seq` fields of the `event` lines among `lines`.
+/// The `seq` fields of the `event…` lines among `lines`.
 pub fn seqs(lines: &[String]) -> Vec<u64> {
     lines
         .iter()
         .filter_map(|l| {
             let v: serde_json::Value =
                 serde_json::from_str(l).unwrap_or_else(|e| panic!("garbage line {l:?}: {e}"));
-            (v["log"]["message"] == "event").then(|| v["log"]["data"]["seq"].as_u64().unwrap())
+            let event = v["log"]["message"].as_str().is_some_and(|m| m.starts_with("event"));
+            event.then(|| v["log"]["data"]["seq"].as_u64().unwrap())
         })
         .collect()
 }
