@@ -454,3 +454,13 @@ fn loader_debug_shows_no_values() {
     assert!(!shown.contains("hunter2"), "{shown}");
     assert!(shown.contains("FAPILOG_POSTGRES__DSN"), "{shown}");
 }
+
+/// Without the `spool` cargo feature, a spool directory is refused by name.
+#[cfg(not(feature = "spool"))]
+#[test]
+fn a_spool_directory_without_the_spool_feature_is_refused_naming_the_key() {
+    let e = fapilog::Settings::from_env_vars([("FAPILOG_SPOOL__DIRECTORY", "/tmp/spool")])
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("/tmp/spool") && e.contains("cargo feature `spool`"), "{e}");
+}

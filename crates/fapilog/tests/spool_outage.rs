@@ -227,3 +227,33 @@ fn the_spool_is_in_the_prometheus_output() {
     sink.down.store(false, Ordering::SeqCst);
     pipeline.flush(WAIT).unwrap();
 }
+
+#[test]
+fn fapilog_spool_variables_give_the_sinks_a_spool_and_bad_values_name_key_and_value() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().display().to_string();
+    let settings = fapilog::Settings::from_env_vars([
+        ("FAPILOG_SPOOL__DIRECTORY", root.as_str()),
+        ("FAPILOG_SPOOL__MODE", "always"),
+        ("FAPILOG_SPOOL__FSYNC", "every_batch"),
+        ("FAPILOG_SPOOL__SEGMENT_BYTES", "64 KiB"),
+    ])
+    .unwrap();
+    let sink = OutageSink::new(false);
+    let pipeline = builder().settings(settings).sink(sink.clone()).build().unwrap();
+    log(&pipeline, 0..100);
+    pipeline.flush(WAIT).unwrap();
+    assert_eq!(assert_complete(&sink.seqs(), 100), 0);
+    let m = pipeline.metrics().sinks[0].spool.clone().expect("a spool");
+    assert_eq!(m.spooled, 100);
+    assert!(sink_dir(dir.path()).join("cursor").exists());
+    for (key, value) in [
+        ("FAPILOG_SPOOL__FSYNC", "sometimes"),
+        ("FAPILOG_SPOOL__WHEN_FULL", "explode"),
+        ("FAPILOG_SPOOL__MODE", "never"),
+        ("FAPILOG_SPOOL__MAX_BYTES", "12 parsecs"),
+    ] {
+        let e = fapilog::Settings::from_env_vars([(key, value)]).unwrap_err().to_string();
+        assert!(e.contains(key) && e.contains(value) && e.contains("expected"), "{e}");
+    }
+}
