@@ -3,9 +3,10 @@
 //! (all of them go to the spool), then a new pipeline on the same spool
 //! delivers them to a sink that is up (and discards them).
 //!
-//! `cargo run --release --features spool --example spool_recovery [events]`
-//! (needs about 2.5 GB of free disk under the system's temp directory for
-//! the default 6 000 000 events; removed at the end).
+//! `cargo run --release -p fapilog --features spool --example spool_recovery [events] [fsync]`
+//! where `fsync` is `interval` (500 ms, the default), `every_batch` or
+//! `never`. Needs about 3.1 GB of free disk under the system's temp
+//! directory for the default 6 000 000 events; removed at the end.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -38,7 +39,11 @@ impl Sink for Target {
     }
 }
 
-fn pipeline(dir: &std::path::Path, sink: Target) -> Result<Pipeline, fapilog::Error> {
+fn pipeline(
+    dir: &std::path::Path,
+    sink: Target,
+    fsync: SpoolFsync,
+) -> Result<Pipeline, fapilog::Error> {
     let options = SinkOptions::new()
         .when_full(WhenFull::Block)
         .retry(RetryPolicy::none())
@@ -50,7 +55,7 @@ fn pipeline(dir: &std::path::Path, sink: Target) -> Result<Pipeline, fapilog::Er
         .spool(
             SpoolOptions::new(dir)
                 .mode(SpoolMode::Always)
-                .fsync(SpoolFsync::Interval(Duration::from_millis(500)))
+                .fsync(fsync)
                 .segment_bytes(64 << 20)
                 .max_bytes(16 << 30),
         );
@@ -66,14 +71,30 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         Some(n) => n.parse()?,
         None => 6_000_000,
     };
+    let fsync = match std::env::args().nth(2).as_deref() {
+        Some("every_batch") => SpoolFsync::EveryBatch,
+        Some("never") => SpoolFsync::Never,
+        _ => SpoolFsync::Interval(Duration::from_millis(500)),
+    };
     let dir = tempfile::tempdir()?;
 
     let got = Arc::new(AtomicU64::new(0));
-    let p = pipeline(dir.path(), Target { down: true, got: Arc::clone(&got) })?;
+    let down = Target {
+        down: true,
+        got: Arc::clone(&got),
+    };
+    let p = pipeline(dir.path(), down, fsync)?;
     let log = p.logger("outage");
     let start = Instant::now();
     for i in 0..events {
-        fapilog::info!(log, "request handled", user_id = i, path = "/api/v1/users/42", status = 200, latency = 12.5);
+        fapilog::info!(
+            log,
+            "request handled",
+            user_id = i,
+            path = "/api/v1/users/42",
+            status = 200,
+            latency = 12.5
+        );
     }
     let spool = |p: &Pipeline| p.metrics().sinks[0].spool.clone().ok_or("no spool");
     while spool(&p)?.spooled < events {
@@ -84,7 +105,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     p.shutdown(Duration::from_millis(100));
     drop(p);
     println!(
-        "outage: {events} events spooled in {:.2} s ({:.0} events/s, {:.1} MB/s, {:.2} GB on disk)",
+        "outage ({fsync:?}): {events} events spooled in {:.2} s ({:.0} events/s, {:.1} MB/s, {:.2} GB on disk)",
         wrote.as_secs_f64(),
         events as f64 / wrote.as_secs_f64(),
         bytes as f64 / wrote.as_secs_f64() / 1e6,
@@ -92,7 +113,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     );
 
     let start = Instant::now();
-    let p = pipeline(dir.path(), Target { down: false, got: Arc::clone(&got) })?;
+    let up = Target {
+        down: false,
+        got: Arc::clone(&got),
+    };
+    let p = pipeline(dir.path(), up, fsync)?;
     let opened = start.elapsed();
     p.flush(Duration::from_secs(3600))?;
     let replayed = start.elapsed();

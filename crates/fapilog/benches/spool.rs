@@ -48,7 +48,11 @@ fn pipeline(dir: &std::path::Path, fsync: SpoolFsync, down: bool) -> Pipeline {
     let options = SinkOptions::new()
         .when_full(WhenFull::Block)
         .retry(RetryPolicy::none().max_delay(Duration::from_secs(5)))
-        .breaker(BreakerPolicy::default().failure_threshold(1).cooldown(Duration::from_secs(3600)))
+        .breaker(
+            BreakerPolicy::default()
+                .failure_threshold(1)
+                .cooldown(Duration::from_secs(3600)),
+        )
         .spool(
             SpoolOptions::new(dir)
                 .mode(SpoolMode::Always)
@@ -75,7 +79,14 @@ fn write(dir: &std::path::Path, fsync: SpoolFsync) -> (Duration, u64) {
     let log = p.logger("bench");
     let start = Instant::now();
     for i in 0..EVENTS {
-        fapilog::info!(log, "request handled", user_id = i, path = "/api/v1/users/42", status = 200, latency = 12.5);
+        fapilog::info!(
+            log,
+            "request handled",
+            user_id = i,
+            path = "/api/v1/users/42",
+            status = 200,
+            latency = 12.5
+        );
     }
     while spooled(&p).0 < EVENTS {
         std::thread::sleep(Duration::from_micros(200));
@@ -91,7 +102,10 @@ fn replay(dir: &std::path::Path) -> Duration {
     let p = pipeline(dir, SpoolFsync::default(), false);
     p.flush(Duration::from_secs(600)).expect("replayed");
     let took = start.elapsed();
-    assert_eq!(p.metrics().sinks[0].spool.as_ref().map(|s| s.pending), Some(0));
+    assert_eq!(
+        p.metrics().sinks[0].spool.as_ref().map(|s| s.pending),
+        Some(0)
+    );
     p.shutdown(Duration::from_secs(5));
     took
 }

@@ -462,5 +462,8 @@ fn a_spool_directory_without_the_spool_feature_is_refused_naming_the_key() {
     let e = fapilog::Settings::from_env_vars([("FAPILOG_SPOOL__DIRECTORY", "/tmp/spool")])
         .unwrap_err()
         .to_string();
-    assert!(e.contains("/tmp/spool") && e.contains("cargo feature `spool`"), "{e}");
+    assert!(
+        e.contains("/tmp/spool") && e.contains("cargo feature `spool`"),
+        "{e}"
+    );
 }

@@ -69,7 +69,10 @@ fn child_entry() {
         // Logs into a stuck sink: every batch stays in the spool. Tells how
         // many lines the spool took (their writes returned).
         "writer" => {
-            let p = builder().sink_with(StuckSink, always(&root, policy)).build().unwrap();
+            let p = builder()
+                .sink_with(StuckSink, always(&root, policy))
+                .build()
+                .unwrap();
             let logger = p.logger("app");
             for seq in 0..MOST {
                 fapilog::info!(logger, "event", seq = seq);
@@ -84,7 +87,10 @@ fn child_entry() {
         }
         // Holds the spool directory.
         "holder" => {
-            let _p = builder().sink_with(StuckSink, always(&root, policy)).build().unwrap();
+            let _p = builder()
+                .sink_with(StuckSink, always(&root, policy))
+                .build()
+                .unwrap();
             tell("ready");
             wait_forever();
         }
@@ -144,8 +150,14 @@ fn child_entry() {
             );
             let p = builder().sink_with(StuckSink, opts).build().unwrap();
             let hard = getrlimit(Resource::Fsize);
-            setrlimit(Resource::Fsize, Rlimit { current: Some(64 * 1024), maximum: hard.maximum })
-                .unwrap();
+            setrlimit(
+                Resource::Fsize,
+                Rlimit {
+                    current: Some(64 * 1024),
+                    maximum: hard.maximum,
+                },
+            )
+            .unwrap();
             log(&p, 0..2_000);
             let full = |p: &fapilog::Pipeline| p.metrics().sinks[0].spool.clone().unwrap();
             while full(&p).spooled + full(&p).dropped_newest < 2_000 {
@@ -157,7 +169,10 @@ fn child_entry() {
                 std::thread::sleep(Duration::from_millis(2));
             }
             let m = full(&p);
-            tell(&format!("result {} {} {}", m.spooled, m.dropped_newest, m.write_errors));
+            tell(&format!(
+                "result {} {} {}",
+                m.spooled, m.dropped_newest, m.write_errors
+            ));
             wait_forever();
         }
         other => panic!("unknown role {other}"),
@@ -179,7 +194,11 @@ impl fapilog::Sink for NamedFile {
     }
 }
 
-fn spawn(role: &str, root: &Path, envs: &[(&str, &str)]) -> (Child, BufReader<std::process::ChildStdout>) {
+fn spawn(
+    role: &str,
+    root: &Path,
+    envs: &[(&str, &str)],
+) -> (Child, BufReader<std::process::ChildStdout>) {
     let mut cmd = child::command("child_entry", role, root);
     for (k, v) in envs {
         cmd.env(k, v);
@@ -191,7 +210,10 @@ fn spawn(role: &str, root: &Path, envs: &[(&str, &str)]) -> (Child, BufReader<st
 
 /// Reads the child's lines until `want` says stop; the last line read.
 /// (The first may follow the harness's `test child_entry ... `.)
-fn read_until(out: &mut BufReader<std::process::ChildStdout>, mut want: impl FnMut(&str) -> bool) -> String {
+fn read_until(
+    out: &mut BufReader<std::process::ChildStdout>,
+    mut want: impl FnMut(&str) -> bool,
+) -> String {
     let mut line = String::new();
     loop {
         line.clear();
@@ -233,9 +255,20 @@ fn kill_9_mid_stream_loses_nothing_whose_write_returned_under_each_fsync_policy(
         c.wait().unwrap();
         let acked = count(&last);
         let (seqs, took) = replay(dir.path());
-        assert!(seqs.len() as u64 >= acked, "{policy}: {} of {acked}", seqs.len());
-        assert_eq!(assert_complete(&seqs[..acked as usize], acked), 0, "{policy}");
-        assert!(seqs.windows(2).all(|w| w[0] + 1 == w[1]), "{policy}: in order, no gap, no duplicate");
+        assert!(
+            seqs.len() as u64 >= acked,
+            "{policy}: {} of {acked}",
+            seqs.len()
+        );
+        assert_eq!(
+            assert_complete(&seqs[..acked as usize], acked),
+            0,
+            "{policy}"
+        );
+        assert!(
+            seqs.windows(2).all(|w| w[0] + 1 == w[1]),
+            "{policy}: in order, no gap, no duplicate"
+        );
         println!(
             "{policy}: {acked} acknowledged, {} recovered in {:.1} ms",
             seqs.len(),
@@ -275,10 +308,18 @@ fn secrets_planted_before_a_kill_9_never_reach_the_spool_files() {
     let raw = raw_bytes(dir.path());
     assert!(raw.len() > 10_000, "the spool holds the events");
     let text = String::from_utf8_lossy(&raw);
-    for secret in ["AKIAIOSFODNN7ZPLANTD", "Zspool1secret", "Zspool2secret", "Zspool3secret"] {
+    for secret in [
+        "AKIAIOSFODNN7ZPLANTD",
+        "Zspool1secret",
+        "Zspool2secret",
+        "Zspool3secret",
+    ] {
         assert!(!text.contains(secret), "{secret} is on disk");
     }
-    assert!(text.contains("\"password\":\"***\""), "the masked field is there");
+    assert!(
+        text.contains("\"password\":\"***\""),
+        "the masked field is there"
+    );
     let (seqs, _) = replay(dir.path());
     assert_eq!(assert_complete(&seqs, 100), 0);
 }
@@ -327,7 +368,13 @@ fn a_full_disk_applies_the_policy_reports_once_and_recovers() {
     c.kill().unwrap();
     let output = c.wait_with_output().unwrap();
     let stderr = String::from_utf8_lossy(&output.stderr);
-    let f: Vec<u64> = result.split("result ").nth(1).unwrap().split(' ').map(|n| n.parse().unwrap()).collect();
+    let f: Vec<u64> = result
+        .split("result ")
+        .nth(1)
+        .unwrap()
+        .split(' ')
+        .map(|n| n.parse().unwrap())
+        .collect();
     let (spooled, dropped, errors) = (f[0], f[1], f[2]);
     assert_eq!(spooled + dropped, 2_100);
     assert!(dropped > 0 && errors > 0, "{result}");
@@ -336,7 +383,11 @@ fn a_full_disk_applies_the_policy_reports_once_and_recovers() {
         1,
         "one diagnostic per episode: {stderr}"
     );
-    assert_eq!(stderr.matches("spool writes succeed again").count(), 1, "{stderr}");
+    assert_eq!(
+        stderr.matches("spool writes succeed again").count(),
+        1,
+        "{stderr}"
+    );
     // No partial frame stayed behind: everything spooled replays whole.
     let (seqs, _) = replay(dir.path());
     assert_eq!(seqs.len() as u64, spooled);

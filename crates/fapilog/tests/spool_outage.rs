@@ -30,7 +30,11 @@ fn an_outage_loses_nothing_and_repeats_at_most_one_batch() {
     assert!(wait_until(WAIT, || {
         pipeline.metrics().sinks[0].spool.as_ref().unwrap().spooled >= 1_900
     }));
-    assert!(pipeline.health().spooled[0].1 > 0, "{:?}", pipeline.health());
+    assert!(
+        pipeline.health().spooled[0].1 > 0,
+        "{:?}",
+        pipeline.health()
+    );
     log(&pipeline, 2_000..3_000);
     sink.down.store(false, Ordering::SeqCst);
     pipeline.flush(WAIT).unwrap();
@@ -64,7 +68,10 @@ fn shutdown_while_the_sink_is_down_keeps_the_spool_and_the_next_start_delivers_i
         let report = pipeline.shutdown(Duration::from_millis(500));
         assert_eq!(report.sinks[0].spooled, 500, "{mode:?}: {report:?}");
         assert_eq!(report.sinks[0].dropped, 0, "{report:?}");
-        assert!(!report.is_complete(), "lines left in a spool are not a complete drain");
+        assert!(
+            !report.is_complete(),
+            "lines left in a spool are not a complete drain"
+        );
         assert!(down.seqs().is_empty());
         drop(pipeline);
         assert!(segment_bytes(dir.path()) > 0, "nothing spooled was deleted");
@@ -133,7 +140,11 @@ fn the_cap_with_the_sink_down_applies_exactly_its_policy() {
             m.spooled + m.dropped_newest >= 2_900
         }));
         let m = pipeline.metrics().sinks[0].spool.clone().unwrap();
-        assert!(m.bytes <= cap + segment, "{} over the cap + one segment", m.bytes);
+        assert!(
+            m.bytes <= cap + segment,
+            "{} over the cap + one segment",
+            m.bytes
+        );
         assert!(segment_bytes(dir.path()) <= cap + segment);
         assert_eq!(m.bytes, segment_bytes(dir.path()));
         match policy {
@@ -152,7 +163,11 @@ fn the_cap_with_the_sink_down_applies_exactly_its_policy() {
         sink.down.store(false, Ordering::SeqCst);
         pipeline.flush(WAIT).unwrap();
         let seqs = sink.seqs();
-        assert!(seqs.len() as u64 >= kept, "{} delivered, {kept} kept", seqs.len());
+        assert!(
+            seqs.len() as u64 >= kept,
+            "{} delivered, {kept} kept",
+            seqs.len()
+        );
         let mut sorted = seqs.clone();
         sorted.dedup();
         assert!(sorted.windows(2).all(|w| w[0] < w[1]));
@@ -174,7 +189,11 @@ fn a_second_pipeline_on_the_same_spool_directory_fails_fast_with_a_lock_error() 
         .build()
         .unwrap_err();
     assert!(matches!(err, Error::SpoolLocked { .. }), "{err}");
-    assert!(err.to_string().contains(&sink_dir(dir.path()).display().to_string()), "{err}");
+    assert!(
+        err.to_string()
+            .contains(&sink_dir(dir.path()).display().to_string()),
+        "{err}"
+    );
     drop(first);
     // Released with the first pipeline.
     builder()
@@ -186,21 +205,34 @@ fn a_second_pipeline_on_the_same_spool_directory_fails_fast_with_a_lock_error() 
 #[test]
 fn spill_without_a_spool_and_bad_spool_sizes_are_refused_naming_the_option() {
     let err = builder()
-        .sink_with(OutageSink::new(false), SinkOptions::new().when_full(WhenFull::Spill))
-        .build()
-        .unwrap_err()
-        .to_string();
-    assert!(err.contains("when_full") && err.contains("spill") && err.contains("spool"), "{err}");
-    let dir = tempfile::tempdir().unwrap();
-    let err = builder()
         .sink_with(
             OutageSink::new(false),
-            quick(SpoolOptions::new(dir.path()).segment_bytes(1 << 20).max_bytes(1000)),
+            SinkOptions::new().when_full(WhenFull::Spill),
         )
         .build()
         .unwrap_err()
         .to_string();
-    assert!(err.contains("spool.max_bytes") && err.contains("1000"), "{err}");
+    assert!(
+        err.contains("when_full") && err.contains("spill") && err.contains("spool"),
+        "{err}"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let err = builder()
+        .sink_with(
+            OutageSink::new(false),
+            quick(
+                SpoolOptions::new(dir.path())
+                    .segment_bytes(1 << 20)
+                    .max_bytes(1000),
+            ),
+        )
+        .build()
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("spool.max_bytes") && err.contains("1000"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -240,7 +272,11 @@ fn fapilog_spool_variables_give_the_sinks_a_spool_and_bad_values_name_key_and_va
     ])
     .unwrap();
     let sink = OutageSink::new(false);
-    let pipeline = builder().settings(settings).sink(sink.clone()).build().unwrap();
+    let pipeline = builder()
+        .settings(settings)
+        .sink(sink.clone())
+        .build()
+        .unwrap();
     log(&pipeline, 0..100);
     pipeline.flush(WAIT).unwrap();
     assert_eq!(assert_complete(&sink.seqs(), 100), 0);
@@ -253,7 +289,12 @@ fn fapilog_spool_variables_give_the_sinks_a_spool_and_bad_values_name_key_and_va
         ("FAPILOG_SPOOL__MODE", "never"),
         ("FAPILOG_SPOOL__MAX_BYTES", "12 parsecs"),
     ] {
-        let e = fapilog::Settings::from_env_vars([(key, value)]).unwrap_err().to_string();
-        assert!(e.contains(key) && e.contains(value) && e.contains("expected"), "{e}");
+        let e = fapilog::Settings::from_env_vars([(key, value)])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains(key) && e.contains(value) && e.contains("expected"),
+            "{e}"
+        );
     }
 }

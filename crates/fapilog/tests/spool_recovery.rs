@@ -26,12 +26,15 @@ fn options(root: &Path) -> SinkOptions {
 /// Spools `n` events with the sink down, then stops: the spool keeps them.
 fn fill(root: &Path, n: u64) {
     let p = builder()
-        .sink_with(OutageSink::new(true), quick(SpoolOptions::new(root)).spool(
-            SpoolOptions::new(root)
-                .mode(SpoolMode::Always)
-                .fsync(SpoolFsync::EveryBatch)
-                .segment_bytes(8 * 1024),
-        ))
+        .sink_with(
+            OutageSink::new(true),
+            quick(SpoolOptions::new(root)).spool(
+                SpoolOptions::new(root)
+                    .mode(SpoolMode::Always)
+                    .fsync(SpoolFsync::EveryBatch)
+                    .segment_bytes(8 * 1024),
+            ),
+        )
         .build()
         .unwrap();
     log(&p, 0..n);
@@ -54,7 +57,10 @@ fn segments(root: &Path) -> Vec<PathBuf> {
 /// corrupt-frame count.
 fn recover(root: &Path) -> (Vec<u64>, u64) {
     let sink = OutageSink::new(false);
-    let p = builder().sink_with(sink.clone(), options(root)).build().unwrap();
+    let p = builder()
+        .sink_with(sink.clone(), options(root))
+        .build()
+        .unwrap();
     p.flush(WAIT).unwrap();
     let corrupt = p.metrics().sinks[0].spool.as_ref().unwrap().corrupt_skipped;
     assert_eq!(p.shutdown(WAIT).sinks[0].spooled, 0);
@@ -76,10 +82,17 @@ fn a_torn_tail_is_cut_at_the_last_whole_frame_and_later_writes_append_cleanly() 
     drop(f);
     let (seqs, corrupt) = recover(dir.path());
     assert_eq!(corrupt, 1, "the torn frame is counted once");
-    assert!(ordered(&seqs) && seqs.len() < 300 && seqs[0] == 0, "{}", seqs.len());
+    assert!(
+        ordered(&seqs) && seqs.len() < 300 && seqs[0] == 0,
+        "{}",
+        seqs.len()
+    );
     // Appends after the cut replay whole.
     let sink = OutageSink::new(true);
-    let p = builder().sink_with(sink, options(dir.path())).build().unwrap();
+    let p = builder()
+        .sink_with(sink, options(dir.path()))
+        .build()
+        .unwrap();
     log(&p, 300..310);
     p.shutdown(Duration::from_millis(300));
     drop(p);
@@ -129,7 +142,10 @@ fn a_cursor_behind_the_data_repeats_a_bounded_gap_and_one_ahead_skips_only_old_f
     ahead.extend(crc32c_of(&1_000_000u64.to_le_bytes()).to_le_bytes());
     std::fs::write(&cursor, ahead).unwrap();
     let sink = OutageSink::new(true);
-    let p = builder().sink_with(sink, options(dir.path())).build().unwrap();
+    let p = builder()
+        .sink_with(sink, options(dir.path()))
+        .build()
+        .unwrap();
     log(&p, 0..5);
     p.shutdown(Duration::from_millis(300));
     drop(p);
@@ -154,7 +170,11 @@ fn crc32c_of(bytes: &[u8]) -> u32 {
     for b in bytes {
         crc ^= u32::from(*b);
         for _ in 0..8 {
-            crc = if crc & 1 == 1 { (crc >> 1) ^ 0x82F6_3B78 } else { crc >> 1 };
+            crc = if crc & 1 == 1 {
+                (crc >> 1) ^ 0x82F6_3B78
+            } else {
+                crc >> 1
+            };
         }
     }
     !crc

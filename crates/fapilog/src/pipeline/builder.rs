@@ -58,7 +58,7 @@ use super::{Inner, Pipeline};
 pub struct PipelineBuilder {
     pub(crate) settings: Settings,
     /// Each sink, with its own options (`None`: the settings' defaults).
-    pub(crate) sinks: Vec<(Box<dyn Sink>, Option<SinkOptions>)>,
+    pub(crate) sinks: super::SinkList,
     pub(crate) routing: RoutingConfig,
     pub(crate) sink_clock: Option<ManualClock>,
     /// Opens the network sinks `core.sinks` names.
@@ -581,7 +581,7 @@ impl PipelineBuilder {
 /// fast when another process holds a spool directory.
 #[cfg(feature = "spool")]
 fn open_spools(
-    sinks: &[(Box<dyn Sink>, Option<SinkOptions>)],
+    sinks: &super::SinkList,
     resolved: &[crate::sinks::options::Resolved],
 ) -> Result<Vec<Option<crate::sinks::driver::Spool>>, Error> {
     use crate::spool::{OpenError, Spool};
@@ -613,7 +613,7 @@ fn open_spools(
 
 #[cfg(not(feature = "spool"))]
 fn open_spools(
-    sinks: &[(Box<dyn Sink>, Option<SinkOptions>)],
+    sinks: &super::SinkList,
     _: &[crate::sinks::options::Resolved],
 ) -> Result<Vec<Option<crate::sinks::driver::Spool>>, Error> {
     Ok(sinks.iter().map(|_| None).collect())

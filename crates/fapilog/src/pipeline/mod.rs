@@ -6,6 +6,9 @@ mod builder;
 
 pub use builder::PipelineBuilder;
 
+/// The sinks of a pipeline being built, each with its own options, if any.
+pub(crate) type SinkList = Vec<(Box<dyn crate::Sink>, Option<crate::SinkOptions>)>;
+
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::thread::JoinHandle;
@@ -335,8 +338,7 @@ impl Inner {
                     name: s.name.clone(),
                     written: s.written,
                     diverted: s.diverted_total(),
-                    dropped: s.dropped_total()
-                        + s.spool.as_ref().map_or(0, |p| p.dropped_oldest),
+                    dropped: s.dropped_total() + s.spool.as_ref().map_or(0, |p| p.dropped_oldest),
                     spooled: s.spool.as_ref().map_or(0, |p| p.pending),
                     health: s.health,
                 })

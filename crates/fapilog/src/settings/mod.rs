@@ -595,7 +595,7 @@ impl Settings {
     pub(crate) fn open_sinks_with(
         &self,
         factories: &[Box<dyn crate::SinkFactory>],
-    ) -> Result<Vec<(Box<dyn Sink>, Option<crate::SinkOptions>)>, Error> {
+    ) -> Result<crate::pipeline::SinkList, Error> {
         let names: Vec<&str> = if !self.core.sinks.is_empty() {
             self.core.sinks.iter().map(String::as_str).collect()
         } else if self.file.directory.is_some() {
@@ -603,8 +603,7 @@ impl Settings {
         } else {
             vec!["stdout_json"]
         };
-        let mut out: Vec<(Box<dyn Sink>, Option<crate::SinkOptions>)> =
-            Vec::with_capacity(names.len());
+        let mut out: crate::pipeline::SinkList = Vec::with_capacity(names.len());
         for n in names {
             if let Some(f) = factories.iter().find(|f| f.names().contains(&n)) {
                 out.push(f.open(n, self)?);
@@ -745,7 +744,9 @@ impl Settings {
         if a.get("core.sink_circuit_breaker_enabled") == Some("false") {
             breaker = BreakerPolicy::off();
         }
-        let options = self.spool.apply(crate::sinks::SinkOptions::new().breaker(breaker));
+        let options = self
+            .spool
+            .apply(crate::sinks::SinkOptions::new().breaker(breaker));
         match a.get("core.sink_circuit_breaker_fallback_sink") {
             Some(name) if !name.is_empty() => options.fallback(name),
             _ => options,

@@ -424,7 +424,8 @@ impl Channel {
         }
     }
 
-    /// Waits `delay`, or less when the shutdown deadline comes first.
+    /// Waits `delay`, or less when the shutdown deadline comes first
+    /// (running the spool's interval fsync meanwhile).
     fn pause(&self, delay: Duration) {
         let until = Instant::now() + delay;
         let mut b = lock(&self.buffer);
@@ -434,10 +435,14 @@ impl Channel {
             if now >= end {
                 return;
             }
-            b = match self.work.wait_timeout(b, end - now) {
+            let slice = self.tick.map_or(end - now, |t| t.min(end - now));
+            b = match self.work.wait_timeout(b, slice) {
                 Ok((g, _)) => g,
                 Err(p) => p.into_inner().0,
             };
+            if self.tick.is_some() {
+                self.maintain_spool();
+            }
         }
     }
 }

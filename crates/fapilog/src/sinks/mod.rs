@@ -48,17 +48,17 @@ mod stdout;
 mod writer;
 
 pub use crate::metrics::{DivertReason, SinkDropReason, SinkErrorKind, SinkHealth};
+#[cfg(feature = "spool")]
+pub use crate::spool::{
+    SpoolFsync, SpoolMode, SpoolOptions, SpoolWhenFull, DEFAULT_SPOOL_MAX_BYTES,
+    DEFAULT_SPOOL_SEGMENT_BYTES,
+};
 pub use backoff::Backoff;
 pub use breaker::{Breaker, BreakerState};
 pub use factory::SinkFactory;
 pub use file::FileSink;
 pub use options::{
     BreakerPolicy, RetryPolicy, SinkOptions, WhenFull, DEFAULT_BUFFER_BATCHES, DEFAULT_BUFFER_BYTES,
-};
-#[cfg(feature = "spool")]
-pub use crate::spool::{
-    SpoolFsync, SpoolMode, SpoolOptions, SpoolWhenFull, DEFAULT_SPOOL_MAX_BYTES,
-    DEFAULT_SPOOL_SEGMENT_BYTES,
 };
 pub use rotating::{
     FsyncPolicy, Housekeeping, ReopenHandle, RotatingFileBuilder, RotatingFileSink,

@@ -26,7 +26,10 @@ pub(crate) fn load(fs: &dyn Fs, dir: &Path) -> Result<u64, CursorState> {
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Err(CursorState::Missing),
         Err(_) => return Err(CursorState::Corrupt),
     };
-    let b: [u8; 12] = bytes.as_slice().try_into().map_err(|_| CursorState::Corrupt)?;
+    let b: [u8; 12] = bytes
+        .as_slice()
+        .try_into()
+        .map_err(|_| CursorState::Corrupt)?;
     let seq = u64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]);
     let crc = u32::from_le_bytes([b[8], b[9], b[10], b[11]]);
     if crc32c::crc32c(&b[..8]) != crc {

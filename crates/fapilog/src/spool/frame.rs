@@ -125,7 +125,9 @@ pub(crate) fn decode(payload: &[u8]) -> Option<Batch> {
         let name_len = r.u8()? as usize;
         let name = std::str::from_utf8(r.take(name_len)?).ok()?;
         let level = if name.is_empty() {
-            Level::BUILTIN.into_iter().find(|l| l.priority() == priority)?
+            Level::BUILTIN
+                .into_iter()
+                .find(|l| l.priority() == priority)?
         } else {
             Level::custom(priority, crate::logger::intern(name))
         };

@@ -34,7 +34,11 @@ pub(crate) struct StdFs {
 }
 
 impl StdFs {
-    fn with_file<T>(&self, path: &Path, f: impl FnOnce(&mut File) -> io::Result<T>) -> io::Result<T> {
+    fn with_file<T>(
+        &self,
+        path: &Path,
+        f: impl FnOnce(&mut File) -> io::Result<T>,
+    ) -> io::Result<T> {
         let mut slot = match self.open.lock() {
             Ok(g) => g,
             Err(p) => p.into_inner(),

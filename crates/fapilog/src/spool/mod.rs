@@ -44,6 +44,9 @@ use crate::metrics::spool::SpoolCounters;
 use fs::Fs;
 use segment::{Segment, Step};
 
+/// Under `EveryBatch`, the shortest time between two cursor writes on acknowledgement.
+const CURSOR_EVERY: std::time::Duration = std::time::Duration::from_millis(10);
+
 /// Bytes the reader loads at a time.
 const READ_CHUNK: usize = 4 << 20;
 
@@ -90,6 +93,8 @@ pub(crate) struct Spool {
     head_seg: Option<u64>,
     peeked: Option<Peeked>,
     last_sync: Instant,
+    /// When the cursor was last written.
+    cursor_at: Instant,
     unsynced: bool,
     /// A write failed and no write succeeded since (one diagnostic per episode).
     failing: bool,
@@ -114,8 +119,8 @@ impl Spool {
                 OpenError::Io(dir.to_owned(), e)
             }
         })?;
-        let mut spool = Spool::open(Arc::new(fs::StdFs::default()), dir, opts, stats)
-            .map_err(io_err)?;
+        let mut spool =
+            Spool::open(Arc::new(fs::StdFs::default()), dir, opts, stats).map_err(io_err)?;
         spool._lock = Some(lock);
         Ok(spool)
     }
@@ -188,6 +193,7 @@ impl Spool {
             head_seg: None,
             peeked: None,
             last_sync: Instant::now(),
+            cursor_at: Instant::now(),
             unsynced: false,
             failing: false,
             buf: Vec::new(),
@@ -213,7 +219,9 @@ impl Spool {
                 let Ok(b) = self.fs.read_at(&seg.path, at, frame::HEADER + 14) else {
                     break;
                 };
-                let Some(h) = frame::Header::parse(&b) else { break };
+                let Some(h) = frame::Header::parse(&b) else {
+                    break;
+                };
                 if h.len as usize > frame::MAX_PAYLOAD {
                     break;
                 }
@@ -234,7 +242,9 @@ impl Spool {
     fn publish_size(&self) {
         let bytes = self.segments.iter().map(|s| s.len).sum();
         self.stats.bytes.store(bytes, Relaxed);
-        self.stats.segments.store(self.segments.len() as u64, Relaxed);
+        self.stats
+            .segments
+            .store(self.segments.len() as u64, Relaxed);
     }
 
     /// Bytes of segments on disk.
@@ -464,7 +474,11 @@ impl Spool {
         if self.segments.len() < 2 {
             return false;
         }
-        let from = if self.head_is_read_from() { self.read_at } else { 0 };
+        let from = if self.head_is_read_from() {
+            self.read_at
+        } else {
+            0
+        };
         let lines = self.lines_in(0, from);
         self.stats.dropped_oldest.fetch_add(lines, Relaxed);
         sub(&self.stats.pending_lines, lines);
@@ -485,7 +499,9 @@ impl Spool {
             let Ok(b) = self.fs.read_at(&seg.path, from, frame::HEADER + 6) else {
                 break;
             };
-            let Some(h) = frame::Header::parse(&b) else { break };
+            let Some(h) = frame::Header::parse(&b) else {
+                break;
+            };
             if h.len as usize > frame::MAX_PAYLOAD {
                 break;
             }
@@ -526,6 +542,7 @@ impl Spool {
     }
 
     fn persist_cursor(&mut self, durable: bool) {
+        self.cursor_at = Instant::now();
         match cursor::store(&*self.fs, &self.dir, self.cursor, durable) {
             Ok(()) => self.persisted = self.cursor,
             Err(e) => {
@@ -579,8 +596,9 @@ impl Spool {
                 Err(_) => return None,
             }
             let at = (self.read_at - self.head_from) as usize;
-            let need = frame::Header::parse(&self.head[at..])
-                .map_or(frame::HEADER, |h| h.frame_len().min(frame::HEADER + frame::MAX_PAYLOAD + 1));
+            let need = frame::Header::parse(&self.head[at..]).map_or(frame::HEADER, |h| {
+                h.frame_len().min(frame::HEADER + frame::MAX_PAYLOAD + 1)
+            });
             if need as u64 <= left && !matches!(self.load(&seg, need), Ok(true)) {
                 self.skip_rest(&seg, is_active);
                 continue;
@@ -674,9 +692,10 @@ impl Spool {
             self.stats.oldest_ms.store(0, Relaxed);
             self.stats.pending_lines.store(0, Relaxed);
         }
-        if self.opts.fsync == SpoolFsync::EveryBatch {
-            // Rename without fsync: a kill -9 repeats nothing; after a
-            // power loss, at most what followed the last durable cursor.
+        if self.opts.fsync == SpoolFsync::EveryBatch && self.cursor_at.elapsed() >= CURSOR_EVERY {
+            // Rename without fsync (and at most every CURSOR_EVERY: ext4
+            // flushes on a rename over a file): a kill -9 repeats at most
+            // that much; a power loss, what followed the last durable cursor.
             self.persist_cursor(false);
         }
         // A read-out sealed segment goes at once.

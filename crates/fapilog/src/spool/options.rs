@@ -157,7 +157,13 @@ impl SpoolOptions {
     pub(crate) fn sink_dir(&self, sink: &str) -> PathBuf {
         let safe: String = sink
             .chars()
-            .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.' { c } else { '_' })
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.' {
+                    c
+                } else {
+                    '_'
+                }
+            })
             .collect();
         self.directory.join(safe)
     }
@@ -165,7 +171,11 @@ impl SpoolOptions {
     /// The options checked: `Err((option, value, expected))`.
     pub(crate) fn check(&self) -> Result<(), (&'static str, String, &'static str)> {
         if self.segment_bytes < 4096 {
-            return Err(("spool.segment_bytes", self.segment_bytes.to_string(), "at least 4096"));
+            return Err((
+                "spool.segment_bytes",
+                self.segment_bytes.to_string(),
+                "at least 4096",
+            ));
         }
         if self.max_bytes < self.segment_bytes {
             return Err((
@@ -176,7 +186,11 @@ impl SpoolOptions {
         }
         if let SpoolFsync::Interval(d) = self.fsync {
             if d.is_zero() {
-                return Err(("spool.fsync", "0 s".to_owned(), "an interval above zero (or every_batch)"));
+                return Err((
+                    "spool.fsync",
+                    "0 s".to_owned(),
+                    "an interval above zero (or every_batch)",
+                ));
             }
         }
         Ok(())

@@ -38,14 +38,23 @@ fn batch(tag: u64) -> Batch {
     let mut b = Batch::new(Format::Json);
     let mut id = [0u8; 16];
     id[..8].copy_from_slice(&tag.to_le_bytes());
-    b.push_line(Level::INFO, SystemTime::now(), MessageId::from_bytes(id), tag.to_string().as_bytes());
+    b.push_line(
+        Level::INFO,
+        SystemTime::now(),
+        MessageId::from_bytes(id),
+        tag.to_string().as_bytes(),
+    );
     b
 }
 
 fn tag(b: &Batch) -> u64 {
     let line = b.lines().next().unwrap();
     let t: u64 = std::str::from_utf8(line.bytes).unwrap().parse().unwrap();
-    assert_eq!(line.message_id.as_bytes()[..8], t.to_le_bytes(), "metadata kept");
+    assert_eq!(
+        line.message_id.as_bytes()[..8],
+        t.to_le_bytes(),
+        "metadata kept"
+    );
     t
 }
 
@@ -90,7 +99,10 @@ fn written_batches_come_back_in_order_across_a_crash() {
     // may be behind, so at most the acknowledged frames come again.
     let mut s = open(&fs, &o);
     let got = drain(&mut s);
-    assert!(got == (0..20).collect::<Vec<_>>() || got == (1..20).collect::<Vec<_>>(), "{got:?}");
+    assert!(
+        got == (0..20).collect::<Vec<_>>() || got == (1..20).collect::<Vec<_>>(),
+        "{got:?}"
+    );
     assert_eq!(s.stats.bytes.load(Relaxed), seg_bytes(&fs));
 }
 
@@ -132,7 +144,10 @@ fn a_power_cut_with_interval_loses_only_what_came_after_the_last_sync() {
     fs.power_cut();
     let mut s = open(&fs, &o);
     let got = drain(&mut s);
-    assert!(got.len() >= 10 && got[..10] == (0..10).collect::<Vec<_>>()[..], "{got:?}");
+    assert!(
+        got.len() >= 10 && got[..10] == (0..10).collect::<Vec<_>>()[..],
+        "{got:?}"
+    );
 }
 
 #[test]
@@ -163,7 +178,11 @@ fn a_full_disk_applies_the_policy_leaves_no_partial_frame_and_recovers() {
     let fs = Arc::new(MemFs::default());
     let mut s = open(&fs, &opts(SpoolFsync::Never));
     fs.set_fault(Some(Fault::Full));
-    assert_eq!(s.append(&batch(0)), Appended::Blocked, "Block waits for room");
+    assert_eq!(
+        s.append(&batch(0)),
+        Appended::Blocked,
+        "Block waits for room"
+    );
 }
 
 #[test]
@@ -182,14 +201,22 @@ fn a_failing_fsync_marks_the_spool_degraded_until_one_succeeds() {
 #[test]
 fn the_cap_is_kept_by_each_policy_and_counted() {
     let cap = 1200;
-    for policy in [SpoolWhenFull::DropOldest, SpoolWhenFull::DropNewest, SpoolWhenFull::Block] {
+    for policy in [
+        SpoolWhenFull::DropOldest,
+        SpoolWhenFull::DropNewest,
+        SpoolWhenFull::Block,
+    ] {
         let fs = Arc::new(MemFs::default());
         let o = opts(SpoolFsync::Never).max_bytes(cap).when_full(policy);
         let mut s = open(&fs, &o);
         let mut outcomes = Vec::new();
         for t in 0..100 {
             outcomes.push(s.append(&batch(t)));
-            assert!(seg_bytes(&fs) <= cap + 300, "usage {} over cap + one segment", seg_bytes(&fs));
+            assert!(
+                seg_bytes(&fs) <= cap + 300,
+                "usage {} over cap + one segment",
+                seg_bytes(&fs)
+            );
         }
         let got = drain(&mut s);
         let st = s.stats.snapshot();
@@ -206,7 +233,10 @@ fn the_cap_is_kept_by_each_policy_and_counted() {
                 assert_eq!(got, (0..spooled).collect::<Vec<_>>(), "the oldest are kept");
             }
             _ => {
-                assert_eq!(outcomes.iter().filter(|o| **o == Appended::Blocked).count() as u64, 100 - spooled);
+                assert_eq!(
+                    outcomes.iter().filter(|o| **o == Appended::Blocked).count() as u64,
+                    100 - spooled
+                );
                 assert_eq!(st.dropped_total(), 0);
                 assert_eq!(got, (0..spooled).collect::<Vec<_>>());
             }
@@ -246,8 +276,15 @@ fn a_crash_at_each_step_of_a_segment_deletion_restarts_cleanly() {
         // Nothing lost, nothing garbled, duplicates only within the
         // deleted segment.
         let all: BTreeSet<u64> = delivered.iter().chain(&again).copied().collect();
-        assert_eq!(all, (0..12).collect(), "{step}: {delivered:?} then {again:?}");
-        assert!(again.iter().all(|t| *t > last || *t + 5 > last), "{step}: {again:?}");
+        assert_eq!(
+            all,
+            (0..12).collect(),
+            "{step}: {delivered:?} then {again:?}"
+        );
+        assert!(
+            again.iter().all(|t| *t > last || *t + 5 > last),
+            "{step}: {again:?}"
+        );
         assert!(again.windows(2).all(|w| w[0] < w[1]));
         assert_eq!(s.stats.bytes.load(Relaxed), seg_bytes(&fs));
     }
@@ -295,7 +332,11 @@ fn corrupt_frames_torn_tails_and_implausible_lengths_are_skipped_and_counted() {
         s.append(&batch(t));
     }
     crash(s);
-    let segs: Vec<PathBuf> = fs.paths().into_iter().filter(|p| p.extension().is_some_and(|e| e == "seg")).collect();
+    let segs: Vec<PathBuf> = fs
+        .paths()
+        .into_iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "seg"))
+        .collect();
     assert!(segs.len() >= 3);
     // A bit flip in the first sealed segment's first payload.
     let mut b = fs.bytes(&segs[0]).unwrap();

@@ -109,7 +109,9 @@ pub fn seqs(lines: &[String]) -> Vec<u64> {
         .filter_map(|l| {
             let v: serde_json::Value =
                 serde_json::from_str(l).unwrap_or_else(|e| panic!("garbage line {l:?}: {e}"));
-            let event = v["log"]["message"].as_str().is_some_and(|m| m.starts_with("event"));
+            let event = v["log"]["message"]
+                .as_str()
+                .is_some_and(|m| m.starts_with("event"));
             event.then(|| v["log"]["data"]["seq"].as_u64().unwrap())
         })
         .collect()
@@ -141,9 +143,19 @@ pub fn assert_complete(seqs: &[u64], n: u64) -> usize {
     for s in seqs {
         *counts.entry(*s).or_default() += 1;
     }
-    let missing: Vec<u64> = (0..n).filter(|s| !counts.contains_key(s)).take(10).collect();
-    assert!(missing.is_empty(), "{} of {n} delivered; first missing {missing:?}", counts.len());
-    assert!(counts.keys().all(|s| *s < n), "an event never logged was delivered");
+    let missing: Vec<u64> = (0..n)
+        .filter(|s| !counts.contains_key(s))
+        .take(10)
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "{} of {n} delivered; first missing {missing:?}",
+        counts.len()
+    );
+    assert!(
+        counts.keys().all(|s| *s < n),
+        "an event never logged was delivered"
+    );
     counts.values().map(|c| c - 1).sum()
 }
 
