@@ -85,7 +85,7 @@ pub enum Error {
     },
     /// Another process (or another sink of this one) holds a spool
     /// directory: two writers would interleave their frames.
-    #[error("the spool directory {directory} of sink {sink} is locked by another process (each process needs a spool directory of its own)")]
+    #[error("the spool directory {directory} of sink {sink} is locked by another pipeline or process (each needs a spool directory of its own)")]
     SpoolLocked {
         /// The sink's name.
         sink: String,

@@ -194,18 +194,32 @@ impl fapilog::Sink for NamedFile {
     }
 }
 
+/// How long a child may live: past it, its watchdog kills it, so a hung
+/// child fails its test instead of hanging it.
+const CHILD_LIMIT: Duration = Duration::from_secs(120);
+
+/// Kills the child at `CHILD_LIMIT` unless dropped first.
+struct Watchdog(#[allow(dead_code)] std::sync::mpsc::Sender<()>);
+
 fn spawn(
     role: &str,
     root: &Path,
     envs: &[(&str, &str)],
-) -> (Child, BufReader<std::process::ChildStdout>) {
+) -> (Child, BufReader<std::process::ChildStdout>, Watchdog) {
     let mut cmd = child::command("child_entry", role, root);
     for (k, v) in envs {
         cmd.env(k, v);
     }
     let mut c = cmd.spawn().unwrap();
     let out = BufReader::new(c.stdout.take().unwrap());
-    (c, out)
+    let pid = rustix::process::Pid::from_child(&c);
+    let (tx, rx) = std::sync::mpsc::channel::<()>();
+    std::thread::spawn(move || {
+        if rx.recv_timeout(CHILD_LIMIT) == Err(std::sync::mpsc::RecvTimeoutError::Timeout) {
+            let _ = rustix::process::kill_process(pid, rustix::process::Signal::KILL);
+        }
+    });
+    (c, out, Watchdog(tx))
 }
 
 /// Reads the child's lines until `want` says stop; the last line read.
@@ -248,7 +262,7 @@ fn replay(root: &Path) -> (Vec<u64>, Duration) {
 fn kill_9_mid_stream_loses_nothing_whose_write_returned_under_each_fsync_policy() {
     for policy in ["never", "interval", "every_batch"] {
         let dir = tempfile::tempdir().unwrap();
-        let (mut c, mut out) = spawn("writer", dir.path(), &[("SPOOL_FSYNC", policy)]);
+        let (mut c, mut out, _watchdog) = spawn("writer", dir.path(), &[("SPOOL_FSYNC", policy)]);
         let target = 5_000 + fastrand::u64(0..10_000);
         let last = read_until(&mut out, |l| l.contains("spooled ") && count(l) >= target);
         c.kill().unwrap();
@@ -280,7 +294,7 @@ fn kill_9_mid_stream_loses_nothing_whose_write_returned_under_each_fsync_policy(
 #[test]
 fn a_second_process_on_the_same_spool_directory_fails_fast() {
     let dir = tempfile::tempdir().unwrap();
-    let (mut c, mut out) = spawn("holder", dir.path(), &[]);
+    let (mut c, mut out, _watchdog) = spawn("holder", dir.path(), &[]);
     read_until(&mut out, |l| l.ends_with("ready"));
     let started = Instant::now();
     let err = builder()
@@ -301,7 +315,7 @@ fn a_second_process_on_the_same_spool_directory_fails_fast() {
 #[test]
 fn secrets_planted_before_a_kill_9_never_reach_the_spool_files() {
     let dir = tempfile::tempdir().unwrap();
-    let (mut c, mut out) = spawn("secrets", dir.path(), &[]);
+    let (mut c, mut out, _watchdog) = spawn("secrets", dir.path(), &[]);
     read_until(&mut out, |l| l.ends_with("spooled 100"));
     c.kill().unwrap();
     c.wait().unwrap();
@@ -337,7 +351,8 @@ fn a_crash_at_each_step_of_a_segment_deletion_restarts_and_never_loops() {
         log(&p, 0..3_000);
         p.shutdown(Duration::from_millis(200));
         drop(p);
-        let (mut c, mut out) = spawn("replayer", dir.path(), &[("FAPILOG_SPOOL_CRASH_AT", step)]);
+        let (mut c, mut out, _watchdog) =
+            spawn("replayer", dir.path(), &[("FAPILOG_SPOOL_CRASH_AT", step)]);
         let mut line = String::new();
         while out.read_line(&mut line).unwrap_or(0) > 0 {}
         let status = c.wait().unwrap();
@@ -363,7 +378,7 @@ fn a_crash_at_each_step_of_a_segment_deletion_restarts_and_never_loops() {
 #[test]
 fn a_full_disk_applies_the_policy_reports_once_and_recovers() {
     let dir = tempfile::tempdir().unwrap();
-    let (mut c, mut out) = spawn("disk_full", dir.path(), &[]);
+    let (mut c, mut out, _watchdog) = spawn("disk_full", dir.path(), &[]);
     let result = read_until(&mut out, |l| l.contains("result "));
     c.kill().unwrap();
     let output = c.wait_with_output().unwrap();

@@ -840,6 +840,7 @@ impl Runner {
             }
         };
         self.breaker.on_success();
+        self.spool_wait = Duration::ZERO;
         self.counters().set_health(SinkHealth::Healthy);
         self.counters()
             .written

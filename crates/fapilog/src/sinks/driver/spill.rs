@@ -226,7 +226,6 @@ impl Runner {
                 return false;
             }
         };
-        self.spool_wait = Duration::ZERO;
         let kept: Vec<usize> = (0..batch.len())
             .filter(|i| refused.binary_search(i).is_err())
             .collect();
