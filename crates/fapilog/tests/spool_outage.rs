@@ -305,3 +305,51 @@ fn fapilog_spool_variables_give_the_sinks_a_spool_and_bad_values_name_key_and_va
         );
     }
 }
+
+#[test]
+fn a_restart_on_a_full_blocking_spool_with_the_sink_down_starts_and_only_backpressures() {
+    let dir = tempfile::tempdir().unwrap();
+    let (cap, segment) = (64 * 1024, 16 * 1024);
+    let spool = || SpoolOptions::new(dir.path()).max_bytes(cap).segment_bytes(segment);
+    let start = || {
+        builder()
+            .backpressure(fapilog::Backpressure::Drop)
+            .sink_with(OutageSink::new(true), quick(spool()))
+            .build()
+            .unwrap()
+    };
+    let p = start();
+    log(&p, 0..5_000);
+    assert!(wait_until(WAIT, || {
+        p.metrics().sinks[0].spool.as_ref().unwrap().bytes + 2 * 64 * 600 > cap
+    }));
+    p.shutdown(Duration::from_millis(300));
+    drop(p);
+    // The restart: the spool is full, the sink still down, the policy Block.
+    // (The first pipeline's driver lets go of the directory as it stops,
+    // just after its shutdown timed out.)
+    let mut second = None;
+    assert!(wait_until(WAIT, || {
+        second = builder()
+            .backpressure(fapilog::Backpressure::Drop)
+            .sink_with(OutageSink::new(true), quick(spool()))
+            .build()
+            .ok();
+        second.is_some()
+    }));
+    let p = second.unwrap();
+    // More than the queue holds: with the worker waiting on the spool, the
+    // queue fills and the callers' policy (Drop here) decides.
+    log(&p, 0..40_000);
+    let m = p.metrics();
+    let spool = m.sinks[0].spool.clone().unwrap();
+    assert!(spool.bytes <= cap + segment, "{spool:?}");
+    assert_eq!(spool.dropped_total(), 0, "Block never drops in the spool");
+    assert!(
+        wait_until(WAIT, || p.metrics().dropped_for(fapilog::DropReason::QueueFull) > 0),
+        "the callers see backpressure: {:?}",
+        p.metrics().dropped
+    );
+    let report = p.shutdown(Duration::from_millis(300));
+    assert!(report.sinks[0].spooled > 0, "{report:?}");
+}

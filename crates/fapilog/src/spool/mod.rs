@@ -100,6 +100,8 @@ pub(crate) struct Spool {
     unsynced: bool,
     /// A write failed and no write succeeded since (one diagnostic per episode).
     failing: bool,
+    /// The directory was let go of (`release`).
+    released: bool,
     buf: Vec<u8>,
     pub(crate) stats: Arc<SpoolCounters>,
 }
@@ -141,6 +143,9 @@ impl Spool {
     pub(crate) fn append(&mut self, batch: &Batch) -> Appended {
         if batch.is_empty() {
             return Appended::Spooled;
+        }
+        if self.released {
+            return Appended::Dropped;
         }
         let mut buf = std::mem::take(&mut self.buf);
         buf.clear();
@@ -332,6 +337,14 @@ impl Spool {
                 false
             }
         }
+    }
+
+    /// Closes the spool and lets go of its directory (the driver stopped):
+    /// a new pipeline may open it at once. Later appends are refused.
+    pub(crate) fn release(&mut self) {
+        self.close();
+        self._lock = None;
+        self.released = true;
     }
 
     /// Syncs what was written and persists the cursor (shutdown).

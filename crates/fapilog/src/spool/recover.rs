@@ -109,6 +109,7 @@ impl Spool {
             cursor_at: Instant::now(),
             unsynced: false,
             failing: false,
+            released: false,
             buf: Vec::new(),
             stats,
         };

@@ -47,7 +47,7 @@ impl Spool {
     pub(crate) fn maintain(&mut self) {
         match *self {}
     }
-    pub(crate) fn close(&mut self) {
+    pub(crate) fn release(&mut self) {
         match *self {}
     }
     pub(crate) fn next_seq(&self) -> u64 {
@@ -77,6 +77,13 @@ impl Channel {
     pub(super) fn spill(&self, mut b: MutexGuard<'_, Buffer>, d: Delivery) {
         let Some(spool) = &self.spool else { return };
         loop {
+            if b.closed {
+                // The driver has stopped (or is stopping): too late for the spool.
+                drop(b);
+                self.counters()
+                    .drop_lines(SinkDropReason::Shutdown, d.batch().levels());
+                return;
+            }
             let out = lock(spool).append(d.batch());
             match out {
                 Appended::Spooled => {
@@ -88,12 +95,6 @@ impl Channel {
                     return;
                 }
                 Appended::Dropped => {
-                    drop(b);
-                    self.counters()
-                        .drop_lines(SinkDropReason::SpoolFull, d.batch().levels());
-                    return;
-                }
-                Appended::Blocked if b.closed => {
                     drop(b);
                     self.counters()
                         .drop_lines(SinkDropReason::SpoolFull, d.batch().levels());
@@ -194,9 +195,11 @@ impl Channel {
         }
     }
 
+    /// The driver stops: the spool is synced, its cursor saved, and its
+    /// directory let go of.
     pub(super) fn close_spool(&self) {
         if let Some(mut s) = self.spool() {
-            s.close();
+            s.release();
         }
     }
 }
