@@ -310,7 +310,11 @@ fn fapilog_spool_variables_give_the_sinks_a_spool_and_bad_values_name_key_and_va
 fn a_restart_on_a_full_blocking_spool_with_the_sink_down_starts_and_only_backpressures() {
     let dir = tempfile::tempdir().unwrap();
     let (cap, segment) = (64 * 1024, 16 * 1024);
-    let spool = || SpoolOptions::new(dir.path()).max_bytes(cap).segment_bytes(segment);
+    let spool = || {
+        SpoolOptions::new(dir.path())
+            .max_bytes(cap)
+            .segment_bytes(segment)
+    };
     let start = || {
         builder()
             .backpressure(fapilog::Backpressure::Drop)
@@ -346,10 +350,70 @@ fn a_restart_on_a_full_blocking_spool_with_the_sink_down_starts_and_only_backpre
     assert!(spool.bytes <= cap + segment, "{spool:?}");
     assert_eq!(spool.dropped_total(), 0, "Block never drops in the spool");
     assert!(
-        wait_until(WAIT, || p.metrics().dropped_for(fapilog::DropReason::QueueFull) > 0),
+        wait_until(WAIT, || p
+            .metrics()
+            .dropped_for(fapilog::DropReason::QueueFull)
+            > 0),
         "the callers see backpressure: {:?}",
         p.metrics().dropped
     );
     let report = p.shutdown(Duration::from_millis(300));
     assert!(report.sinks[0].spooled > 0, "{report:?}");
+}
+
+/// A sink that holds its first write until released.
+struct HeldSink(std::sync::Arc<(std::sync::Mutex<bool>, std::sync::Condvar)>);
+
+impl fapilog::Sink for HeldSink {
+    fn name(&self) -> &str {
+        SINK
+    }
+    fn write_batch(&mut self, _: &fapilog::Batch) -> Result<(), fapilog::SinkError> {
+        let (open, cv) = &*self.0;
+        let mut open = open.lock().unwrap();
+        while !*open {
+            open = cv.wait(open).unwrap();
+        }
+        Err(fapilog::SinkError::transient(
+            "released at the end of the test",
+        ))
+    }
+}
+
+#[test]
+fn a_shutdown_deadline_with_a_stuck_sink_leaves_every_batch_in_the_spool() {
+    let dir = tempfile::tempdir().unwrap();
+    let gate = std::sync::Arc::new((std::sync::Mutex::new(false), std::sync::Condvar::new()));
+    let spool = || {
+        SpoolOptions::new(dir.path())
+            .mode(SpoolMode::Always)
+            .fsync(SpoolFsync::EveryBatch)
+    };
+    let pipeline = builder()
+        .sink_with(
+            HeldSink(gate.clone()),
+            quick(spool()).when_full(WhenFull::Block),
+        )
+        .build()
+        .unwrap();
+    log(&pipeline, 0..1_000);
+    assert!(wait_until(WAIT, || {
+        pipeline.metrics().sinks[0].spool.as_ref().unwrap().spooled == 1_000
+    }));
+    let report = pipeline.shutdown(Duration::from_millis(200));
+    assert_eq!(report.sinks[0].spooled, 1_000, "{report:?}");
+    assert_eq!(report.sinks[0].dropped, 0);
+    // Let the stuck write return so its driver can stop and let go of the directory.
+    *gate.0.lock().unwrap() = true;
+    gate.1.notify_all();
+    drop(pipeline);
+    let up = OutageSink::new(false);
+    let mut next = None;
+    assert!(wait_until(WAIT, || {
+        next = builder().sink_with(up.clone(), quick(spool())).build().ok();
+        next.is_some()
+    }));
+    let pipeline = next.unwrap();
+    pipeline.flush(WAIT).unwrap();
+    assert_eq!(assert_complete(&up.seqs(), 1_000), 0);
 }

@@ -153,18 +153,22 @@ impl SpoolOptions {
         self
     }
 
-    /// The directory of one sink's spool.
+    /// The directory of one sink's spool: the sink's name, with anything
+    /// but letters, digits, `-`, `_` and `.` as `_` (and never `.` or `..`).
     pub(crate) fn sink_dir(&self, sink: &str) -> PathBuf {
-        let safe: String = sink
+        let mut safe: String = sink
             .chars()
             .map(|c| {
-                if c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.' {
+                if c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.') {
                     c
                 } else {
                     '_'
                 }
             })
             .collect();
+        if safe.is_empty() || safe.chars().all(|c| c == '.') {
+            safe = "_".repeat(safe.len().max(1));
+        }
         self.directory.join(safe)
     }
 
@@ -194,5 +198,19 @@ impl SpoolOptions {
             }
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_sink_name_never_leaves_the_spool_directory() {
+        let o = SpoolOptions::new("/spool");
+        assert_eq!(o.sink_dir("http"), PathBuf::from("/spool/http"));
+        assert_eq!(o.sink_dir("../etc"), PathBuf::from("/spool/.._etc"));
+        assert_eq!(o.sink_dir(".."), PathBuf::from("/spool/__"));
+        assert_eq!(o.sink_dir(""), PathBuf::from("/spool/_"));
     }
 }
