@@ -405,12 +405,13 @@ fn set_and_get_by_path() {
 /// ones), through the environment and through a file, naming the key.
 #[test]
 fn every_key_rejects_nonsense() {
-    const FREE_TEXT: [&str; 5] = [
+    const FREE_TEXT: [&str; 6] = [
         "service",
         "env",
         "version",
         "file.directory",
         "file.filename_prefix",
+        "spool.directory",
     ];
     for k in fapilog::settings::keys::all() {
         // fapilog's free-text and list settings take any text.
