@@ -2,6 +2,7 @@
 //! ENOSPC, EIO and short writes, and model a power cut (every file cut back
 //! to the length it had at its last fsync).
 
+#[cfg(test)]
 use std::collections::HashMap;
 use std::fs::{File, OpenOptions};
 use std::io::{self, Read, Seek, SeekFrom, Write};
@@ -126,6 +127,7 @@ impl Fs for StdFs {
 }
 
 /// One file of [`MemFs`]: its bytes and how many of them an fsync made durable.
+#[cfg(test)]
 #[derive(Clone, Default, Debug)]
 struct MemFile {
     data: Vec<u8>,
@@ -135,8 +137,8 @@ struct MemFile {
 }
 
 /// A fault to inject into [`MemFs`].
+#[cfg(test)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[allow(dead_code)]
 pub(crate) enum Fault {
     /// Appends fail with ENOSPC after writing nothing.
     Full,
@@ -149,6 +151,7 @@ pub(crate) enum Fault {
 /// An in-memory filesystem for tests, after Vector's `FileModel`: it knows
 /// the last synced length of every file, so [`MemFs::power_cut`] keeps
 /// exactly what an fsync made durable.
+#[cfg(test)]
 #[derive(Default)]
 pub(crate) struct MemFs {
     files: Mutex<HashMap<PathBuf, MemFile>>,
@@ -158,6 +161,7 @@ pub(crate) struct MemFs {
     pub(crate) crash_on: Mutex<Option<&'static str>>,
 }
 
+#[cfg(test)]
 #[allow(dead_code)]
 impl MemFs {
     fn files(&self) -> std::sync::MutexGuard<'_, HashMap<PathBuf, MemFile>> {
@@ -238,10 +242,12 @@ impl MemFs {
     }
 }
 
+#[cfg(test)]
 fn not_found(path: &Path) -> io::Error {
     io::Error::new(io::ErrorKind::NotFound, path.display().to_string())
 }
 
+#[cfg(test)]
 impl Fs for MemFs {
     fn create_dir_all(&self, _dir: &Path) -> io::Result<()> {
         Ok(())

@@ -373,18 +373,19 @@ fn ms(t: SystemTime) -> u64 {
         .map_or(0, |d| d.as_millis().min(u128::from(u64::MAX)) as u64)
 }
 
-/// Crash points for the fault suite, in debug builds only: with
-/// `FAPILOG_SPOOL_CRASH_AT` naming a step (`after_cursor`, `after_unlink`)
-/// the process aborts there, leaving the files as a crash at that step
-/// would. Read once.
+/// Crash points for the fault suite, compiled only with the test-only
+/// cargo feature `_spool_failpoints` (which the crate's own tests turn on):
+/// with `FAPILOG_SPOOL_CRASH_AT` naming a step (`after_cursor`,
+/// `after_unlink`) the process aborts there, leaving the files as a crash
+/// at that step would. Read once.
+#[cfg(feature = "_spool_failpoints")]
 fn hook(step: &str) {
-    #[cfg(debug_assertions)]
-    {
-        static AT: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
-        let at = AT.get_or_init(|| std::env::var("FAPILOG_SPOOL_CRASH_AT").ok());
-        if at.as_deref() == Some(step) {
-            std::process::abort();
-        }
+    static AT: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
+    let at = AT.get_or_init(|| std::env::var("FAPILOG_SPOOL_CRASH_AT").ok());
+    if at.as_deref() == Some(step) {
+        std::process::abort();
     }
-    let _ = step;
 }
+
+#[cfg(not(feature = "_spool_failpoints"))]
+fn hook(_step: &str) {}
