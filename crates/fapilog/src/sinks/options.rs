@@ -22,13 +22,13 @@ pub enum WhenFull {
     /// every other sink, so a slow or dead destination slows nothing.
     DropNewest,
     /// The batch goes to the sink's disk spool (cargo feature `spool`,
-    /// configured with [`SinkOptions::spool`]), and so does every later
+    /// configured with `SinkOptions::spool`), and so does every later
     /// batch until the spool is drained, so the sink still receives its
     /// lines in order. The spool keeps them across outages and restarts
-    /// (see its [`SpoolFsync`](crate::sinks::SpoolFsync) policy for what a
-    /// crash or a power loss can take); when the spool itself is full, its
-    /// [`SpoolWhenFull`](crate::sinks::SpoolWhenFull) policy decides.
-    /// Without a spool, the pipeline refuses to build.
+    /// (its `SpoolFsync` policy says what a crash or a power loss can
+    /// take); when the spool itself is full, its `SpoolWhenFull` policy
+    /// decides. Without a spool, the pipeline refuses to build. See
+    /// `docs/spool.md`.
     Spill,
 }
 
