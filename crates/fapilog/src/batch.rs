@@ -116,6 +116,26 @@ impl Batch {
         });
     }
 
+    /// Appends one already encoded line (without its newline), as the
+    /// spool replays it.
+    #[cfg_attr(not(feature = "spool"), allow(dead_code))]
+    pub(crate) fn push_line(&mut self, level: Level, time: SystemTime, id: MessageId, line: &[u8]) {
+        self.bytes.extend_from_slice(line);
+        self.bytes.push(b'\n');
+        self.ends.push(LineMeta {
+            end: self.bytes.len(),
+            level,
+            time,
+            id,
+        });
+    }
+
+    /// How TRACE lines are named in this batch.
+    #[cfg_attr(not(feature = "spool"), allow(dead_code))]
+    pub(crate) fn trace_name(&self) -> TraceName {
+        self.trace_name
+    }
+
     /// A new batch holding the lines at `indices` (in that order).
     pub(crate) fn select(&self, indices: &[u32]) -> Batch {
         let mut out = Batch {

@@ -37,6 +37,12 @@ pub fn is_context_key(key: &str) -> bool {
 pub struct MessageId([u8; 16]);
 
 impl MessageId {
+    /// The id with these 16 bytes (the spool's replay).
+    #[cfg_attr(not(feature = "spool"), allow(dead_code))]
+    pub(crate) fn from_bytes(bytes: [u8; 16]) -> MessageId {
+        MessageId(bytes)
+    }
+
     /// The 16 bytes.
     pub fn as_bytes(&self) -> &[u8; 16] {
         &self.0

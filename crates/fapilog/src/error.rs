@@ -83,6 +83,26 @@ pub enum Error {
         /// What is allowed.
         expected: String,
     },
+    /// Another process (or another sink of this one) holds a spool
+    /// directory: two writers would interleave their frames.
+    #[error("the spool directory {directory} of sink {sink} is locked by another pipeline or process (each needs a spool directory of its own)")]
+    SpoolLocked {
+        /// The sink's name.
+        sink: String,
+        /// The sink's spool directory.
+        directory: String,
+    },
+    /// A sink's spool could not be opened or recovered.
+    #[error("the spool directory {directory} of sink {sink} could not be opened: {source}")]
+    SpoolOpen {
+        /// The sink's name.
+        sink: String,
+        /// The sink's spool directory.
+        directory: String,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
     /// A routing rule or a fallback names a sink the pipeline does not have.
     #[error("{context} names sink {sink:?}, which the pipeline does not have (sinks: {known})")]
     UnknownSink {

@@ -65,6 +65,8 @@ mod shared;
 #[cfg(all(unix, feature = "signals"))]
 pub mod signals;
 pub mod sinks;
+#[cfg(feature = "spool")]
+mod spool;
 pub mod stages;
 pub mod testing;
 mod value;
@@ -82,6 +84,7 @@ pub use logger::{Capture, Logger, Submit, Submitted};
 #[cfg(feature = "metrics")]
 pub use metrics::facade as metrics_facade;
 pub use metrics::prometheus::PROMETHEUS_CONTENT_TYPE;
+pub use metrics::spool::SpoolMetrics;
 pub use metrics::{
     DropCount, DropReason, MetricsSnapshot, SinkMetrics, StageMetrics, FLUSH_BUCKETS,
 };

@@ -405,12 +405,13 @@ fn set_and_get_by_path() {
 /// ones), through the environment and through a file, naming the key.
 #[test]
 fn every_key_rejects_nonsense() {
-    const FREE_TEXT: [&str; 5] = [
+    const FREE_TEXT: [&str; 6] = [
         "service",
         "env",
         "version",
         "file.directory",
         "file.filename_prefix",
+        "spool.directory",
     ];
     for k in fapilog::settings::keys::all() {
         // fapilog's free-text and list settings take any text.
@@ -453,4 +454,17 @@ fn loader_debug_shows_no_values() {
     let shown = format!("{l:?}");
     assert!(!shown.contains("hunter2"), "{shown}");
     assert!(shown.contains("FAPILOG_POSTGRES__DSN"), "{shown}");
+}
+
+/// Without the `spool` cargo feature, a spool directory is refused by name.
+#[cfg(not(feature = "spool"))]
+#[test]
+fn a_spool_directory_without_the_spool_feature_is_refused_naming_the_key() {
+    let e = fapilog::Settings::from_env_vars([("FAPILOG_SPOOL__DIRECTORY", "/tmp/spool")])
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("/tmp/spool") && e.contains("cargo feature `spool`"),
+        "{e}"
+    );
 }

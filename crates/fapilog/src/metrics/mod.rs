@@ -11,6 +11,7 @@
 #[cfg(feature = "metrics")]
 pub mod facade;
 pub(crate) mod prometheus;
+pub(crate) mod spool;
 pub(crate) mod stages;
 
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::Relaxed};
@@ -174,14 +175,19 @@ pub enum SinkDropReason {
     Shutdown,
     /// Diverted to stderr past its byte budget.
     StderrLimit,
+    /// The sink's spool refused them: full, or the disk refused the
+    /// write, under `SpoolWhenFull::DropNewest` (or still blocked on a
+    /// full spool at shutdown).
+    SpoolFull,
 }
 
 impl SinkDropReason {
     /// All reasons, in counter order.
-    pub const ALL: [SinkDropReason; 3] = [
+    pub const ALL: [SinkDropReason; 4] = [
         SinkDropReason::BufferFull,
         SinkDropReason::Shutdown,
         SinkDropReason::StderrLimit,
+        SinkDropReason::SpoolFull,
     ];
 
     /// The snake_case name used in metrics.
@@ -190,6 +196,7 @@ impl SinkDropReason {
             SinkDropReason::BufferFull => "buffer_full",
             SinkDropReason::Shutdown => "shutdown",
             SinkDropReason::StderrLimit => "stderr_limit",
+            SinkDropReason::SpoolFull => "spool_full",
         }
     }
 }
@@ -237,7 +244,7 @@ pub(crate) struct SinkCounters {
     pub(crate) bytes: AtomicU64,
     pub(crate) errors: [AtomicU64; 3],
     pub(crate) retries: AtomicU64,
-    dropped: [[AtomicU64; 3]; LEVELS],
+    dropped: [[AtomicU64; SinkDropReason::ALL.len()]; LEVELS],
     /// Drops already told in an in-band `logs dropped` report.
     pub(crate) dropped_reported: AtomicU64,
     diverted: [AtomicU64; 5],
@@ -251,6 +258,8 @@ pub(crate) struct SinkCounters {
     write_max_nanos: AtomicU64,
     pub(crate) breaker_opened: AtomicU64,
     health: std::sync::atomic::AtomicU8,
+    /// The sink's disk spool, when it has one.
+    pub(crate) spool: Option<std::sync::Arc<spool::SpoolCounters>>,
 }
 
 impl SinkCounters {
@@ -333,6 +342,7 @@ impl SinkCounters {
                 .as_secs_f64(),
             breaker_opened: self.breaker_opened.load(Relaxed),
             health: self.health(),
+            spool: self.spool.as_ref().map(|s| s.snapshot()),
         }
     }
 }
@@ -349,6 +359,18 @@ impl Metrics {
                 .collect(),
             ..Metrics::default()
         }
+    }
+
+    /// Attaches each sink's spool counters (in sink order).
+    #[cfg_attr(not(feature = "spool"), allow(dead_code))]
+    pub(crate) fn with_spools(
+        mut self,
+        spools: Vec<Option<std::sync::Arc<spool::SpoolCounters>>>,
+    ) -> Metrics {
+        for (c, s) in self.sinks.iter_mut().zip(spools) {
+            c.spool = s;
+        }
+        self
     }
 
     #[cold]
@@ -543,6 +565,8 @@ pub struct SinkMetrics {
     pub breaker_opened: u64,
     /// The driver's state.
     pub health: SinkHealth,
+    /// The sink's disk spool, when it has one (cargo feature `spool`).
+    pub spool: Option<spool::SpoolMetrics>,
 }
 
 impl SinkMetrics {

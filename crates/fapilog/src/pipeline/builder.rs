@@ -58,7 +58,7 @@ use super::{Inner, Pipeline};
 pub struct PipelineBuilder {
     pub(crate) settings: Settings,
     /// Each sink, with its own options (`None`: the settings' defaults).
-    pub(crate) sinks: Vec<(Box<dyn Sink>, Option<SinkOptions>)>,
+    pub(crate) sinks: super::SinkList,
     pub(crate) routing: RoutingConfig,
     pub(crate) sink_clock: Option<ManualClock>,
     /// Opens the network sinks `core.sinks` names.
@@ -362,12 +362,14 @@ impl PipelineBuilder {
                 }
             });
         }
+        let mut spools = open_spools(&sinks, &resolved)?;
         for (s, _) in &mut sinks {
             s.start().map_err(|source| Error::SinkStart {
                 sink: s.name().to_owned(),
                 source,
             })?;
         }
+        let spool_stats = spool_counters(&spools);
         let mut formats: Vec<Format> = Vec::new();
         let clock = sink_clock.map_or(DriverClock::System, DriverClock::manual);
         let specs: Vec<Spec> = sinks
@@ -389,6 +391,7 @@ impl PipelineBuilder {
                     format,
                     index,
                     clock: clock.clone(),
+                    spool: spools[index].take(),
                 }
             })
             .collect();
@@ -413,7 +416,7 @@ impl PipelineBuilder {
                 wake_threshold,
                 workers,
             ),
-            metrics: Arc::new(Metrics::new(names)),
+            metrics: Arc::new(Metrics::new(names).with_spools(spool_stats)),
             gate: Arc::new(Gate::new(c.log_level)),
             control: Control::new(workers),
         });
@@ -572,4 +575,64 @@ impl PipelineBuilder {
         }
         Ok(self.level_filter(f))
     }
+}
+
+/// Opens (and recovers) the spool of every sink that has one, failing
+/// fast when another process holds a spool directory.
+#[cfg(feature = "spool")]
+fn open_spools(
+    sinks: &super::SinkList,
+    resolved: &[crate::sinks::options::Resolved],
+) -> Result<Vec<Option<crate::sinks::driver::Spool>>, Error> {
+    use crate::spool::{OpenError, Spool};
+    sinks
+        .iter()
+        .zip(resolved)
+        .map(|((s, _), r)| {
+            let Some(options) = &r.spool else {
+                return Ok(None);
+            };
+            let dir = options.sink_dir(s.name());
+            let stats = Arc::new(crate::metrics::spool::SpoolCounters::default());
+            Spool::open_dir(&dir, options, stats)
+                .map(Some)
+                .map_err(|e| match e {
+                    OpenError::Locked(d) => Error::SpoolLocked {
+                        sink: s.name().to_owned(),
+                        directory: d.display().to_string(),
+                    },
+                    OpenError::Io(d, source) => Error::SpoolOpen {
+                        sink: s.name().to_owned(),
+                        directory: d.display().to_string(),
+                        source,
+                    },
+                })
+        })
+        .collect()
+}
+
+#[cfg(not(feature = "spool"))]
+fn open_spools(
+    sinks: &super::SinkList,
+    _: &[crate::sinks::options::Resolved],
+) -> Result<Vec<Option<crate::sinks::driver::Spool>>, Error> {
+    Ok(sinks.iter().map(|_| None).collect())
+}
+
+/// The counters of each sink's spool, for the metrics.
+#[cfg(feature = "spool")]
+fn spool_counters(
+    spools: &[Option<crate::sinks::driver::Spool>],
+) -> Vec<Option<Arc<crate::metrics::spool::SpoolCounters>>> {
+    spools
+        .iter()
+        .map(|s| s.as_ref().map(|s| Arc::clone(&s.stats)))
+        .collect()
+}
+
+#[cfg(not(feature = "spool"))]
+fn spool_counters(
+    spools: &[Option<crate::sinks::driver::Spool>],
+) -> Vec<Option<Arc<crate::metrics::spool::SpoolCounters>>> {
+    spools.iter().map(|_| None).collect()
 }

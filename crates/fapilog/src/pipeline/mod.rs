@@ -6,6 +6,9 @@ mod builder;
 
 pub use builder::PipelineBuilder;
 
+/// The sinks of a pipeline being built, each with its own options, if any.
+pub(crate) type SinkList = Vec<crate::settings::OpenedSink>;
+
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::thread::JoinHandle;
@@ -51,6 +54,9 @@ pub struct Health {
     pub queue_capacity: usize,
     /// The pipeline has shut down.
     pub stopped: bool,
+    /// Lines waiting in each sink's disk spool, for the sinks that have one
+    /// (cargo feature `spool`), in sink order.
+    pub spooled: Vec<(String, u64)>,
 }
 
 impl Health {
@@ -76,8 +82,12 @@ pub struct SinkDrain {
     pub written: u64,
     /// Lines it gave up on and sent down the divert chain (fallback sink, stderr).
     pub diverted: u64,
-    /// Lines lost for this sink (buffer full, left at the deadline, stderr over budget).
+    /// Lines lost for this sink (buffer full, left at the deadline, stderr
+    /// over budget, refused or dropped by its spool's size policy).
     pub dropped: u64,
+    /// Lines left in the sink's disk spool (cargo feature `spool`): kept on
+    /// disk and delivered when a pipeline starts again on the same directory.
+    pub spooled: u64,
     /// Its state at the end (`Stopped` unless it was stuck at the deadline).
     pub health: SinkHealth,
 }
@@ -113,13 +123,16 @@ impl DrainReport {
     }
 
     /// `true` when every submitted event was written or deliberately
-    /// filtered, and no sink lost or diverted a line.
+    /// filtered, and no sink lost, diverted or left a line in its spool.
     pub fn is_complete(&self) -> bool {
         self.failed == 0
             && self.dropped_total() == 0
             && self.unflushed == 0
             && !self.timed_out
-            && self.sinks.iter().all(|s| s.dropped == 0 && s.diverted == 0)
+            && self
+                .sinks
+                .iter()
+                .all(|s| s.dropped == 0 && s.diverted == 0 && s.spooled == 0)
     }
 }
 
@@ -190,6 +203,20 @@ impl Pipeline {
             queue_depth: s.queue.len(),
             queue_capacity: s.queue.capacity(),
             stopped: self.inner.stopped.load(Ordering::SeqCst),
+            spooled: s
+                .metrics
+                .sinks
+                .iter()
+                .filter_map(|c| {
+                    let spool = c.spool.as_ref()?;
+                    Some((
+                        c.name.clone(),
+                        spool
+                            .pending_lines
+                            .load(std::sync::atomic::Ordering::Relaxed),
+                    ))
+                })
+                .collect(),
         }
     }
 
@@ -311,7 +338,8 @@ impl Inner {
                     name: s.name.clone(),
                     written: s.written,
                     diverted: s.diverted_total(),
-                    dropped: s.dropped_total(),
+                    dropped: s.dropped_total() + s.spool.as_ref().map_or(0, |p| p.dropped_oldest),
+                    spooled: s.spool.as_ref().map_or(0, |p| p.pending),
                     health: s.health,
                 })
                 .collect(),

@@ -844,7 +844,37 @@ static KEYS: &[Key] = &[
     key!("file.fsync", file.fsync, "never, on_rotate, every_batch", "on_rotate",
         "When the file sink syncs to disk: never, when a file is closed, or after every batch. Not in fapilog (which never syncs).",
         parse |r| choice(r, FSYNC), show |p: &FsyncPolicy| choice_name(p, FSYNC)),
+    key!("spool.directory", spool.directory, "path", "",
+        "Rust only (cargo feature `spool`): a disk spool for the sinks the settings open (and those added without options), under `<directory>/<sink name>`; unset, nothing is spooled. One process per directory: a second one fails to start with a lock error. See docs/spool.md.",
+        parse opt_string, show show_opt),
+    key!("spool.max_bytes", spool.max_bytes, "size 4 KiB..", "268435456",
+        "Rust only: most bytes of segment files per sink (`256 MiB`); usage stays within this plus one segment. At least `spool.segment_bytes`.",
+        parse |r| size(r, 4096, u64::MAX), show show),
+    key!("spool.segment_bytes", spool.segment_bytes, "size 4 KiB..=1 GiB", "8388608",
+        "Rust only: a segment is sealed past this size and deleted once delivered (`8 MiB`).",
+        parse |r| size(r, 4096, 1 << 30), show show),
+    key!("spool.fsync", spool.fsync, "never, every_batch, or an interval (duration)", "0.5",
+        "Rust only: when the spool syncs to disk. Every policy keeps what was written across `kill -9`; across a power loss `never` may lose everything since the kernel's last writeback, an interval (`500ms`) at most that interval, `every_batch` nothing.",
+        parse spool_fsync, show show),
+    key!("spool.when_full", spool.when_full, "block, drop_oldest, drop_newest", "block",
+        "Rust only: at `spool.max_bytes` or on a refused write (disk full): the worker waits, the oldest whole segment is deleted, or the new batch is dropped; each counted.",
+        parse |r| one_of(r, &["block", "drop_oldest", "drop_newest"]).map(str::to_owned), show show),
+    key!("spool.mode", spool.mode, "overflow, always", "overflow",
+        "Rust only: `overflow` spools what does not fit a sink's buffer (and what it gives up on) until the spool drains; `always` passes every batch through the spool (at least once across crashes).",
+        parse |r| one_of(r, &["overflow", "always"]).map(str::to_owned), show show),
 ];
+
+/// `never`, `every_batch`, or an interval: kept as the seconds.
+fn spool_fsync(raw: &Raw) -> Result<String, String> {
+    const EXPECTED: &str = "never, every_batch, or an interval above 0 (`500ms`, `0.5`)";
+    match one_of(raw, &["never", "every_batch"]) {
+        Ok(name) => Ok(name.to_owned()),
+        Err(_) => match seconds(raw, 0.001, 3600.0) {
+            Ok(secs) => Ok(secs.to_string()),
+            Err(_) => Err(EXPECTED.to_owned()),
+        },
+    }
+}
 
 #[cfg(test)]
 mod tests {
@@ -868,6 +898,14 @@ mod tests {
         assert_eq!(d("0.5"), Ok(0.5));
         assert!(d("soon").is_err());
         assert!(d("").is_err());
+    }
+
+    #[test]
+    fn spool_fsync_names_its_choices() {
+        let f = |t: &str| spool_fsync(&Raw::Str(t.into()));
+        assert_eq!(f("EVERY_BATCH").as_deref(), Ok("every_batch"));
+        assert_eq!(f("250ms").as_deref(), Ok("0.25"));
+        assert!(f("sometimes").unwrap_err().contains("every_batch"));
     }
 
     #[test]

@@ -104,6 +104,9 @@ pub struct Settings {
     pub core: CoreSettings,
     /// The rotating file sink (`FAPILOG_FILE__*`, `FAPILOG_SINK_CONFIG__ROTATING_FILE__*`).
     pub file: FileSettings,
+    /// The disk spool of the pipeline's sinks (`FAPILOG_SPOOL__*`, cargo
+    /// feature `spool`; Rust only).
+    pub spool: SpoolSettings,
     /// The built-in stages: `core.filters`, `core.enrichers`,
     /// `core.redactors`, `core.processors` and the `*_config` groups.
     pub stages: StageSettings,
@@ -193,6 +196,40 @@ pub struct FileSettings {
     pub fsync: FsyncPolicy,
 }
 
+/// The disk spool of the sinks a pipeline opens from its settings, or adds
+/// without options of their own (`FAPILOG_SPOOL__*`, cargo feature
+/// `spool`; Rust only, not in fapilog). Nothing is spooled unless
+/// `directory` is set; see `docs/spool.md`.
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub struct SpoolSettings {
+    /// Root directory; each sink spools under `<directory>/<sink name>`.
+    pub directory: Option<String>,
+    /// Most bytes of segments per sink (256 MiB).
+    pub max_bytes: u64,
+    /// Size past which a segment is sealed (8 MiB).
+    pub segment_bytes: u64,
+    /// `never`, `every_batch`, or the interval in seconds (`0.5`).
+    pub fsync: String,
+    /// At `max_bytes` or on a refused write: `block`, `drop_oldest`, `drop_newest`.
+    pub when_full: String,
+    /// `overflow` (what does not fit the sink's buffer) or `always`.
+    pub mode: String,
+}
+
+impl Default for SpoolSettings {
+    fn default() -> Self {
+        SpoolSettings {
+            directory: None,
+            max_bytes: 256 << 20,
+            segment_bytes: 8 << 20,
+            fsync: "0.5".to_owned(),
+            when_full: "block".to_owned(),
+            mode: "overflow".to_owned(),
+        }
+    }
+}
+
 /// The backpressure policy by name.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 #[non_exhaustive]
@@ -239,6 +276,7 @@ impl Default for Settings {
             version: None,
             core: CoreSettings::default(),
             file: FileSettings::default(),
+            spool: SpoolSettings::default(),
             stages: StageSettings::default(),
             accepted: AcceptedSettings::default(),
         }
@@ -289,6 +327,52 @@ impl Default for FileSettings {
             compress_rotated: false,
             fsync: FsyncPolicy::OnRotate,
         }
+    }
+}
+
+impl SpoolSettings {
+    /// `options` with the spool these settings describe (none without a directory).
+    #[cfg(feature = "spool")]
+    fn apply(&self, options: crate::sinks::SinkOptions) -> crate::sinks::SinkOptions {
+        use crate::sinks::{SpoolFsync, SpoolMode, SpoolOptions, SpoolWhenFull, WhenFull};
+        let Some(dir) = &self.directory else {
+            return options;
+        };
+        // The values were checked when they were read.
+        let fsync = match self.fsync.as_str() {
+            "never" => SpoolFsync::Never,
+            "every_batch" => SpoolFsync::EveryBatch,
+            secs => SpoolFsync::Interval(std::time::Duration::from_secs_f64(
+                secs.parse::<f64>().unwrap_or(0.5),
+            )),
+        };
+        let when_full = match self.when_full.as_str() {
+            "drop_oldest" => SpoolWhenFull::DropOldest,
+            "drop_newest" => SpoolWhenFull::DropNewest,
+            _ => SpoolWhenFull::Block,
+        };
+        let mode = match self.mode.as_str() {
+            "always" => SpoolMode::Always,
+            _ => SpoolMode::Overflow,
+        };
+        let spool = SpoolOptions::new(dir)
+            .max_bytes(self.max_bytes)
+            .segment_bytes(self.segment_bytes)
+            .fsync(fsync)
+            .when_full(when_full)
+            .mode(mode);
+        let options = options.spool(spool);
+        if mode == SpoolMode::Overflow {
+            options.when_full(WhenFull::Spill)
+        } else {
+            options
+        }
+    }
+
+    /// Without the `spool` feature a directory fails `validate` first.
+    #[cfg(not(feature = "spool"))]
+    fn apply(&self, options: crate::sinks::SinkOptions) -> crate::sinks::SinkOptions {
+        options
     }
 }
 
@@ -452,6 +536,15 @@ impl Settings {
                 .map_err(|expected| invalid(k.path, shown, &expected))?;
         }
         self.stages.build()?;
+        if let Some(dir) = &self.spool.directory {
+            if !cfg!(feature = "spool") {
+                return Err(invalid(
+                    "spool.directory",
+                    dir,
+                    "a build with the cargo feature `spool` (or no spool.directory)",
+                ));
+            }
+        }
         if self
             .core
             .sinks
@@ -668,7 +761,9 @@ impl Settings {
         if a.get("core.sink_circuit_breaker_enabled") == Some("false") {
             breaker = BreakerPolicy::off();
         }
-        let options = crate::sinks::SinkOptions::new().breaker(breaker);
+        let options = self
+            .spool
+            .apply(crate::sinks::SinkOptions::new().breaker(breaker));
         match a.get("core.sink_circuit_breaker_fallback_sink") {
             Some(name) if !name.is_empty() => options.fallback(name),
             _ => options,

@@ -9,7 +9,11 @@
 //! second. Every outcome is counted in the sink's counters.
 //!
 //! The loop is tracing-appender's: block for the next item, handle it,
-//! repeat; plus counted outcomes and a deadline at shutdown.
+//! repeat; plus counted outcomes and a deadline at shutdown. With a disk
+//! spool (cargo feature `spool`), [`spill`] keeps what the sink cannot
+//! take yet and replays it in order.
+
+mod spill;
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -28,6 +32,7 @@ use crate::metrics::{
     DivertReason, Metrics, SinkCounters, SinkDropReason, SinkErrorKind, SinkHealth,
 };
 use crate::stages::{ManualClock, StageClock};
+pub(crate) use spill::Spool;
 
 /// The lines of one flush of a worker, as every driver shares them.
 ///
@@ -211,7 +216,10 @@ impl Drop for Delivery {
 
 enum Item {
     Batch(Delivery),
-    Flush(Arc<Ack>),
+    /// A flush; with a spool in use, the spool's sequence number to replay up to first.
+    Flush(Arc<Ack>, Option<u64>),
+    /// The spool holds batches to replay.
+    Spooled,
 }
 
 /// A flush request's answer.
@@ -258,6 +266,8 @@ struct Buffer {
     closed: bool,
     /// Once set, retries stop at it and what is still buffered after it is dropped.
     deadline: Option<Instant>,
+    /// Batches go to the spool until it is empty (see `spill`).
+    spilling: bool,
 }
 
 /// What the worker and the driver thread share.
@@ -273,6 +283,11 @@ pub(crate) struct Channel {
     pub(crate) format: usize,
     pub(crate) index: usize,
     counters: Arc<Metrics>,
+    spool: Option<Mutex<Spool>>,
+    /// `SpoolMode::Always`: every batch passes through the spool.
+    always: bool,
+    /// How often an idle driver runs the spool's interval fsync.
+    tick: Option<Duration>,
 }
 
 impl Channel {
@@ -289,6 +304,10 @@ impl Channel {
         let fits = |b: &Buffer| {
             b.batches == 0 || (b.batches < self.capacity && b.bytes + size <= self.capacity_bytes)
         };
+        if self.spills(&b, fits(&b)) {
+            self.spill(b, d);
+            return;
+        }
         if !fits(&b) {
             match self.when_full {
                 WhenFull::DropNewest => {
@@ -297,7 +316,8 @@ impl Channel {
                         .drop_lines(SinkDropReason::BufferFull, d.batch().levels());
                     return;
                 }
-                WhenFull::Block => {
+                // A spill needs a spool, which `resolve` checked.
+                WhenFull::Block | WhenFull::Spill => {
                     while !fits(&b) && !b.closed {
                         b = match self.room.wait(b) {
                             Ok(g) => g,
@@ -347,7 +367,8 @@ impl Channel {
             ack.set();
             return ack;
         }
-        self.push(b, Item::Flush(Arc::clone(&ack)), 0);
+        let mark = self.spool_mark(&b);
+        self.push(b, Item::Flush(Arc::clone(&ack), mark), 0);
         ack
     }
 
@@ -366,7 +387,8 @@ impl Channel {
     }
 
     /// The next item, waiting for one; `None` once closed and empty.
-    fn next(&self) -> Option<Item> {
+    /// `replay`: the spool's batches may be handed out.
+    fn next(&self, replay: bool) -> Option<Item> {
         let mut b = lock(&self.buffer);
         loop {
             if let Some(item) = b.items.pop_front() {
@@ -379,17 +401,31 @@ impl Channel {
                 self.room.notify_all();
                 return Some(item);
             }
+            if let Some(item) = self.spooled_item(&mut b, replay) {
+                return Some(item);
+            }
             if b.closed {
                 return None;
             }
-            b = match self.work.wait(b) {
-                Ok(g) => g,
-                Err(p) => p.into_inner(),
+            b = match self.tick {
+                None => match self.work.wait(b) {
+                    Ok(g) => g,
+                    Err(p) => p.into_inner(),
+                },
+                Some(tick) => {
+                    let b = match self.work.wait_timeout(b, tick) {
+                        Ok((g, _)) => g,
+                        Err(p) => p.into_inner().0,
+                    };
+                    self.maintain_spool();
+                    b
+                }
             };
         }
     }
 
-    /// Waits `delay`, or less when the shutdown deadline comes first.
+    /// Waits `delay`, or less when the shutdown deadline comes first
+    /// (running the spool's interval fsync meanwhile).
     fn pause(&self, delay: Duration) {
         let until = Instant::now() + delay;
         let mut b = lock(&self.buffer);
@@ -399,12 +435,49 @@ impl Channel {
             if now >= end {
                 return;
             }
-            b = match self.work.wait_timeout(b, end - now) {
+            let slice = self.tick.map_or(end - now, |t| t.min(end - now));
+            b = match self.work.wait_timeout(b, slice) {
                 Ok((g, _)) => g,
                 Err(p) => p.into_inner().0,
             };
+            if self.tick.is_some() {
+                self.maintain_spool();
+            }
         }
     }
+}
+
+/// How one write of a batch (with its retries) ended.
+enum Outcome {
+    Written,
+    /// These positions (sorted) were refused; the rest was written.
+    Partial(Vec<usize>),
+    Rejected,
+    Panicked,
+    /// Retries exhausted, breaker open, or the shutdown deadline.
+    GaveUp(DivertReason),
+}
+
+/// `(always, tick)`: whether every batch passes through the sink's spool,
+/// and how often an idle driver runs its interval fsync.
+#[cfg(feature = "spool")]
+fn spill_settings(options: &Resolved) -> (bool, Option<Duration>) {
+    use crate::spool::{SpoolFsync, SpoolMode};
+    match &options.spool {
+        None => (false, None),
+        Some(s) => (
+            s.mode == SpoolMode::Always,
+            match s.fsync {
+                SpoolFsync::Interval(d) => Some(d),
+                _ => None,
+            },
+        ),
+    }
+}
+
+#[cfg(not(feature = "spool"))]
+fn spill_settings(_: &Resolved) -> (bool, Option<Duration>) {
+    (false, None)
 }
 
 /// The clock a driver reads for backoff and the breaker.
@@ -447,6 +520,10 @@ struct Runner {
     /// The drivers of the pipeline, to reach the fallback.
     fallback: Option<Arc<Channel>>,
     stderr: Arc<StderrBudget>,
+    /// The wait before the next try of the spool's head after the sink gave up on it.
+    spool_wait: Duration,
+    /// At shutdown the sink gave up on the spool: what it holds stays there.
+    replay_stopped: bool,
 }
 
 /// What a driver is built from.
@@ -456,19 +533,23 @@ pub(crate) struct Spec {
     pub(crate) format: usize,
     pub(crate) index: usize,
     pub(crate) clock: DriverClock,
+    pub(crate) spool: Option<Spool>,
 }
 
 impl Driver {
     /// Creates the channels of every sink, then starts their threads (a
     /// fallback must exist before any driver can divert to it).
     pub(crate) fn start_all(
-        specs: Vec<Spec>,
+        mut specs: Vec<Spec>,
         fallbacks: Vec<Option<usize>>,
         metrics: &Arc<Metrics>,
     ) -> std::io::Result<Vec<Driver>> {
         let channels: Vec<Arc<Channel>> = specs
-            .iter()
+            .iter_mut()
             .map(|s| {
+                let spool = s.spool.take();
+                let (always, tick) = spill_settings(&s.options);
+                let spilling = always || spool.as_ref().is_some_and(|sp| !sp.is_empty());
                 Arc::new(Channel {
                     buffer: Mutex::new(Buffer {
                         items: VecDeque::new(),
@@ -476,6 +557,7 @@ impl Driver {
                         batches: 0,
                         closed: false,
                         deadline: None,
+                        spilling,
                     }),
                     work: Condvar::new(),
                     room: Condvar::new(),
@@ -485,6 +567,9 @@ impl Driver {
                     format: s.format,
                     index: s.index,
                     counters: Arc::clone(metrics),
+                    spool: spill::shared(spool),
+                    always,
+                    tick,
                 })
             })
             .collect();
@@ -502,6 +587,8 @@ impl Driver {
                 rng: fastrand::Rng::new(),
                 fallback: fallback.map(|i| Arc::clone(&channels[i])),
                 stderr: Arc::clone(&stderr),
+                spool_wait: Duration::ZERO,
+                replay_stopped: false,
             };
             let name = format!("fapilog-sink-{}", spec.index);
             match std::thread::Builder::new()
@@ -548,19 +635,28 @@ impl Runner {
     }
 
     fn run(mut self) {
-        while let Some(item) = self.channel.next() {
+        while let Some(item) = self.channel.next(!self.replay_stopped) {
             match item {
                 Item::Batch(d) => {
                     let past = self.channel.deadline().is_some_and(|t| Instant::now() >= t);
                     if past {
-                        // Shutdown's deadline passed: what is left is lost, counted.
-                        self.counters()
-                            .drop_lines(SinkDropReason::Shutdown, d.batch().levels());
+                        // Shutdown's deadline passed: what is left goes to
+                        // the spool, else it is lost, counted.
+                        if let Err(d) = self.channel.spill_back(d) {
+                            self.counters()
+                                .drop_lines(SinkDropReason::Shutdown, d.batch().levels());
+                        }
                     } else {
                         self.deliver(d);
                     }
                 }
-                Item::Flush(ack) => {
+                Item::Spooled => {
+                    self.replay_one();
+                }
+                Item::Flush(ack, mark) => {
+                    if let Some(mark) = mark {
+                        self.replay_until(mark);
+                    }
                     let name = self.sink.name().to_owned();
                     let sink = &mut self.sink;
                     if !matches!(crate::panics::catch(|| sink.flush()), Ok(Ok(()))) {
@@ -570,6 +666,7 @@ impl Runner {
                 }
             }
         }
+        self.channel.close_spool();
         let name = self.sink.name().to_owned();
         let sink = &mut self.sink;
         if !matches!(crate::panics::catch(|| sink.stop()), Ok(Ok(()))) {
@@ -579,10 +676,58 @@ impl Runner {
     }
 
     fn deliver(&mut self, d: Delivery) {
+        loop {
+            match self.attempt(d.batch()) {
+                // Newer batches wait in the spool: this older one stays in
+                // memory and is tried again, so the sink's order holds.
+                Outcome::GaveUp(_) if self.channel.holds_back() => self.hold_off(),
+                outcome => return self.settle(d, outcome),
+            }
+        }
+    }
+
+    /// What becomes of `d` after its last attempt.
+    fn settle(&mut self, d: Delivery, outcome: Outcome) {
+        match outcome {
+            Outcome::Written => self.delivered(&d, None),
+            Outcome::Partial(refused) => {
+                let kept: Vec<usize> = (0..d.batch().len())
+                    .filter(|i| refused.binary_search(i).is_err())
+                    .collect();
+                self.delivered(&d, Some(&kept));
+                if !refused.is_empty() {
+                    let part = Delivery {
+                        own: Some(
+                            d.batch()
+                                .select(&refused.iter().map(|&i| i as u32).collect::<Vec<_>>()),
+                        ),
+                        lines: d.lines.sub(&refused),
+                        diverted_from: d.diverted_from,
+                        format: d.format,
+                        job: Arc::clone(&d.job),
+                    };
+                    d.job.hold();
+                    self.divert(part, DivertReason::Rejected);
+                }
+            }
+            Outcome::Rejected => self.divert(d, DivertReason::Rejected),
+            Outcome::Panicked => self.divert(d, DivertReason::Panicked),
+            // The spool comes first in the divert chain: it keeps the batch
+            // (and every later one, in order) for a replay.
+            Outcome::GaveUp(reason) => {
+                if let Err(d) = self.channel.spill_back(d) {
+                    self.divert(d, reason);
+                }
+            }
+        }
+    }
+
+    /// Writes `batch`, retrying transient failures with backoff, and says
+    /// how it ended. Counts errors, retries and the breaker's state.
+    fn attempt(&mut self, batch: &Batch) -> Outcome {
         let start = self.clock.now();
         if !self.breaker.allows(start) {
-            self.divert(d, DivertReason::BreakerOpen);
-            return;
+            return Outcome::GaveUp(DivertReason::BreakerOpen);
         }
         // A probe after the cooldown gets one attempt.
         let probing = self.breaker.state(start) == crate::sinks::BreakerState::HalfOpen;
@@ -591,7 +736,6 @@ impl Runner {
         loop {
             let began = Instant::now();
             let sink = &mut self.sink;
-            let batch = d.batch();
             let result = crate::panics::catch(|| {
                 if retry {
                     sink.retry_batch(batch)
@@ -602,51 +746,28 @@ impl Runner {
             retry = true;
             self.counters().observe_write(began.elapsed());
             let err = match result {
-                Ok(Ok(())) => {
-                    self.delivered(&d, None);
-                    return;
-                }
+                Ok(Ok(())) => return Outcome::Written,
                 Ok(Err(SinkError::Partial { rejected, message })) => {
                     self.counters().error(SinkErrorKind::Rejected);
                     self.warn("sink rejected part of a batch", &message);
-                    let n = d.batch().len();
+                    let n = batch.len();
                     let mut refused: Vec<usize> = rejected.into_iter().filter(|&i| i < n).collect();
                     refused.sort_unstable();
                     refused.dedup();
-                    let kept: Vec<usize> = (0..n)
-                        .filter(|i| refused.binary_search(i).is_err())
-                        .collect();
-                    self.delivered(&d, Some(&kept));
-                    if !refused.is_empty() {
-                        let part = Delivery {
-                            own: Some(
-                                d.batch()
-                                    .select(&refused.iter().map(|&i| i as u32).collect::<Vec<_>>()),
-                            ),
-                            lines: d.lines.sub(&refused),
-                            diverted_from: d.diverted_from,
-                            format: d.format,
-                            job: Arc::clone(&d.job),
-                        };
-                        d.job.hold();
-                        self.divert(part, DivertReason::Rejected);
-                    }
-                    return;
+                    return Outcome::Partial(refused);
                 }
                 Ok(Err(SinkError::Rejected(message))) => {
                     // The destination answered: it is up, the data was bad.
                     self.counters().error(SinkErrorKind::Rejected);
                     self.warn("sink rejected a batch", &message);
-                    self.divert(d, DivertReason::Rejected);
-                    return;
+                    return Outcome::Rejected;
                 }
                 Err(panicked) => {
                     // The same batch would panic again: no retry.
                     self.counters().error(SinkErrorKind::Panic);
                     panicked.report("sink", self.sink.name());
                     self.failed(self.clock.now());
-                    self.divert(d, DivertReason::Panicked);
-                    return;
+                    return Outcome::Panicked;
                 }
                 Ok(Err(e)) => e,
             };
@@ -663,18 +784,15 @@ impl Runner {
             };
             let Some(delay) = next else {
                 self.warn("sink write failed; giving the batch up", &err.to_string());
-                let reason = if self.failed(now) {
+                return Outcome::GaveUp(if self.failed(now) {
                     DivertReason::BreakerOpen
                 } else {
                     DivertReason::RetriesExhausted
-                };
-                self.divert(d, reason);
-                return;
+                });
             };
             if let Some(deadline) = self.channel.deadline() {
                 if Instant::now() + delay >= deadline {
-                    self.divert(d, DivertReason::Shutdown);
-                    return;
+                    return Outcome::GaveUp(DivertReason::Shutdown);
                 }
             }
             self.counters().set_health(SinkHealth::Retrying);
@@ -704,16 +822,25 @@ impl Runner {
 
     /// Counts the lines `positions` (all when `None`) of `d` as written.
     fn delivered(&mut self, d: &Delivery, positions: Option<&[usize]>) {
-        let batch = d.batch();
-        let (n, bytes, lines) = match positions {
-            None => (batch.len(), batch.byte_len(), d.lines.clone()),
+        self.count_written(d.batch(), positions);
+        let lines = match positions {
+            None => d.lines.clone(),
+            Some(ps) => d.lines.sub(ps),
+        };
+        d.job.accept(&lines);
+    }
+
+    /// Counts the lines `positions` (all when `None`) of `batch` as written.
+    fn count_written(&mut self, batch: &Batch, positions: Option<&[usize]>) {
+        let (n, bytes) = match positions {
+            None => (batch.len(), batch.byte_len()),
             Some(ps) => {
                 let sizes: Vec<usize> = batch.lines().map(|l| l.bytes.len() + 1).collect();
-                let bytes = ps.iter().map(|&p| sizes[p]).sum();
-                (ps.len(), bytes, d.lines.sub(ps))
+                (ps.len(), ps.iter().map(|&p| sizes[p]).sum())
             }
         };
         self.breaker.on_success();
+        self.spool_wait = Duration::ZERO;
         self.counters().set_health(SinkHealth::Healthy);
         self.counters()
             .written
@@ -721,7 +848,6 @@ impl Runner {
         self.counters()
             .bytes
             .fetch_add(bytes as u64, Ordering::Relaxed);
-        d.job.accept(&lines);
     }
 
     /// Sends lines down the divert chain: the fallback sink (once), else stderr.

@@ -40,7 +40,7 @@ pub(crate) mod driver;
 mod factory;
 mod fallback;
 mod file;
-mod options;
+pub(crate) mod options;
 pub mod rotating;
 mod route;
 mod stderr;
@@ -48,6 +48,11 @@ mod stdout;
 mod writer;
 
 pub use crate::metrics::{DivertReason, SinkDropReason, SinkErrorKind, SinkHealth};
+#[cfg(feature = "spool")]
+pub use crate::spool::{
+    SpoolFsync, SpoolMode, SpoolOptions, SpoolWhenFull, DEFAULT_SPOOL_MAX_BYTES,
+    DEFAULT_SPOOL_SEGMENT_BYTES,
+};
 pub use backoff::Backoff;
 pub use breaker::{Breaker, BreakerState};
 pub use factory::SinkFactory;

@@ -21,6 +21,15 @@ pub enum WhenFull {
     /// `logs dropped` event that the other sinks receive. The default of
     /// every other sink, so a slow or dead destination slows nothing.
     DropNewest,
+    /// The batch goes to the sink's disk spool (cargo feature `spool`,
+    /// configured with `SinkOptions::spool`), and so does every later
+    /// batch until the spool is drained, so the sink still receives its
+    /// lines in order. The spool keeps them across outages and restarts
+    /// (its `SpoolFsync` policy says what a crash or a power loss can
+    /// take); when the spool itself is full, its `SpoolWhenFull` policy
+    /// decides. Without a spool, the pipeline refuses to build. See
+    /// `docs/spool.md`.
+    Spill,
 }
 
 /// Retries of a failed batch: exponential backoff with full jitter.
@@ -178,6 +187,8 @@ pub struct SinkOptions {
     pub(crate) retry: RetryPolicy,
     pub(crate) breaker: BreakerPolicy,
     pub(crate) fallback: Option<String>,
+    #[cfg(feature = "spool")]
+    pub(crate) spool: Option<crate::spool::SpoolOptions>,
 }
 
 /// Default of [`SinkOptions::buffer_batches`].
@@ -253,6 +264,18 @@ impl SinkOptions {
         self.fallback.as_deref()
     }
 
+    /// A disk spool for this sink (cargo feature `spool`): with
+    /// [`WhenFull::Spill`], what does not fit the buffer waits there; with
+    /// [`SpoolMode::Always`](crate::sinks::SpoolMode::Always), every batch
+    /// passes through it. Batches the sink gives up on (retries
+    /// exhausted, breaker open) and those left at the shutdown deadline go
+    /// there too instead of the fallback, and are replayed in order.
+    #[cfg(feature = "spool")]
+    pub fn spool(mut self, spool: crate::spool::SpoolOptions) -> Self {
+        self.spool = Some(spool);
+        self
+    }
+
     /// The options with their defaults filled in, checked.
     pub(crate) fn resolve(
         &self,
@@ -289,8 +312,28 @@ impl SinkOptions {
                 "another sink than the sink itself",
             ));
         }
+        let when_full = self.when_full.unwrap_or(sink_default);
+        #[cfg(feature = "spool")]
+        if let Some(spool) = &self.spool {
+            spool
+                .check()
+                .map_err(|(option, value, expected)| bad(option, value, expected))?;
+        }
+        #[cfg(feature = "spool")]
+        let spooled = self.spool.is_some();
+        #[cfg(not(feature = "spool"))]
+        let spooled = false;
+        if when_full == WhenFull::Spill && !spooled {
+            return Err(bad(
+                "when_full",
+                "spill".into(),
+                "a spool to spill to (SinkOptions::spool, cargo feature `spool`)",
+            ));
+        }
         Ok(Resolved {
-            when_full: self.when_full.unwrap_or(sink_default),
+            when_full,
+            #[cfg(feature = "spool")]
+            spool: self.spool.clone(),
             buffer_batches: batches,
             buffer_bytes: bytes,
             retry: self.retry,
@@ -307,4 +350,6 @@ pub(crate) struct Resolved {
     pub(crate) buffer_bytes: NonZeroUsize,
     pub(crate) retry: RetryPolicy,
     pub(crate) breaker: BreakerPolicy,
+    #[cfg(feature = "spool")]
+    pub(crate) spool: Option<crate::spool::SpoolOptions>,
 }
