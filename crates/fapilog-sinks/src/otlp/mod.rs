@@ -12,6 +12,10 @@
 //! so the request's last `N` lines are reported refused
 //! ([`SinkError::Partial`]) and so counted in the sink's metrics and
 //! diverted.
+//!
+//! With the `otlp-grpc` feature, `OtlpProtocol::Grpc` sends the same
+//! request bytes as a gRPC unary call (`grpc` module), classified by gRPC
+//! status as the specification says for OTLP/gRPC.
 
 mod builder;
 mod encode;
