@@ -261,10 +261,9 @@ fn a_partial_success_is_counted_and_not_retried() {
     assert_eq!(m.written, 3);
 }
 
-#[test]
-fn a_collector_down_at_start_loses_nothing_with_block() {
-    let mut rx = Receiver::reserve_grpc();
-    let patient = SinkOptions::new()
+/// Retries that wait for a collector to come back, without a breaker, `Block`.
+fn patient() -> SinkOptions {
+    SinkOptions::new()
         .retry(
             RetryPolicy::default()
                 .max_attempts(100_000)
@@ -273,9 +272,35 @@ fn a_collector_down_at_start_loses_nothing_with_block() {
                 .max_elapsed(Duration::from_secs(120)),
         )
         .breaker(BreakerPolicy::off())
-        .when_full(WhenFull::Block);
+        .when_full(WhenFull::Block)
+}
+
+#[test]
+fn a_collector_that_restarts_mid_run_loses_nothing_over_a_new_connection() {
+    let mut rx = Receiver::start_grpc(&[]);
     let p = Pipeline::builder()
-        .sink_with(build(grpc(&rx)), patient)
+        .sink_with(build(grpc(&rx)), patient())
+        .build()
+        .unwrap();
+    log_seq(&p, 0..1000);
+    p.flush(LONG).unwrap();
+    assert!(rx.wait_records(1000, LONG));
+    rx.stop();
+    let before = sink_metrics(&p, "otlp").retries;
+    log_seq(&p, 1000..2000);
+    assert!(wait_until(LONG, || sink_metrics(&p, "otlp").retries >= before + 2));
+    rx.restart(&[]);
+    p.flush(LONG).unwrap();
+    assert_eq!(seqs(&rx.records()), (0..2000).collect::<Vec<_>>());
+    let report = p.shutdown(LONG);
+    assert!(report.is_complete(), "{report:?}");
+}
+
+#[test]
+fn a_collector_down_at_start_loses_nothing_with_block() {
+    let mut rx = Receiver::reserve_grpc();
+    let p = Pipeline::builder()
+        .sink_with(build(grpc(&rx)), patient())
         .build()
         .expect("a collector that is down does not fail the build");
     log_seq(&p, 0..2000);
