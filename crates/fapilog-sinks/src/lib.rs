@@ -9,7 +9,7 @@
 //! | [`LokiSink`] | `loki` | push API, protobuf + snappy (or JSON) | — |
 //! | [`CloudWatchSink`] | `cloudwatch` | `PutLogEvents`, SigV4 | — |
 //! | [`PostgresSink`] | `postgres` | fapilog's table, batched `UNNEST` or binary `COPY` | `message_id` column (`dedupe_by_message_id`) |
-//! | [`OtlpSink`] | `otlp` | OTLP/HTTP protobuf (or JSON) logs | `message_id` attribute |
+//! | [`OtlpSink`] | `otlp` (`otlp-grpc` for gRPC) | OTLP/HTTP protobuf (or JSON) logs; OTLP/gRPC `LogsService/Export` | `message_id` attribute |
 //! | [`SyslogSink`] | `syslog` | RFC 5424 over UDP, TCP (octet counting), TLS | — |
 //! | [`NatsSink`] | `nats` | JetStream publish, acknowledged | `Nats-Msg-Id` = `message_id` |
 //!

@@ -29,9 +29,6 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from google.protobuf import json_format
 from opentelemetry.proto.collector.logs.v1 import logs_service_pb2
 
-PORT = int(sys.argv[1])
-OUT = sys.argv[2]
-SCRIPT = json.loads(sys.argv[3]) if len(sys.argv) > 3 else []
 LOCK = threading.Lock()
 
 
@@ -162,7 +159,11 @@ class Handler(BaseHTTPRequestHandler):
         self.answer(status, body, [("Content-Type", kind)] + headers)
 
 
-ThreadingHTTPServer.allow_reuse_address = True
-server = ThreadingHTTPServer(("127.0.0.1", PORT), Handler)
-print("ready", flush=True)
-server.serve_forever()
+if __name__ == "__main__":  # otlp_grpc_receiver.py imports the decoding above
+    PORT = int(sys.argv[1])
+    OUT = sys.argv[2]
+    SCRIPT = json.loads(sys.argv[3]) if len(sys.argv) > 3 else []
+    ThreadingHTTPServer.allow_reuse_address = True
+    server = ThreadingHTTPServer(("127.0.0.1", PORT), Handler)
+    print("ready", flush=True)
+    server.serve_forever()

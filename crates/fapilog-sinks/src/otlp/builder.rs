@@ -31,6 +31,28 @@ pub enum OtlpProtocol {
     /// OTLP/HTTP, `Content-Type: application/json`: OTLP's JSON encoding
     /// (hex trace and span ids, integer enums, 64-bit integers as strings).
     HttpJson,
+    /// OTLP/gRPC, `opentelemetry.proto.collector.logs.v1.LogsService/Export`
+    /// over HTTP/2 (port 4317; feature `otlp-grpc`). The endpoint's path is
+    /// ignored, as every OTLP/gRPC exporter does.
+    #[cfg(feature = "otlp-grpc")]
+    Grpc,
+}
+
+impl OtlpProtocol {
+    /// Whether the body is OTLP/JSON (else the protobuf message).
+    pub(crate) fn is_json(self) -> bool {
+        matches!(self, OtlpProtocol::HttpJson)
+    }
+
+    #[cfg(feature = "otlp-grpc")]
+    fn is_grpc(self) -> bool {
+        matches!(self, OtlpProtocol::Grpc)
+    }
+
+    #[cfg(not(feature = "otlp-grpc"))]
+    fn is_grpc(self) -> bool {
+        false
+    }
 }
 
 /// Where the requests go.
@@ -198,6 +220,9 @@ impl OtlpSinkBuilder {
 
     pub(crate) fn build_sink(self) -> Result<OtlpSink, ConfigError> {
         let url = match &self.target {
+            Target::Base(u) | Target::Logs(u) if self.protocol.is_grpc() => {
+                parse_url("endpoint", u)?
+            }
             Target::Base(u) => {
                 parse_url("endpoint", u)?;
                 parse_url("endpoint", &format!("{}/v1/logs", u.trim_end_matches('/')))?
@@ -243,9 +268,26 @@ impl OtlpSinkBuilder {
             v.set_sensitive(true);
             headers.insert(reqwest::header::AUTHORIZATION, v);
         }
-        let content_type = match self.protocol {
-            OtlpProtocol::HttpProtobuf => "application/x-protobuf",
-            OtlpProtocol::HttpJson => "application/json",
+        #[cfg(feature = "otlp-grpc")]
+        let grpc = if self.protocol.is_grpc() {
+            Some(super::grpc::GrpcClient::new(
+                &url,
+                headers.clone(),
+                self.compression == Compression::Gzip,
+                self.timeout,
+            )?)
+        } else {
+            None
+        };
+        #[cfg(feature = "otlp-grpc")]
+        let url = match &grpc {
+            Some(g) => parse_url("endpoint", &g.url())?,
+            None => url,
+        };
+        let content_type = if self.protocol.is_json() {
+            "application/json"
+        } else {
+            "application/x-protobuf"
         };
         headers.insert(
             reqwest::header::CONTENT_TYPE,
@@ -279,6 +321,8 @@ impl OtlpSinkBuilder {
             encoder,
             timeout: self.timeout,
             when_full: self.when_full,
+            #[cfg(feature = "otlp-grpc")]
+            grpc,
         })
     }
 }

@@ -64,26 +64,22 @@ impl Encoder {
     /// Bytes a new group for `key` adds to a request.
     fn group_bytes(&self, key: &ResourceKey) -> usize {
         let resource = self.resource(key);
-        match self.protocol {
-            OtlpProtocol::HttpProtobuf => {
-                resource.encoded_len() + self.scope.encoded_len() + GROUP_OVERHEAD
-            }
-            OtlpProtocol::HttpJson => {
-                json_len(&json::resource(&resource))
-                    + json_len(&json::scope(&self.scope))
-                    + JSON_GROUP_OVERHEAD
-            }
+        if self.protocol.is_json() {
+            json_len(&json::resource(&resource))
+                + json_len(&json::scope(&self.scope))
+                + JSON_GROUP_OVERHEAD
+        } else {
+            resource.encoded_len() + self.scope.encoded_len() + GROUP_OVERHEAD
         }
     }
 
     /// Bytes `record` adds to a request.
     fn record_bytes(&self, record: &LogRecord) -> usize {
-        match self.protocol {
-            OtlpProtocol::HttpProtobuf => {
-                let len = record.encoded_len();
-                len + prost::length_delimiter_len(len) + 1
-            }
-            OtlpProtocol::HttpJson => json_len(&json::record(record)) + 1,
+        if self.protocol.is_json() {
+            json_len(&json::record(record)) + 1
+        } else {
+            let len = record.encoded_len();
+            len + prost::length_delimiter_len(len) + 1
         }
     }
 
@@ -161,9 +157,11 @@ impl Encoder {
             });
         }
         chunk.bytes = 0;
-        let bytes = match self.protocol {
-            OtlpProtocol::HttpProtobuf => request.encode_to_vec(),
-            OtlpProtocol::HttpJson => json::request(&request).to_string().into_bytes(),
+        // OTLP/HTTP protobuf and OTLP/gRPC carry the same message bytes.
+        let bytes = if self.protocol.is_json() {
+            json::request(&request).to_string().into_bytes()
+        } else {
+            request.encode_to_vec()
         };
         let body = self.compression.apply(bytes);
         out.push(Request::new(body, lines));

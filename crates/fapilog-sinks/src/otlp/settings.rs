@@ -79,17 +79,36 @@ pub(crate) fn builder_from_vars(vars: &[(String, String)]) -> Result<OtlpSinkBui
         "OTEL_EXPORTER_OTLP_LOGS_PROTOCOL",
         "OTEL_EXPORTER_OTLP_PROTOCOL",
     ) {
-        b = b.protocol(match p {
+        let protocol = match p {
             "http/protobuf" => OtlpProtocol::HttpProtobuf,
             "http/json" => OtlpProtocol::HttpJson,
+            #[cfg(feature = "otlp-grpc")]
+            "grpc" => OtlpProtocol::Grpc,
             _ => {
                 return Err(ConfigError::invalid(
                     var,
                     p,
-                    "http/protobuf or http/json (grpc is not built yet)",
+                    if cfg!(feature = "otlp-grpc") {
+                        "http/protobuf, http/json or grpc"
+                    } else {
+                        "http/protobuf or http/json (grpc needs the otlp-grpc feature)"
+                    },
                 ))
             }
-        });
+        };
+        b = b.protocol(protocol);
+        #[cfg(feature = "otlp-grpc")]
+        if protocol == OtlpProtocol::Grpc
+            && pick(
+                vars,
+                "OTEL_EXPORTER_OTLP_LOGS_ENDPOINT",
+                "OTEL_EXPORTER_OTLP_ENDPOINT",
+            )
+            .is_none()
+        {
+            // OTLP/gRPC's own default port when no endpoint is set.
+            b = b.endpoint(super::OTLP_DEFAULT_GRPC_ENDPOINT);
+        }
     }
     // Generic headers first; a logs-specific header of the same name wins.
     let mut headers: Vec<(String, String)> = Vec::new();
@@ -180,6 +199,34 @@ mod tests {
         assert_eq!(s.url.as_str(), "http://localhost:4318/v1/logs");
     }
 
+    #[cfg(feature = "otlp-grpc")]
+    #[test]
+    fn grpc_selects_the_grpc_client_and_its_default_port() {
+        let s = builder_from_vars(&vars(&[("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc")]))
+            .unwrap()
+            .build_sink()
+            .unwrap();
+        assert!(s.grpc.is_some());
+        assert_eq!(
+            s.url.as_str(),
+            "http://localhost:4317/opentelemetry.proto.collector.logs.v1.LogsService/Export"
+        );
+        let s = builder_from_vars(&vars(&[
+            ("OTEL_EXPORTER_OTLP_LOGS_PROTOCOL", "grpc"),
+            (
+                "OTEL_EXPORTER_OTLP_ENDPOINT",
+                "https://collector:9000/ignored",
+            ),
+        ]))
+        .unwrap()
+        .build_sink()
+        .unwrap();
+        assert_eq!(
+            s.url.as_str(),
+            "https://collector:9000/opentelemetry.proto.collector.logs.v1.LogsService/Export"
+        );
+    }
+
     #[test]
     fn bad_variables_fail_naming_the_variable_and_hiding_header_values() {
         let cases = [
@@ -191,6 +238,8 @@ mod tests {
             ("OTEL_EXPORTER_OTLP_LOGS_ENDPOINT", "nope", "nope"),
             ("OTEL_EXPORTER_OTLP_COMPRESSION", "zstd", "zstd"),
             ("OTEL_EXPORTER_OTLP_TIMEOUT", "10s", "10s"),
+            ("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc/json", "grpc/json"),
+            #[cfg(not(feature = "otlp-grpc"))]
             ("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc", "grpc"),
         ];
         for (var, value, shown) in cases {

@@ -1,4 +1,5 @@
-//! The OTLP sink tests' receiver: `tests/otlp_receiver.py`, run by the test
+//! The OTLP sink tests' receivers: `tests/otlp_receiver.py` (OTLP/HTTP)
+//! and `tests/otlp_grpc_receiver.py` (OTLP/gRPC, PyPI `grpcio`), run by the test
 //! virtual environment's Python as a child process on a loopback port,
 //! decoding each request with the official generated classes (PyPI
 //! `opentelemetry-proto`). No OpenTelemetry Collector can be installed on
@@ -43,9 +44,27 @@ pub fn partial(rejected: u64, message: &str) -> Value {
     serde_json::json!({ "partial": rejected, "message": message })
 }
 
+/// gRPC `code` (its name, e.g. `"UNAVAILABLE"`) from the gRPC receiver.
+pub fn grpc_status(code: &str) -> Value {
+    serde_json::json!({ "code": code })
+}
+
+/// `RESOURCE_EXHAUSTED` carrying `google.rpc.RetryInfo` with `seconds`.
+pub fn grpc_retry_info(seconds: u64) -> Value {
+    serde_json::json!({ "code": "RESOURCE_EXHAUSTED", "retry_delay": seconds })
+}
+
+/// Which receiver runs.
+#[derive(Clone, Copy)]
+enum Kind {
+    Http,
+    Grpc,
+}
+
 /// A running receiver, killed on drop.
 pub struct Receiver {
     child: Option<Child>,
+    kind: Kind,
     /// Its loopback port.
     pub port: u16,
     out: PathBuf,
@@ -54,11 +73,23 @@ pub struct Receiver {
 impl Receiver {
     /// A receiver on a free port answering 200 after `script`.
     pub fn start(script: &[Value]) -> Receiver {
+        Receiver::start_kind(Kind::Http, script)
+    }
+
+    /// An OTLP/gRPC receiver on a free port answering OK after `script`
+    /// ([`grpc_status`], [`grpc_retry_info`], [`partial`]); requests are
+    /// recorded as the HTTP receiver's, `status` 200 for OK, else the code's name.
+    pub fn start_grpc(script: &[Value]) -> Receiver {
+        Receiver::start_kind(Kind::Grpc, script)
+    }
+
+    fn start_kind(kind: Kind, script: &[Value]) -> Receiver {
         let port = free_port();
         let out = out_file();
-        let child = spawn(port, &out, script);
+        let child = spawn(kind, port, &out, script);
         Receiver {
             child: Some(child),
+            kind,
             port,
             out,
         }
@@ -69,9 +100,17 @@ impl Receiver {
     pub fn reserve() -> Receiver {
         Receiver {
             child: None,
+            kind: Kind::Http,
             port: free_port(),
             out: out_file(),
         }
+    }
+
+    /// [`reserve`](Receiver::reserve) for a gRPC receiver.
+    pub fn reserve_grpc() -> Receiver {
+        let mut r = Receiver::reserve();
+        r.kind = Kind::Grpc;
+        r
     }
 
     /// The base endpoint (`/v1/logs` is appended by the sink).
@@ -90,7 +129,7 @@ impl Receiver {
     /// Starts it again on the same port, appending to the same record file.
     pub fn restart(&mut self, script: &[Value]) {
         self.stop();
-        self.child = Some(spawn(self.port, &self.out, script));
+        self.child = Some(spawn(self.kind, self.port, &self.out, script));
     }
 
     /// Every request received, in order (one JSON object each).
@@ -140,24 +179,30 @@ fn out_file() -> PathBuf {
 }
 
 /// Starts the receiver on `port` and waits until it listens.
-fn spawn(port: u16, out: &std::path::Path, script: &[Value]) -> Child {
+fn spawn(kind: Kind, port: u16, out: &std::path::Path, script: &[Value]) -> Child {
     let python = python();
-    let ok = Command::new(&python)
-        .args([
-            "-c",
+    let (imports, receiver) = match kind {
+        Kind::Http => (
             "import opentelemetry.proto.collector.logs.v1.logs_service_pb2",
-        ])
+            concat!(env!("CARGO_MANIFEST_DIR"), "/tests/otlp_receiver.py"),
+        ),
+        Kind::Grpc => (
+            "import grpc, google.rpc.error_details_pb2, opentelemetry.proto.collector.logs.v1.logs_service_pb2_grpc",
+            concat!(env!("CARGO_MANIFEST_DIR"), "/tests/otlp_grpc_receiver.py"),
+        ),
+    };
+    let ok = Command::new(&python)
+        .args(["-c", imports])
         .stderr(Stdio::null())
         .status()
         .map(|s| s.success())
         .unwrap_or(false);
     assert!(
             ok,
-            "the OTLP test receiver needs Python with opentelemetry-proto and protobuf at {}: run ./scripts/test (it installs them)",
+            "the OTLP test receiver needs Python with opentelemetry-proto, protobuf, grpcio and googleapis-common-protos at {}: run ./scripts/test (it installs them)",
             python.display()
         );
     let script = serde_json::to_string(script).expect("a JSON script");
-    let receiver = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/otlp_receiver.py");
     let mut child = Command::new(&python)
         .arg(receiver)
         .arg(port.to_string())
