@@ -18,10 +18,25 @@ pub(crate) fn clock() -> &'static quanta::Clock {
     CLOCK.get_or_init(quanta::Clock::new)
 }
 
+thread_local! {
+    /// This thread's last reading.
+    static LAST: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+}
+
 /// Reads the raw counter: the only clock work done on the caller's thread.
+///
+/// Each thread's readings strictly increase: the worker merges a shard's
+/// main and protected rings by this value, so one thread's lines keep their
+/// call order even when two readings tie or the thread moves to a core
+/// whose counter is slightly behind.
 #[inline]
 pub(crate) fn raw_now() -> u64 {
-    clock().raw()
+    let now = clock().raw();
+    LAST.with(|last| {
+        let t = now.max(last.get().wrapping_add(1));
+        last.set(t);
+        t
+    })
 }
 
 /// A (raw, wall) pair that converts raw readings to wall time.
@@ -78,6 +93,16 @@ impl Anchor {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn each_threads_readings_strictly_increase() {
+        let mut last = raw_now();
+        for _ in 0..100_000 {
+            let t = raw_now();
+            assert!(t > last, "{t} after {last}");
+            last = t;
+        }
+    }
 
     #[test]
     fn converted_time_is_close_to_the_wall_clock() {
