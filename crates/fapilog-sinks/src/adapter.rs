@@ -9,6 +9,7 @@
 //! again, and a line the destination refused is never retried: it goes to
 //! the driver's divert chain (fallback sink, then stderr), counted.
 
+use std::collections::VecDeque;
 use std::future::Future;
 use std::time::Duration;
 
@@ -146,7 +147,7 @@ pub trait AsyncSink: Send + 'static {
 pub struct Adapter<S: AsyncSink> {
     inner: S,
     /// Requests of the current batch not delivered yet, in order.
-    pending: Vec<Request<S::Body>>,
+    pending: VecDeque<Request<S::Body>>,
     /// Lines of the current batch refused so far.
     refused: Vec<usize>,
     refused_reason: Option<String>,
@@ -167,7 +168,7 @@ impl<S: AsyncSink> Adapter<S> {
     pub fn new(inner: S) -> Adapter<S> {
         Adapter {
             inner,
-            pending: Vec::new(),
+            pending: VecDeque::new(),
             refused: Vec::new(),
             refused_reason: None,
             batch_len: 0,
@@ -183,9 +184,8 @@ impl<S: AsyncSink> Adapter<S> {
     /// transiently, keeping it and the rest pending.
     fn send_pending(&mut self) -> Result<(), SinkError> {
         let timeout = self.inner.timeout();
-        while !self.pending.is_empty() {
+        while let Some(request) = self.pending.front() {
             let inner = &mut self.inner;
-            let request = &self.pending[0];
             let result = runtime::block_on(async {
                 match tokio::time::timeout(timeout, inner.send(request)).await {
                     Ok(r) => r,
@@ -201,12 +201,12 @@ impl<S: AsyncSink> Adapter<S> {
                     self.refused_reason = Some(message);
                 }
                 Err(SinkError::Rejected(message)) => {
-                    self.refused.extend_from_slice(&self.pending[0].lines);
+                    self.refused.extend_from_slice(&request.lines);
                     self.refused_reason = Some(message);
                 }
                 Err(e) => return Err(e),
             }
-            self.pending.remove(0);
+            self.pending.pop_front();
         }
         self.outcome()
     }
@@ -258,7 +258,7 @@ impl<S: AsyncSink> Sink for Adapter<S> {
         self.refused_reason = None;
         self.batch_len = batch.len();
         let encoded = self.inner.encode(batch)?;
-        self.pending = encoded.requests;
+        self.pending = encoded.requests.into();
         self.refused = encoded.rejected;
         self.refused_reason = encoded.reason;
         self.send_pending()

@@ -33,6 +33,8 @@
 //! ```
 
 mod adapter;
+#[cfg(any(feature = "syslog", feature = "cloudwatch"))]
+mod civil;
 // Helpers that each serve some of the sinks, whichever features are on.
 #[allow(dead_code)]
 mod config;

@@ -15,7 +15,7 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use common::http_server::{Reply, Server};
-use common::{free_port, wait_until};
+use common::{free_port, patient, wait_until};
 use fapilog::sinks::{
     BreakerPolicy, DivertReason, RetryPolicy, SinkDropReason, SinkOptions, WhenFull,
 };
@@ -36,20 +36,6 @@ fn sink(url: &str, group: &str) -> Adapter<CloudWatchSink> {
         .timeout(Duration::from_secs(10))
         .build()
         .unwrap()
-}
-
-/// Retries that never give up (within the test's time), no breaker: Block loses nothing.
-fn patient() -> SinkOptions {
-    SinkOptions::new()
-        .when_full(WhenFull::Block)
-        .retry(
-            RetryPolicy::default()
-                .max_attempts(u32::MAX)
-                .initial(Duration::from_millis(20))
-                .max_delay(Duration::from_millis(300))
-                .max_elapsed(Duration::from_secs(300)),
-        )
-        .breaker(BreakerPolicy::off())
 }
 
 /// The `seq` of each event read back, in order (the pipeline's own

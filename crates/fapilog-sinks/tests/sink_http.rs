@@ -16,7 +16,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
 use common::http_server::{Recorded, Reply, Server};
-use common::{free_port, wait_until};
+use common::{free_port, patient_retry, sink_metrics, wait_until};
 use fapilog::sinks::{
     BreakerPolicy, DivertReason, RetryPolicy, SinkErrorKind, SinkOptions, WhenFull,
 };
@@ -57,23 +57,6 @@ fn assert_all_once_in_order(events: &[Value], n: u64) {
         })
         .collect();
     assert_eq!(ids.len() as u64, n, "unique message ids");
-}
-
-fn sink_metrics(p: &Pipeline, name: &str) -> fapilog::SinkMetrics {
-    p.metrics()
-        .sinks
-        .into_iter()
-        .find(|s| s.name == name)
-        .expect("the sink's metrics")
-}
-
-/// Retries until the server answers, quickly, never giving up.
-fn patient() -> RetryPolicy {
-    RetryPolicy::default()
-        .max_attempts(u32::MAX)
-        .initial(Duration::from_millis(10))
-        .max_delay(Duration::from_millis(100))
-        .max_elapsed(Duration::from_secs(3600))
 }
 
 #[test]
@@ -382,7 +365,9 @@ fn a_400_diverts_that_request_to_the_fallback_and_later_batches_go_through() {
     let p = Pipeline::builder()
         .sink_with(
             sink,
-            SinkOptions::new().fallback("capture").retry(patient()),
+            SinkOptions::new()
+                .fallback("capture")
+                .retry(patient_retry()),
         )
         .sink(capture)
         .build()
@@ -472,7 +457,7 @@ fn a_hanging_server_times_out_and_the_request_is_retried() {
         .build()
         .unwrap();
     let p = Pipeline::builder()
-        .sink_with(sink, SinkOptions::new().retry(patient()))
+        .sink_with(sink, SinkOptions::new().retry(patient_retry()))
         .build()
         .unwrap();
     let log = p.logger("app");
@@ -520,7 +505,7 @@ fn a_server_down_at_start_loses_nothing_once_it_comes_up() {
                 sink,
                 SinkOptions::new()
                     .when_full(WhenFull::Block)
-                    .retry(patient()),
+                    .retry(patient_retry()),
             )
             .build()
             .expect("a server that is down does not fail the build"),
@@ -557,7 +542,7 @@ fn a_server_going_down_and_back_mid_run_loses_nothing_with_block() {
                 sink,
                 SinkOptions::new()
                     .when_full(WhenFull::Block)
-                    .retry(patient()),
+                    .retry(patient_retry()),
             )
             .build()
             .unwrap(),
@@ -596,7 +581,7 @@ fn drop_newest_counts_every_event_lost_while_the_server_is_down() {
             SinkOptions::new()
                 .when_full(WhenFull::DropNewest)
                 .buffer_batches(2)
-                .retry(patient()),
+                .retry(patient_retry()),
         )
         .build()
         .unwrap();

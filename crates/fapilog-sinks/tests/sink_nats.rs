@@ -11,7 +11,7 @@ mod nats;
 use std::collections::HashSet;
 use std::time::Duration;
 
-use common::{free_port, wait_until};
+use common::{free_port, patient, wait_until};
 use fapilog::sinks::{BreakerPolicy, RetryPolicy, SinkOptions, WhenFull};
 use fapilog::testing::CaptureSink;
 use fapilog::{Batch, Event, Format, Level, Pipeline, Settings, Sink, SinkError};
@@ -19,20 +19,6 @@ use fapilog_sinks::NatsSink;
 use nats::{nats_addr, nats_url, Admin, Forwarder, Stored, TlsServer};
 
 const LONG: Duration = Duration::from_secs(60);
-
-/// Retries that outlast an outage: with `Block`, nothing is given up.
-fn patient() -> SinkOptions {
-    SinkOptions::new()
-        .when_full(WhenFull::Block)
-        .retry(
-            RetryPolicy::default()
-                .max_attempts(u32::MAX)
-                .initial(Duration::from_millis(20))
-                .max_delay(Duration::from_millis(200))
-                .max_elapsed(Duration::from_secs(120)),
-        )
-        .breaker(BreakerPolicy::off())
-}
 
 /// The `i` field of each stored line, checking each carries its id.
 fn indices(stored: &[Stored]) -> Vec<u64> {

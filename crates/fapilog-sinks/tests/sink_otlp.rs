@@ -21,11 +21,11 @@ mod otlp;
 use std::collections::HashSet;
 use std::time::Duration;
 
-use common::wait_until;
+use common::{sink_metrics, wait_until};
 use fapilog::sinks::{BreakerPolicy, DivertReason, RetryPolicy, SinkHealth, SinkOptions, WhenFull};
 use fapilog::stages::{ManualClock, StageClock};
 use fapilog::testing::CaptureSink;
-use fapilog::{FieldValue, Format, Pipeline, Settings, SinkMetrics};
+use fapilog::{FieldValue, Format, Pipeline, Settings};
 use fapilog_sinks::{Adapter, Compression, OtlpProtocol, OtlpSink, OtlpSinkBuilder};
 use otlp::{attr, partial, retry_after, status, Receiver};
 use serde_json::{json, Value};
@@ -34,14 +34,6 @@ const LONG: Duration = Duration::from_secs(60);
 
 fn build(b: OtlpSinkBuilder) -> Adapter<OtlpSink> {
     b.build().unwrap_or_else(|e| panic!("{e}"))
-}
-
-fn sink_metrics(p: &Pipeline, name: &str) -> SinkMetrics {
-    p.metrics()
-        .sinks
-        .into_iter()
-        .find(|s| s.name == name)
-        .unwrap_or_else(|| panic!("no sink {name}"))
 }
 
 /// Retries that wait for a collector to come back, without a breaker.

@@ -19,10 +19,10 @@ mod otlp;
 use std::collections::HashSet;
 use std::time::Duration;
 
-use common::wait_until;
-use fapilog::sinks::{BreakerPolicy, DivertReason, RetryPolicy, SinkOptions, WhenFull};
+use common::{patient, sink_metrics, wait_until};
+use fapilog::sinks::{DivertReason, RetryPolicy, SinkOptions};
 use fapilog::stages::{ManualClock, StageClock};
-use fapilog::{FieldValue, Pipeline, SinkMetrics};
+use fapilog::{FieldValue, Pipeline};
 use fapilog_sinks::{Adapter, Compression, OtlpProtocol, OtlpSink, OtlpSinkBuilder};
 use otlp::{attr, grpc_retry_info, grpc_status, partial, Receiver};
 use serde_json::{json, Value};
@@ -35,14 +35,6 @@ fn grpc(rx: &Receiver) -> OtlpSinkBuilder {
 
 fn build(b: OtlpSinkBuilder) -> Adapter<OtlpSink> {
     b.build().unwrap_or_else(|e| panic!("{e}"))
-}
-
-fn sink_metrics(p: &Pipeline, name: &str) -> SinkMetrics {
-    p.metrics()
-        .sinks
-        .into_iter()
-        .find(|s| s.name == name)
-        .unwrap_or_else(|| panic!("no sink {name}"))
 }
 
 fn seqs(records: &[Value]) -> Vec<i64> {
@@ -259,20 +251,6 @@ fn a_partial_success_is_counted_and_not_retried() {
     assert_eq!(m.retries, 0);
     assert_eq!(m.diverted_for(DivertReason::Rejected), 2);
     assert_eq!(m.written, 3);
-}
-
-/// Retries that wait for a collector to come back, without a breaker, `Block`.
-fn patient() -> SinkOptions {
-    SinkOptions::new()
-        .retry(
-            RetryPolicy::default()
-                .max_attempts(100_000)
-                .initial(Duration::from_millis(20))
-                .max_delay(Duration::from_millis(200))
-                .max_elapsed(Duration::from_secs(120)),
-        )
-        .breaker(BreakerPolicy::off())
-        .when_full(WhenFull::Block)
 }
 
 #[test]

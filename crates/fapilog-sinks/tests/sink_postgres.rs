@@ -11,10 +11,9 @@ mod pg;
 
 use std::time::{Duration, SystemTime};
 
-use common::wait_until;
+use common::{patient, sink_metrics, wait_until};
 use fapilog::sinks::{BreakerPolicy, RetryPolicy, SinkOptions, WhenFull};
 use fapilog::testing::CaptureSink;
-use fapilog::SinkMetrics;
 use fapilog::{Backpressure, Batch, Event, Format, Level, Pipeline, Settings, Sink};
 use fapilog_sinks::{EventIndex, InsertMethod, PostgresSink, SslMode};
 use pg::{Db, Proxy};
@@ -24,28 +23,6 @@ const LONG: Duration = Duration::from_secs(60);
 /// A table name unique to this test and process.
 fn table(test: &str) -> String {
     format!("fapilog_{test}_{}", std::process::id())
-}
-
-/// Patient delivery: retries until the server is back, no breaker.
-fn patient() -> SinkOptions {
-    SinkOptions::new()
-        .when_full(WhenFull::Block)
-        .retry(
-            RetryPolicy::default()
-                .max_attempts(10_000)
-                .initial(Duration::from_millis(20))
-                .max_delay(Duration::from_millis(200))
-                .max_elapsed(Duration::from_secs(120)),
-        )
-        .breaker(BreakerPolicy::off())
-}
-
-fn sink_metrics(p: &Pipeline, name: &str) -> SinkMetrics {
-    p.metrics()
-        .sinks
-        .into_iter()
-        .find(|s| s.name == name)
-        .expect("the sink's metrics")
 }
 
 /// The `data.i` of every row, in insertion (id) order.

@@ -15,7 +15,7 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use common::http_server::{Recorded, Reply, Server};
-use common::{free_port, wait_until};
+use common::{free_port, patient_retry, sink_metrics, wait_until};
 use fapilog::sinks::{BreakerPolicy, DivertReason, RetryPolicy, SinkHealth, SinkOptions, WhenFull};
 use fapilog::testing::CaptureSink;
 use fapilog::{Backpressure, Pipeline, Settings};
@@ -80,22 +80,6 @@ fn assert_all_once_in_order(events: &[Value], n: u64) {
         .map(|e| e["log"]["context"]["message_id"].as_str().unwrap())
         .collect();
     assert_eq!(ids.len() as u64, n);
-}
-
-fn sink_metrics(p: &Pipeline, name: &str) -> fapilog::SinkMetrics {
-    p.metrics()
-        .sinks
-        .into_iter()
-        .find(|s| s.name == name)
-        .expect("the sink's metrics")
-}
-
-fn patient() -> RetryPolicy {
-    RetryPolicy::default()
-        .max_attempts(u32::MAX)
-        .initial(Duration::from_millis(10))
-        .max_delay(Duration::from_millis(100))
-        .max_elapsed(Duration::from_secs(3600))
 }
 
 #[test]
@@ -229,7 +213,9 @@ fn a_5xx_is_retried_and_a_400_diverts_only_its_event() {
     let p = Pipeline::builder()
         .sink_with(
             sink,
-            SinkOptions::new().fallback("capture").retry(patient()),
+            SinkOptions::new()
+                .fallback("capture")
+                .retry(patient_retry()),
         )
         .sink(capture)
         .build()
@@ -269,7 +255,7 @@ fn down_at_start_then_down_mid_run_and_back_loses_nothing_with_block() {
                 sink,
                 SinkOptions::new()
                     .when_full(WhenFull::Block)
-                    .retry(patient()),
+                    .retry(patient_retry()),
             )
             .build()
             .expect("a receiver that is down does not fail the build"),
@@ -327,7 +313,7 @@ fn drop_newest_counts_every_event_lost_while_the_receiver_is_down() {
             SinkOptions::new()
                 .when_full(WhenFull::DropNewest)
                 .buffer_batches(2)
-                .retry(patient()),
+                .retry(patient_retry()),
         )
         .build()
         .unwrap();

@@ -274,12 +274,8 @@ fn check_stream(stream: &Setting) -> Result<(), ConfigError> {
 
 /// fapilog's default stream: `{hostname}-{unix seconds}`.
 fn default_stream() -> String {
-    let host = std::env::var("HOSTNAME")
-        .ok()
-        .or_else(|| std::fs::read_to_string("/proc/sys/kernel/hostname").ok())
-        .or_else(|| std::fs::read_to_string("/etc/hostname").ok())
-        .map(|h| h.trim().replace([':', '*'], "-"))
-        .filter(|h| !h.is_empty())
+    let host = crate::civil::host_name()
+        .map(|h| h.replace([':', '*'], "-"))
         .unwrap_or_else(|| "unknown".to_owned());
     let secs = SystemTime::now()
         .duration_since(UNIX_EPOCH)

@@ -329,11 +329,8 @@ fn split_host_port(address: &str) -> Result<&str, ConfigError> {
 
 /// The machine's host name, as a header field.
 fn default_hostname() -> String {
-    std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .ok()
-        .or_else(|| std::env::var("HOSTNAME").ok())
-        .or_else(|| std::env::var("COMPUTERNAME").ok())
-        .map(|h| sanitize(h.trim(), 255))
+    crate::civil::host_name()
+        .map(|h| sanitize(&h, 255))
         .unwrap_or_else(|| "-".to_owned())
 }
 

@@ -11,6 +11,7 @@ use std::borrow::Cow;
 use std::io::Write as _;
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use crate::civil::civil_from_days;
 use fapilog::BatchLine;
 use serde::Deserialize;
 
@@ -196,20 +197,6 @@ pub(crate) fn write_timestamp(out: &mut Vec<u8>, t: SystemTime) {
         rem % 60,
         since.subsec_micros()
     );
-}
-
-/// Days since 1970-01-01 → (year, month, day), Howard Hinnant's algorithm.
-fn civil_from_days(z: i64) -> (i64, u32, u32) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let y = yoe + era * 400;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    (if m <= 2 { y + 1 } else { y }, m, d)
 }
 
 /// `true` when `s` is a valid header field value: 1..=`max` printable
