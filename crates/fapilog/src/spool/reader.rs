@@ -35,24 +35,11 @@ impl Spool {
     }
 
     /// Lines of the frames of segment `i` from `from`, by their headers.
-    fn lines_in(&self, i: usize, mut from: u64) -> u64 {
-        let seg = &self.segments[i];
+    fn lines_in(&self, i: usize, from: u64) -> u64 {
         let mut lines = 0;
-        while from + frame::HEADER as u64 + 6 <= seg.len {
-            let Ok(b) = self.fs.read_at(&seg.path, from, frame::HEADER + 6) else {
-                break;
-            };
-            let Some(h) = frame::Header::parse(&b) else {
-                break;
-            };
-            if h.len as usize > frame::MAX_PAYLOAD {
-                break;
-            }
-            if h.seq >= self.cursor {
-                lines += frame::line_count(&b[frame::HEADER..]);
-            }
-            from += h.frame_len() as u64;
-        }
+        self.undelivered_heads(&self.segments[i], from, 6, |p| {
+            lines += frame::line_count(p);
+        });
         lines
     }
 

@@ -122,31 +122,47 @@ impl Spool {
         Ok(spool)
     }
 
+    /// Walks the frames of `seg` from offset `from` by their headers,
+    /// reading `extra` payload bytes of each and no more, and hands `each`
+    /// the payload start of every frame not yet delivered (sequence at or
+    /// past the cursor); stops at the first unreadable or implausible
+    /// header.
+    pub(super) fn undelivered_heads(
+        &self,
+        seg: &Segment,
+        mut from: u64,
+        extra: usize,
+        mut each: impl FnMut(&[u8]),
+    ) {
+        while from + (frame::HEADER + extra) as u64 <= seg.len {
+            let Ok(b) = self.fs.read_at(&seg.path, from, frame::HEADER + extra) else {
+                break;
+            };
+            let Some(h) = frame::Header::parse(&b) else {
+                break;
+            };
+            if h.len as usize > frame::MAX_PAYLOAD {
+                break;
+            }
+            if h.seq >= self.cursor {
+                each(&b[frame::HEADER..]);
+            }
+            from += h.frame_len() as u64;
+        }
+    }
+
     /// Walks the frame headers of every segment to count the lines not
     /// yet delivered and find the oldest one's age (no payload is read).
     pub(super) fn count_pending(&mut self) {
         let mut lines = 0;
         let mut oldest = None;
         for seg in &self.segments {
-            let mut at = 0u64;
-            while at + frame::HEADER as u64 + 14 <= seg.len {
-                let Ok(b) = self.fs.read_at(&seg.path, at, frame::HEADER + 14) else {
-                    break;
-                };
-                let Some(h) = frame::Header::parse(&b) else {
-                    break;
-                };
-                if h.len as usize > frame::MAX_PAYLOAD {
-                    break;
+            self.undelivered_heads(seg, 0, 14, |p| {
+                lines += frame::line_count(p);
+                if oldest.is_none() {
+                    oldest = frame::spooled_at(p);
                 }
-                if h.seq >= self.cursor {
-                    lines += frame::line_count(&b[frame::HEADER..]);
-                    if oldest.is_none() {
-                        oldest = frame::spooled_at(&b[frame::HEADER..]);
-                    }
-                }
-                at += h.frame_len() as u64;
-            }
+            });
         }
         self.stats.pending_lines.store(lines, Relaxed);
         self.stats.oldest_ms.store(oldest.map_or(0, ms), Relaxed);
