@@ -135,6 +135,18 @@ impl<'a> SinkSettings<'a> {
         }
     }
 
+    /// `name` as a count of at least one (`batch_size`…), `None` when unset.
+    pub(crate) fn positive(&self, name: &str) -> Result<Option<usize>, ConfigError> {
+        match self.parse::<usize>(name, "a positive integer")? {
+            Some(0) => Err(ConfigError::invalid(
+                &self.key(name),
+                "0",
+                "a positive integer",
+            )),
+            n => Ok(n),
+        }
+    }
+
     /// `name` as a JSON value, `None` when unset.
     pub(crate) fn json(&self, name: &str) -> Result<Option<serde_json::Value>, ConfigError> {
         match self.text(name) {

@@ -96,14 +96,7 @@ fn open(settings: &Settings) -> Result<(Box<dyn fapilog::Sink>, Option<SinkOptio
         }
         b = b.timeout(t);
     }
-    if let Some(n) = s.parse::<usize>("batch_size", "a positive integer")? {
-        if n == 0 {
-            return Err(ConfigError::invalid(
-                &s.key("batch_size"),
-                "0",
-                "a positive integer",
-            ));
-        }
+    if let Some(n) = s.positive("batch_size")? {
         // fapilog pushes batch_size entries at a time: the entry cap here.
         b = b.max_entries_per_request(n);
     }

@@ -59,14 +59,7 @@ fn read(s: &SinkSettings<'_>) -> Result<(PostgresSinkBuilder, SinkOptions), Conf
         })?;
         b = b.extract_fields(fields);
     }
-    if let Some(n) = s.parse::<usize>("batch_size", "a positive integer")? {
-        if n == 0 {
-            return Err(ConfigError::invalid(
-                &s.key("batch_size"),
-                "0",
-                "a positive integer",
-            ));
-        }
+    if let Some(n) = s.positive("batch_size")? {
         b = b.max_rows_per_statement(n);
     }
     if let Some(d) = s.seconds("pool_acquire_timeout")? {
