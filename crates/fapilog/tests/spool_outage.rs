@@ -120,66 +120,129 @@ fn always_mode_passes_every_batch_through_the_spool() {
     assert_eq!(pipeline.metrics().written, 1_000);
 }
 
+/// Checks the spool's size metrics and policy counters once every line
+/// has been appended (spooled or refused): 3,000 events and the in-band
+/// `logs dropped` reports.
+fn check_cap(pipeline: &fapilog::Pipeline, dir: &std::path::Path, policy: SpoolWhenFull) {
+    let (cap, segment) = (CAP, SEGMENT);
+    let total = 3_000 + pipeline.metrics().drop_reports;
+    let m = pipeline.metrics().sinks[0].spool.clone().unwrap();
+    assert!(
+        m.bytes <= cap + segment,
+        "{} over the cap + one segment",
+        m.bytes
+    );
+    assert_eq!(m.bytes, segment_bytes(dir));
+    match policy {
+        SpoolWhenFull::DropOldest => {
+            assert!(m.dropped_oldest > 0 && m.dropped_newest == 0, "{m:?}");
+            assert_eq!(m.spooled, total, "{m:?}");
+            assert_eq!(m.pending + m.dropped_oldest, m.spooled, "{m:?}");
+        }
+        _ => {
+            assert!(m.dropped_newest > 0 && m.dropped_oldest == 0, "{m:?}");
+            assert_eq!(m.spooled + m.dropped_newest, total, "{m:?}");
+            assert_eq!(m.pending, m.spooled, "{m:?}");
+            let sink_drops = pipeline.metrics().sinks[0].dropped_for(SinkDropReason::SpoolFull);
+            assert_eq!(sink_drops, m.dropped_newest);
+        }
+    }
+}
+
+const CAP: u64 = 64 * 1024;
+const SEGMENT: u64 = 16 * 1024;
+
+fn capped(dir: &std::path::Path, policy: SpoolWhenFull, mode: SpoolMode) -> SinkOptions {
+    quick(
+        SpoolOptions::new(dir)
+            .max_bytes(CAP)
+            .segment_bytes(SEGMENT)
+            .when_full(policy)
+            .mode(mode),
+    )
+}
+
+/// Every line the spool kept arrives, each event once.
+fn assert_all_once(sink: &OutageSink, kept: u64) -> Vec<u64> {
+    let delivered = sink.lines.lock().unwrap().len() as u64;
+    assert_eq!(delivered, kept, "{delivered} delivered, {kept} kept");
+    let seqs = sink.seqs();
+    let mut sorted = seqs.clone();
+    sorted.sort_unstable();
+    sorted.dedup();
+    assert_eq!(sorted.len(), seqs.len(), "duplicates");
+    seqs
+}
+
 #[test]
 fn the_cap_with_the_sink_down_applies_exactly_its_policy() {
-    let cap = 64 * 1024;
-    let segment = 16 * 1024;
+    // `Always`: every batch goes through the spool, none waits in memory,
+    // so once all 3,000 lines are appended or refused the state is final.
     for policy in [SpoolWhenFull::DropOldest, SpoolWhenFull::DropNewest] {
         let dir = tempfile::tempdir().unwrap();
         let sink = OutageSink::new(true);
-        let spool = SpoolOptions::new(dir.path())
-            .max_bytes(cap)
-            .segment_bytes(segment)
-            .when_full(policy);
+        // No in-band `logs dropped` report before the shutdown: the spool
+        // holds the 3,000 events only.
         let pipeline = builder()
-            .sink_with(sink.clone(), quick(spool))
+            .drop_summary_interval(Duration::from_secs(3_600))
+            .sink_with(sink.clone(), capped(dir.path(), policy, SpoolMode::Always))
             .build()
             .unwrap();
         log(&pipeline, 0..3_000);
         assert!(
             wait_until(WAIT, || {
                 let m = pipeline.metrics().sinks[0].spool.clone().unwrap();
-                // Two batches stay in memory: one in flight, one buffered.
-                m.spooled + m.dropped_newest >= 2_872
+                m.spooled + m.dropped_newest == 3_000
             }),
             "{policy:?}: {:?}",
             pipeline.metrics().sinks[0]
         );
-        let m = pipeline.metrics().sinks[0].spool.clone().unwrap();
-        assert!(
-            m.bytes <= cap + segment,
-            "{} over the cap + one segment",
-            m.bytes
-        );
-        assert!(segment_bytes(dir.path()) <= cap + segment);
-        assert_eq!(m.bytes, segment_bytes(dir.path()));
-        match policy {
-            SpoolWhenFull::DropOldest => {
-                assert!(m.dropped_oldest > 0 && m.dropped_newest == 0, "{m:?}");
-                assert_eq!(m.pending + m.dropped_oldest, m.spooled, "{m:?}");
-            }
-            _ => {
-                assert!(m.dropped_newest > 0 && m.dropped_oldest == 0, "{m:?}");
-                let sink_drops = pipeline.metrics().sinks[0].dropped_for(SinkDropReason::SpoolFull);
-                assert_eq!(sink_drops, m.dropped_newest);
-            }
-        }
-        // The sink comes back: exactly what the spool kept arrives.
-        let kept = m.pending;
+        check_cap(&pipeline, dir.path(), policy);
+        // The sink comes back: what the spool kept arrives, in order, and
+        // each line is counted once: replayed or dropped.
         sink.down.store(false, Ordering::SeqCst);
-        pipeline.flush(WAIT).unwrap();
-        let seqs = sink.seqs();
-        assert!(
-            seqs.len() as u64 >= kept,
-            "{} delivered, {kept} kept",
-            seqs.len()
-        );
-        let mut sorted = seqs.clone();
-        sorted.dedup();
-        assert!(sorted.windows(2).all(|w| w[0] < w[1]));
-        if policy == SpoolWhenFull::DropNewest {
-            assert_eq!(seqs[0], 0, "the oldest are kept");
+        assert!(wait_until(WAIT, || {
+            pipeline.metrics().sinks[0].spool.as_ref().unwrap().pending == 0
+        }));
+        let m = pipeline.metrics().sinks[0].spool.clone().unwrap();
+        assert_eq!(m.replayed + m.dropped_oldest, m.spooled, "{m:?}");
+        let seqs = assert_all_once(&sink, m.replayed);
+        assert!(seqs.windows(2).all(|w| w[0] < w[1]), "out of order");
+        match policy {
+            SpoolWhenFull::DropNewest => assert_eq!(seqs[0], 0, "the oldest are kept"),
+            _ => assert_eq!(*seqs.last().unwrap(), 2_999, "the newest are kept"),
         }
+    }
+}
+
+#[test]
+fn the_cap_in_overflow_mode_applies_its_policy_to_what_a_shutdown_leaves() {
+    // `Overflow`: the batches the driver holds in memory reach the spool
+    // at the shutdown, so the count is exact once it returns.
+    for policy in [SpoolWhenFull::DropOldest, SpoolWhenFull::DropNewest] {
+        let dir = tempfile::tempdir().unwrap();
+        let pipeline = builder()
+            .sink_with(
+                OutageSink::new(true),
+                capped(dir.path(), policy, SpoolMode::Overflow),
+            )
+            .build()
+            .unwrap();
+        log(&pipeline, 0..3_000);
+        let report = pipeline.shutdown(Duration::from_millis(300));
+        check_cap(&pipeline, dir.path(), policy);
+        let kept = pipeline.metrics().sinks[0].spool.clone().unwrap().pending;
+        assert_eq!(report.sinks[0].spooled, kept, "{report:?}");
+        drop(pipeline);
+
+        let up = OutageSink::new(false);
+        let pipeline = builder()
+            .sink_with(up.clone(), capped(dir.path(), policy, SpoolMode::Overflow))
+            .build()
+            .unwrap();
+        pipeline.flush(WAIT).unwrap();
+        assert_all_once(&up, kept);
+        assert!(pipeline.shutdown(WAIT).is_complete());
     }
 }
 

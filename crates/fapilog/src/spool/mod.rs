@@ -94,6 +94,10 @@ pub(crate) struct Spool {
     head_from: u64,
     head_seg: Option<u64>,
     peeked: Option<Peeked>,
+    /// A frame handed out whose segment `DropOldest` deleted while it was
+    /// being delivered: replayed if its delivery succeeds, else dropped
+    /// (counted at the next `peek`, or at `release`).
+    evicted: Option<Peeked>,
     last_sync: Instant,
     /// When the cursor was last written.
     cursor_at: Instant,
@@ -342,6 +346,7 @@ impl Spool {
     /// Closes the spool and lets go of its directory (the driver stopped):
     /// a new pipeline may open it at once. Later appends are refused.
     pub(crate) fn release(&mut self) {
+        self.settle_evicted();
         self.close();
         self._lock = None;
         self.released = true;

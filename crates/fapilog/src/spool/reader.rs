@@ -22,12 +22,24 @@ impl Spool {
         } else {
             0
         };
-        let lines = self.lines_in(0, from);
-        self.stats.dropped_oldest.fetch_add(lines, Relaxed);
+        // The frame being delivered now is lost only if that delivery
+        // fails; until then its lines still count as pending.
+        self.settle_evicted();
+        self.evicted = self.peeked.take().filter(|p| p.end <= self.segments[0].len);
+        let in_flight = self.evicted.as_ref().map_or(0, |p| p.lines);
+        let lines = self.lines_in(0, from).saturating_sub(in_flight);
         sub(&self.stats.pending_lines, lines);
+        self.stats.dropped_oldest.fetch_add(lines, Relaxed);
         self.cursor = self.cursor.max(self.segments[1].first_seq);
-        self.peeked = None;
         self.delete_head().is_ok()
+    }
+
+    /// An evicted frame's delivery did not succeed: its lines are dropped.
+    pub(super) fn settle_evicted(&mut self) {
+        if let Some(e) = self.evicted.take() {
+            sub(&self.stats.pending_lines, e.lines);
+            self.stats.dropped_oldest.fetch_add(e.lines, Relaxed);
+        }
     }
 
     fn head_is_read_from(&self) -> bool {
@@ -93,6 +105,7 @@ impl Spool {
     /// counting) corrupt frames and deleting read segments on the way.
     pub(crate) fn peek(&mut self) -> Option<(u64, Batch)> {
         self.peeked = None;
+        self.settle_evicted();
         loop {
             let seg = self.segments.front()?.clone();
             let is_active = self.segments.len() == 1;
@@ -210,6 +223,12 @@ impl Spool {
 
     /// The batch `seq` that `peek` returned was delivered.
     pub(crate) fn ack(&mut self, seq: u64) {
+        if let Some(e) = self.evicted.take_if(|e| e.seq == seq) {
+            // Delivered after all: its segment is gone, its lines count.
+            sub(&self.stats.pending_lines, e.lines);
+            self.stats.replayed.fetch_add(e.lines, Relaxed);
+            return;
+        }
         let Some(p) = self.peeked.take() else { return };
         if p.seq != seq {
             return;

@@ -105,6 +105,7 @@ impl Spool {
             head_from: 0,
             head_seg: None,
             peeked: None,
+            evicted: None,
             last_sync: Instant::now(),
             cursor_at: Instant::now(),
             unsynced: false,

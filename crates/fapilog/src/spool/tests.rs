@@ -525,3 +525,39 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn a_frame_evicted_while_it_is_delivered_counts_once_as_replayed_or_dropped() {
+    let probe = Arc::new(MemFs::default());
+    open(&probe, &opts(SpoolFsync::Never)).append(&batch(0));
+    let frame = seg_bytes(&probe);
+    for delivered in [true, false] {
+        let fs = Arc::new(MemFs::default());
+        // One frame a segment, room for three.
+        let o = opts(SpoolFsync::Never)
+            .segment_bytes(frame)
+            .max_bytes(3 * frame)
+            .when_full(SpoolWhenFull::DropOldest);
+        let mut s = open(&fs, &o);
+        for t in 0..3 {
+            assert_eq!(s.append(&batch(t)), Appended::Spooled);
+        }
+        let (seq, head) = s.peek().unwrap();
+        assert_eq!(tag(&head), 0);
+        // Full: the segment of the frame being delivered goes.
+        assert_eq!(s.append(&batch(3)), Appended::Spooled);
+        assert_eq!(s.stats.dropped_oldest.load(Relaxed), 0, "not yet lost");
+        assert_eq!(s.stats.pending_lines.load(Relaxed), 4);
+        if delivered {
+            s.ack(seq);
+        }
+        assert_eq!(drain(&mut s), [1, 2, 3]);
+        let (replayed, dropped) = (
+            s.stats.replayed.load(Relaxed),
+            s.stats.dropped_oldest.load(Relaxed),
+        );
+        assert_eq!(replayed + dropped, 4);
+        assert_eq!(dropped, u64::from(!delivered), "delivered: {delivered}");
+        assert_eq!(s.stats.pending_lines.load(Relaxed), 0);
+    }
+}
