@@ -95,6 +95,39 @@ fn events_that_no_sink_accepts_are_counted_failed() {
 }
 
 #[test]
+fn lines_stderr_refuses_over_its_budget_are_counted_dropped_not_also_diverted() {
+    let p = Pipeline::builder()
+        .sink_with(
+            FlakySink {
+                name: "only",
+                panic: false,
+                failing: Arc::new(AtomicBool::new(true)),
+                written: Arc::new(AtomicUsize::new(0)),
+            },
+            SinkOptions::new().retry(RetryPolicy::none()),
+        )
+        .batch_max_events(1)
+        .build()
+        .unwrap();
+    let log = p.logger("app");
+    // 16 lines of 32 KiB: twice stderr's budget of 256 KiB a second.
+    let big = "x".repeat(32 * 1024);
+    for i in 0..16u32 {
+        fapilog::info!(log, "lost to the sink", i = i, pad = big.as_str());
+    }
+    let r = p.shutdown(LONG);
+    let s = &r.sinks[0];
+    assert!(s.diverted > 0 && s.dropped > 0, "{s:?}");
+    // Each line once, the in-band `logs dropped` report included.
+    let reports = p.metrics().drop_reports;
+    assert_eq!(
+        s.written + s.diverted + s.dropped,
+        r.submitted + reports,
+        "{r:?}"
+    );
+}
+
+#[test]
 fn an_erroring_sink_is_counted_and_the_rest_goes_on() {
     run_with(false);
 }

@@ -80,7 +80,9 @@ pub struct SinkDrain {
     pub name: String,
     /// Lines it accepted.
     pub written: u64,
-    /// Lines it gave up on and sent down the divert chain (fallback sink, stderr).
+    /// Lines it gave up on that the divert chain took: its fallback sink
+    /// or stderr. Lines stderr refused (over budget) are in `dropped`, so
+    /// `written + diverted + dropped + spooled` counts each line once.
     pub diverted: u64,
     /// Lines lost for this sink (buffer full, left at the deadline, stderr
     /// over budget, refused or dropped by its spool's size policy).
@@ -337,7 +339,7 @@ impl Inner {
                 .map(|s| SinkDrain {
                     name: s.name.clone(),
                     written: s.written,
-                    diverted: s.diverted_total(),
+                    diverted: s.diverted_to_fallback + s.diverted_to_stderr,
                     dropped: s.dropped_total() + s.spool.as_ref().map_or(0, |p| p.dropped_oldest),
                     spooled: s.spool.as_ref().map_or(0, |p| p.pending),
                     health: s.health,
