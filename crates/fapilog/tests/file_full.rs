@@ -67,8 +67,12 @@ fn child_entry() {
     assert!(report.failed > 0, "{report:?}");
     let sink = &report.sinks[0];
     println!(
-        "report written={} diverted={} dropped={} failed={}",
-        sink.written, sink.diverted, sink.dropped, report.failed
+        "report written={} diverted={} dropped={} failed={} reports={}",
+        sink.written,
+        sink.diverted,
+        sink.dropped,
+        report.failed,
+        pipeline.metrics().drop_reports
     );
 }
 
@@ -117,8 +121,9 @@ fn a_full_disk_leaves_whole_lines_and_each_event_in_one_place() {
         .take(10)
         .collect();
     assert!(missing.is_empty(), "missing after recovery: {missing:?}");
-    // The sink's counts say the same as the file: each event was written
-    // or given up (diverted), never both.
+    // The sink's counts say the same as the file: each line (the events
+    // and the `logs dropped` reports) was written, or given up and then
+    // taken by stderr (diverted) or refused by its budget (dropped), once.
     let report = child::text(&output.stdout);
     assert_eq!(
         field(&report, "written"),
@@ -126,8 +131,8 @@ fn a_full_disk_leaves_whole_lines_and_each_event_in_one_place() {
         "{report}"
     );
     assert_eq!(
-        in_file.len() as u64 + field(&report, "diverted"),
-        BEFORE + AFTER,
+        envelopes.len() as u64 + field(&report, "diverted") + field(&report, "dropped"),
+        BEFORE + AFTER + field(&report, "reports"),
         "{report}"
     );
 }
