@@ -32,7 +32,13 @@ mod common {
         let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind a loopback port");
         l.local_addr().expect("local address").port()
     }
+
+    pub use super::certs;
 }
+
+#[allow(dead_code)]
+#[path = "../tests/common/certs.rs"]
+pub mod certs;
 
 #[allow(dead_code)]
 #[path = "../tests/common/syslog.rs"]

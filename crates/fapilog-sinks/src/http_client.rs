@@ -3,7 +3,6 @@
 //! retry (honouring `Retry-After`) or refused.
 
 use std::fmt;
-use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use fapilog::SinkError;
@@ -167,18 +166,14 @@ pub(crate) fn transport_error(e: &reqwest::Error) -> SinkError {
     }
 }
 
-/// A client with rustls (ring provider, Mozilla's roots), no proxy from the
-/// environment, and `timeout` per request.
-pub(crate) fn client(timeout: Duration) -> Result<reqwest::Client, ConfigError> {
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let roots = rustls::RootCertStore {
-        roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
-    };
-    let tls = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .map_err(|e| ConfigError::Setup(format!("TLS: {e}")))?
-        .with_root_certificates(roots)
-        .with_no_client_auth();
+/// A client with rustls (ring provider; Mozilla's roots, or only the CA
+/// certificates of `ca_file`), no proxy from the environment, and
+/// `timeout` per request.
+pub(crate) fn client(
+    timeout: Duration,
+    ca_file: Option<&std::path::Path>,
+) -> Result<reqwest::Client, ConfigError> {
+    let tls = crate::tls::client_config(ca_file)?;
     reqwest::Client::builder()
         .tls_backend_preconfigured(tls)
         .timeout(timeout)

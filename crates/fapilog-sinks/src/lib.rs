@@ -45,6 +45,8 @@ mod http_client;
 #[cfg(any(feature = "http", feature = "webhook"))]
 mod http_headers;
 mod runtime;
+#[cfg(any(feature = "_http", feature = "syslog"))]
+mod tls;
 
 pub use adapter::{Adapter, AsyncSink, Encoded, Request};
 pub use config::ConfigError;

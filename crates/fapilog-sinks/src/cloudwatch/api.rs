@@ -42,6 +42,7 @@ impl Client {
         region: String,
         credentials: AwsCredentials,
         timeout: Duration,
+        ca_file: Option<&std::path::Path>,
     ) -> Result<Client, ConfigError> {
         let host = match (url.host_str(), url.port()) {
             (Some(h), Some(p)) => format!("{h}:{p}"),
@@ -49,7 +50,7 @@ impl Client {
             (None, _) => String::new(),
         };
         Ok(Client {
-            http: http_client::client(timeout)?,
+            http: http_client::client(timeout, ca_file)?,
             url,
             host,
             region,

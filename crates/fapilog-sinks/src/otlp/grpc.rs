@@ -95,6 +95,7 @@ impl GrpcClient {
         mut metadata: HeaderMap,
         compressed: bool,
         timeout: Duration,
+        ca_file: Option<&std::path::Path>,
     ) -> Result<GrpcClient, ConfigError> {
         let host = endpoint
             .host_str()
@@ -117,7 +118,7 @@ impl GrpcClient {
             let name = ServerName::try_from(host.clone()).map_err(|_| {
                 ConfigError::invalid("endpoint", endpoint.as_str(), "a valid TLS server name")
             })?;
-            Some((TlsConnector::from(Arc::new(tls_config()?)), name))
+            Some((TlsConnector::from(Arc::new(tls_config(ca_file)?)), name))
         } else {
             None
         };
@@ -449,17 +450,9 @@ fn bracket(host: &str) -> String {
     }
 }
 
-/// rustls with ring and Mozilla's roots, offering only `h2` by ALPN.
-fn tls_config() -> Result<rustls::ClientConfig, ConfigError> {
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let roots = rustls::RootCertStore {
-        roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
-    };
-    let mut config = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .map_err(|e| ConfigError::Setup(format!("TLS: {e}")))?
-        .with_root_certificates(roots)
-        .with_no_client_auth();
+/// The sink's TLS configuration (see `crate::tls`), offering only `h2` by ALPN.
+fn tls_config(ca_file: Option<&std::path::Path>) -> Result<rustls::ClientConfig, ConfigError> {
+    let mut config = crate::tls::client_config(ca_file)?;
     config.alpn_protocols = vec![b"h2".to_vec()];
     Ok(config)
 }

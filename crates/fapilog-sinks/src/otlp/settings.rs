@@ -137,6 +137,20 @@ pub(crate) fn builder_from_vars(vars: &[(String, String)]) -> Result<OtlpSinkBui
             _ => return Err(ConfigError::invalid(var, c, "gzip or none")),
         });
     }
+    if let Some((var, path)) = pick(
+        vars,
+        "OTEL_EXPORTER_OTLP_LOGS_CERTIFICATE",
+        "OTEL_EXPORTER_OTLP_CERTIFICATE",
+    ) {
+        if let Err(e) = std::fs::metadata(path) {
+            return Err(ConfigError::invalid(
+                var,
+                path,
+                &format!("a readable PEM file of CA certificates ({e})"),
+            ));
+        }
+        b = b.ca_file(path);
+    }
     if let Some((var, t)) = pick(
         vars,
         "OTEL_EXPORTER_OTLP_LOGS_TIMEOUT",
@@ -238,6 +252,11 @@ mod tests {
             ("OTEL_EXPORTER_OTLP_LOGS_ENDPOINT", "nope", "nope"),
             ("OTEL_EXPORTER_OTLP_COMPRESSION", "zstd", "zstd"),
             ("OTEL_EXPORTER_OTLP_TIMEOUT", "10s", "10s"),
+            (
+                "OTEL_EXPORTER_OTLP_CERTIFICATE",
+                "/nonexistent/ca.pem",
+                "/nonexistent/ca.pem",
+            ),
             ("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc/json", "grpc/json"),
             #[cfg(not(feature = "otlp-grpc"))]
             ("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc", "grpc"),

@@ -6,7 +6,6 @@ use std::time::Duration;
 
 use rustls::pki_types::ServerName;
 
-use super::conn::tls_config;
 use super::format::{is_printable, sanitize, Formatter};
 use super::options::{Facility, Framing, MessageBody, SyslogTransport};
 use super::SyslogSink;
@@ -255,24 +254,7 @@ impl SyslogSinkBuilder {
                         "a DNS name or an IP address",
                     )
                 })?;
-                let pem = match &self.ca_file {
-                    None => None,
-                    Some(path) => Some(std::fs::read(path).map_err(|e| {
-                        ConfigError::invalid(
-                            "ca_file",
-                            &path.display().to_string(),
-                            &format!("a readable PEM file ({e})"),
-                        )
-                    })?),
-                };
-                let config = tls_config(pem.as_deref()).map_err(|e| match &self.ca_file {
-                    Some(path) => ConfigError::invalid(
-                        "ca_file",
-                        &path.display().to_string(),
-                        &format!("PEM CA certificates: {e}"),
-                    ),
-                    None => ConfigError::Setup(format!("TLS setup failed: {e}")),
-                })?;
+                let config = crate::tls::client_config(self.ca_file.as_deref())?;
                 Some((Arc::new(config), name))
             }
             _ => None,

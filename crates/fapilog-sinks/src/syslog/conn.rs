@@ -63,6 +63,10 @@ impl Stream {
     /// half-closed socket would succeed once and lose that write: this
     /// check before each write closes most of that window.
     pub(crate) async fn peer_closed(&mut self) -> bool {
+        // A read is tried only when the runtime has seen the socket become
+        // readable: yielding first lets it poll its I/O driver, so a FIN
+        // (the receiver died) that arrived while it was busy is seen now.
+        tokio::task::yield_now().await;
         match self {
             Stream::Tcp(s) => closed(s).await,
             Stream::Tls(s) => closed(s.as_mut()).await,
@@ -99,32 +103,4 @@ pub(crate) async fn udp(addr: &str) -> io::Result<UdpSocket> {
     let socket = UdpSocket::bind(local).await?;
     socket.connect(target).await?;
     Ok(socket)
-}
-
-/// The client TLS configuration: the roots of `ca_pem` (a private CA)
-/// when given, else the Mozilla roots of `webpki-roots`.
-pub(crate) fn tls_config(ca_pem: Option<&[u8]>) -> Result<ClientConfig, String> {
-    let mut roots = rustls::RootCertStore::empty();
-    match ca_pem {
-        None => roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned()),
-        Some(pem) => {
-            use rustls::pki_types::pem::PemObject;
-            use rustls::pki_types::CertificateDer;
-            for cert in CertificateDer::pem_slice_iter(pem) {
-                let cert = cert.map_err(|e| format!("not a PEM certificate: {e}"))?;
-                roots
-                    .add(cert)
-                    .map_err(|e| format!("not a usable CA certificate: {e}"))?;
-            }
-            if roots.is_empty() {
-                return Err("no PEM certificate in it".to_owned());
-            }
-        }
-    }
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    Ok(ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .map_err(|e| e.to_string())?
-        .with_root_certificates(roots)
-        .with_no_client_auth())
 }

@@ -92,6 +92,8 @@ impl Reply {
 type Responder = Box<dyn Fn(&Recorded) -> Reply + Send + Sync>;
 
 struct State {
+    /// TLS handshakes that failed (the client refused the certificate…).
+    tls_failures: std::sync::atomic::AtomicUsize,
     requests: Mutex<Vec<Recorded>>,
     script: Mutex<VecDeque<Reply>>,
     responder: Mutex<Option<Responder>>,
@@ -115,7 +117,37 @@ impl Server {
 
     /// Starts on `port` (0: any free one).
     pub fn start_at(port: u16, default: Reply) -> Server {
+        Server::start_with(port, default, None)
+    }
+
+    /// Starts with TLS on a free loopback port, presenting the PEM server
+    /// certificate `cert` with its key `key` (`common/certs.rs` makes a
+    /// pair signed by a private CA); see [`Server::https_url`].
+    pub fn start_tls(default: Reply, cert: &std::path::Path, key: &std::path::Path) -> Server {
+        use rustls::pki_types::pem::PemObject;
+        use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+        let chain: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(cert)
+            .expect("the server certificate")
+            .collect::<Result<_, _>>()
+            .expect("a PEM certificate");
+        let key = PrivateKeyDer::from_pem_file(key).expect("the server key");
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let config = rustls::ServerConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .expect("TLS versions")
+            .with_no_client_auth()
+            .with_single_cert(chain, key)
+            .expect("the server's TLS configuration");
+        Server::start_with(
+            0,
+            default,
+            Some(tokio_rustls::TlsAcceptor::from(Arc::new(config))),
+        )
+    }
+
+    fn start_with(port: u16, default: Reply, tls: Option<tokio_rustls::TlsAcceptor>) -> Server {
         let state = Arc::new(State {
+            tls_failures: Default::default(),
             requests: Mutex::new(Vec::new()),
             script: Mutex::new(VecDeque::new()),
             responder: Mutex::new(None),
@@ -129,6 +161,7 @@ impl Server {
         let addr = listener.local_addr().expect("local address");
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let st = Arc::clone(&state);
+        let tls_state = Arc::clone(&state);
         let thread = std::thread::spawn(move || {
             let rt = tokio::runtime::Builder::new_multi_thread()
                 .worker_threads(1)
@@ -143,11 +176,26 @@ impl Server {
                         async move { handle(st, method, uri, headers, body).await }
                     },
                 );
-                let _ = axum::serve(listener, app)
-                    .with_graceful_shutdown(async move {
-                        let _ = stopped.await;
-                    })
-                    .await;
+                let stopped = async move {
+                    let _ = stopped.await;
+                };
+                match tls {
+                    None => {
+                        let _ = axum::serve(listener, app)
+                            .with_graceful_shutdown(stopped)
+                            .await;
+                    }
+                    Some(acceptor) => {
+                        let listener = TlsListener {
+                            tcp: listener,
+                            acceptor,
+                            state: tls_state,
+                        };
+                        let _ = axum::serve(listener, app)
+                            .with_graceful_shutdown(stopped)
+                            .await;
+                    }
+                }
             });
             rt.shutdown_timeout(Duration::from_millis(100));
         });
@@ -162,6 +210,18 @@ impl Server {
     /// `http://127.0.0.1:<port>` + `path`.
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{path}", self.addr)
+    }
+
+    /// `https://localhost:<port>` + `path` (a server of `start_tls`).
+    pub fn https_url(&self, path: &str) -> String {
+        format!("https://localhost:{}{path}", self.addr.port())
+    }
+
+    /// TLS handshakes that failed so far.
+    pub fn tls_failures(&self) -> usize {
+        self.state
+            .tls_failures
+            .load(std::sync::atomic::Ordering::SeqCst)
     }
 
     /// Answers these, in order, before the default.
@@ -259,5 +319,38 @@ async fn handle(
             tokio::time::sleep(Duration::from_secs(3600)).await;
             StatusCode::GATEWAY_TIMEOUT.into_response()
         }
+    }
+}
+
+/// A TLS listener for `axum::serve`: the handshake runs in `accept`, and a
+/// failed one is counted and skipped.
+struct TlsListener {
+    tcp: tokio::net::TcpListener,
+    acceptor: tokio_rustls::TlsAcceptor,
+    state: Arc<State>,
+}
+
+impl axum::serve::Listener for TlsListener {
+    type Io = tokio_rustls::server::TlsStream<tokio::net::TcpStream>;
+    type Addr = SocketAddr;
+
+    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
+        loop {
+            let Ok((tcp, addr)) = self.tcp.accept().await else {
+                continue;
+            };
+            match self.acceptor.accept(tcp).await {
+                Ok(tls) => return (tls, addr),
+                Err(_) => {
+                    self.state
+                        .tls_failures
+                        .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                }
+            }
+        }
+    }
+
+    fn local_addr(&self) -> std::io::Result<Self::Addr> {
+        self.tcp.local_addr()
     }
 }

@@ -1,6 +1,7 @@
 //! Test helpers shared by the sink tests. Each test file takes what it uses.
 #![allow(dead_code)]
 
+pub mod certs;
 pub mod http_server;
 
 use std::time::{Duration, Instant};

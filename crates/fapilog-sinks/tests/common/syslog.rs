@@ -4,7 +4,6 @@
 //! test reads. `./scripts/test` installs rsyslog (scripts/test-services/
 //! 20-syslog.sh); without it these tests fail and say so.
 
-use std::io::Write as _;
 use std::net::{TcpStream, UdpSocket};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -87,7 +86,7 @@ impl Rsyslog {
             listen,
         };
         if listen == Listen::Tls {
-            make_certificates(&r.dir);
+            crate::common::certs::make(&r.dir);
         }
         std::fs::write(r.dir.join("rsyslog.conf"), r.config()).expect("write rsyslog.conf");
         r
@@ -165,13 +164,30 @@ impl Rsyslog {
         );
     }
 
-    /// Kills rsyslogd (SIGKILL) and waits until it is gone.
+    /// Kills rsyslogd (SIGKILL) and waits until it is gone. A line it was
+    /// writing when killed is cut off, so that the next start does not glue
+    /// its first message to that partial one (that message counts as lost
+    /// in rsyslog's buffers, as the kill tests allow).
     pub fn kill(&mut self) {
         if let Some(mut child) = self.child.take() {
             let _ = child.kill();
             let _ = child.wait();
         }
         let _ = std::fs::remove_file(self.dir.join("rsyslogd.pid"));
+        for name in ["out.log", "raw.log"] {
+            let path = self.dir.join(name);
+            let Ok(bytes) = std::fs::read(&path) else {
+                continue;
+            };
+            let whole = bytes.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+            if whole < bytes.len() {
+                let file = std::fs::OpenOptions::new()
+                    .write(true)
+                    .open(&path)
+                    .expect("open the output file");
+                file.set_len(whole as u64).expect("cut the partial line");
+            }
+        }
     }
 
     /// The messages written so far, as rsyslog parsed them.
@@ -230,82 +246,4 @@ fn read_lines(path: &Path) -> Vec<String> {
         return Vec::new();
     }
     complete.split('\n').map(str::to_owned).collect()
-}
-
-/// A throw-away CA and a server certificate for `localhost`/127.0.0.1
-/// signed by it, made with the `openssl` CLI.
-fn make_certificates(dir: &Path) {
-    let run = |args: &[&str]| {
-        let out = Command::new("openssl")
-            .args(args)
-            .current_dir(dir)
-            .output()
-            .unwrap_or_else(|e| {
-                panic!("the openssl CLI is needed for the TLS test ({e}): run ./scripts/test")
-            });
-        assert!(
-            out.status.success(),
-            "openssl {args:?} failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    };
-    let ec = [
-        "-newkey",
-        "ec",
-        "-pkeyopt",
-        "ec_paramgen_curve:prime256v1",
-        "-nodes",
-    ];
-    run(&[
-        &["req", "-x509"][..],
-        &ec[..],
-        &[
-            "-keyout",
-            "ca.key",
-            "-out",
-            "ca.pem",
-            "-days",
-            "2",
-            "-subj",
-            "/CN=fapilog test CA",
-        ],
-    ]
-    .concat());
-    run(&[
-        &["req"][..],
-        &ec[..],
-        &[
-            "-keyout",
-            "key.pem",
-            "-out",
-            "server.csr",
-            "-subj",
-            "/CN=localhost",
-        ],
-    ]
-    .concat());
-    let mut ext = std::fs::File::create(dir.join("server.ext")).expect("server.ext");
-    writeln!(
-        ext,
-        "subjectAltName=DNS:localhost,IP:127.0.0.1\nbasicConstraints=CA:FALSE\n\
-         keyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth"
-    )
-    .expect("write server.ext");
-    run(&[
-        "x509",
-        "-req",
-        "-in",
-        "server.csr",
-        "-CA",
-        "ca.pem",
-        "-CAkey",
-        "ca.key",
-        "-CAcreateserial",
-        "-out",
-        "cert.pem",
-        "-days",
-        "2",
-        "-extfile",
-        "server.ext",
-    ]);
 }
