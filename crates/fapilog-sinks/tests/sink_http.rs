@@ -15,7 +15,7 @@ use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
-use common::http_server::{Recorded, Reply, Server};
+use common::http_server::{events, Recorded, Reply, Server};
 use common::{free_port, patient_retry, sink_metrics, wait_until};
 use fapilog::sinks::{
     BreakerPolicy, DivertReason, RetryPolicy, SinkErrorKind, SinkOptions, WhenFull,
@@ -27,17 +27,6 @@ use fapilog_sinks::{Auth, BatchFormat, Compression, HttpSink, HttpSinkBuilder};
 use serde_json::Value;
 
 const LONG: Duration = Duration::from_secs(30);
-
-/// The events of every request, decoded as JSON arrays, in order.
-fn events(requests: &[Recorded]) -> Vec<Value> {
-    requests
-        .iter()
-        .flat_map(|r| {
-            let v: Value = serde_json::from_slice(&r.body_decoded()).expect("a JSON body");
-            v.as_array().expect("a JSON array").clone()
-        })
-        .collect()
-}
 
 fn index(e: &Value) -> u64 {
     e["log"]["data"]["i"].as_u64().expect("data.i")

@@ -9,23 +9,12 @@ mod common;
 
 use std::time::Duration;
 
-use common::http_server::{Recorded, Reply, Server};
+use common::http_server::{events, Reply, Server};
 use fapilog::sinks::{BreakerPolicy, RetryPolicy, SinkOptions};
 use fapilog::Pipeline;
 use fapilog_sinks::HttpSink;
-use serde_json::Value;
 
 const LONG: Duration = Duration::from_secs(30);
-
-fn events(requests: &[Recorded]) -> Vec<Value> {
-    requests
-        .iter()
-        .flat_map(|r| {
-            let v: Value = serde_json::from_slice(&r.body_decoded()).expect("a JSON body");
-            v.as_array().expect("a JSON array").clone()
-        })
-        .collect()
-}
 
 #[test]
 fn with_the_private_ca_the_http_sink_delivers_over_https() {

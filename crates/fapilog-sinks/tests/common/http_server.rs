@@ -60,6 +60,18 @@ impl Recorded {
     }
 }
 
+/// The events of every request, decoded as JSON arrays, in order.
+pub fn events(requests: &[Recorded]) -> Vec<serde_json::Value> {
+    requests
+        .iter()
+        .flat_map(|r| {
+            let v: serde_json::Value =
+                serde_json::from_slice(&r.body_decoded()).expect("a JSON body");
+            v.as_array().expect("a JSON array").clone()
+        })
+        .collect()
+}
+
 /// An answer.
 #[derive(Clone, Debug)]
 pub enum Reply {
