@@ -87,6 +87,9 @@ impl Spool {
             // Past every frame the newest segment may hold, so a new
             // segment never takes its name even when none of it was readable.
             next_seq = next_seq.max(last.first_seq + u64::from(last.len > 0));
+            // Past a corrupt last frame too: a new frame must never reuse
+            // its number (the reader skips numbers below its cursor).
+            next_seq = next_seq.max(last.first_seq + scan.frames);
             if let Some(n) = scan.next_seq {
                 next_seq = next_seq.max(n);
             }

@@ -86,6 +86,10 @@ pub(crate) struct Scan {
     pub(crate) valid_len: u64,
     /// The sequence number after the last whole frame, if any.
     pub(crate) next_seq: Option<u64>,
+    /// Whole frames, good or corrupt. A segment's frames take consecutive
+    /// sequence numbers from its first, so this bounds the next one even
+    /// when the last frames are corrupt.
+    pub(crate) frames: u64,
     /// Frames skipped as corrupt (an unframeable rest counts once).
     pub(crate) corrupt: u64,
     /// `true` when bytes after `valid_len` were not a whole frame (torn tail).
@@ -102,6 +106,7 @@ pub(crate) fn scan(bytes: &[u8]) -> Scan {
                 at += h.frame_len();
                 s.next_seq = Some(h.seq + 1);
                 s.valid_len = at as u64;
+                s.frames += 1;
             }
             Step::Corrupt(len) => {
                 // A whole frame with a bad checksum: counted, and the
@@ -109,6 +114,7 @@ pub(crate) fn scan(bytes: &[u8]) -> Scan {
                 at += len;
                 s.corrupt += 1;
                 s.valid_len = at as u64;
+                s.frames += 1;
             }
             Step::Unframeable => {
                 s.corrupt += 1;
