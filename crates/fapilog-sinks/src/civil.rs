@@ -1,6 +1,12 @@
 //! What more than one sink needs of the calendar and the machine: the
-//! date of a UTC day (syslog's RFC 3339 stamps, SigV4's `X-Amz-Date`) and
-//! the host name (syslog's HOSTNAME, CloudWatch's default stream).
+//! date of a UTC day (RFC 3339 stamps of syslog and PostgreSQL, SigV4's
+//! `X-Amz-Date`) and the host name (syslog's HOSTNAME, CloudWatch's
+//! default stream).
+
+#[cfg(any(feature = "syslog", feature = "postgres"))]
+use std::fmt;
+#[cfg(any(feature = "syslog", feature = "postgres"))]
+use std::time::{SystemTime, UNIX_EPOCH};
 
 /// Days since 1970-01-01 to (year, month, day), proleptic Gregorian
 /// (Howard Hinnant's algorithm).
@@ -17,14 +23,37 @@ pub(crate) fn civil_from_days(z: i64) -> (i64, u32, u32) {
     (y, m, d)
 }
 
-/// The machine's host name (`HOSTNAME`, else the kernel's), trimmed;
+/// Shows a time as `YYYY-MM-DDThh:mm:ss.uuuuuuZ` (RFC 3339, UTC,
+/// microseconds; a time before 1970 as the epoch).
+#[cfg(any(feature = "syslog", feature = "postgres"))]
+pub(crate) struct Rfc3339Micros(pub(crate) SystemTime);
+
+#[cfg(any(feature = "syslog", feature = "postgres"))]
+impl fmt::Display for Rfc3339Micros {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let since = self.0.duration_since(UNIX_EPOCH).unwrap_or_default();
+        let secs = since.as_secs();
+        let (days, rem) = (secs / 86_400, secs % 86_400);
+        let (y, m, d) = civil_from_days(days as i64);
+        write!(
+            f,
+            "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{:06}Z",
+            rem / 3600,
+            rem % 3600 / 60,
+            rem % 60,
+            since.subsec_micros()
+        )
+    }
+}
+
+/// The machine's host name (`HOSTNAME`, else the system's), trimmed;
 /// `None` when neither says.
+#[cfg(any(feature = "syslog", feature = "cloudwatch"))]
 pub(crate) fn host_name() -> Option<String> {
     std::env::var("HOSTNAME")
         .ok()
-        .or_else(|| std::fs::read_to_string("/proc/sys/kernel/hostname").ok())
-        .or_else(|| std::fs::read_to_string("/etc/hostname").ok())
-        .or_else(|| std::env::var("COMPUTERNAME").ok())
+        .filter(|h| !h.trim().is_empty())
+        .or_else(|| gethostname::gethostname().into_string().ok())
         .map(|h| h.trim().to_owned())
         .filter(|h| !h.is_empty())
 }

@@ -41,16 +41,7 @@ pub(crate) type Opened = Result<(Box<dyn Sink>, Option<SinkOptions>), fapilog::E
 
 impl SinkFactory for Factory {
     fn names(&self) -> &[&'static str] {
-        &[
-            "http",
-            "webhook",
-            "loki",
-            "cloudwatch",
-            "postgres",
-            "otlp",
-            "syslog",
-            "nats",
-        ]
+        &fapilog::settings::keys::NETWORK_SINKS
     }
 
     fn open(&self, name: &str, settings: &Settings) -> Opened {

@@ -184,6 +184,21 @@ pub(crate) fn client(
         .map_err(|e| ConfigError::Setup(format!("HTTP client: {e}")))
 }
 
+/// Checks the HTTP and webhook sinks' `line_format`: each event is a JSON
+/// object, the envelope ([`fapilog::Format::Json`]) or its `log` object
+/// ([`fapilog::Format::Flat`]).
+pub(crate) fn json_lines(format: fapilog::Format) -> Result<(), ConfigError> {
+    if matches!(format, fapilog::Format::Json | fapilog::Format::Flat) {
+        Ok(())
+    } else {
+        Err(ConfigError::invalid(
+            "line_format",
+            &format!("{format:?}"),
+            "Format::Json or Format::Flat (JSON lines)",
+        ))
+    }
+}
+
 /// Parses `url` as an `http` or `https` URL, naming `key` when it is not one.
 pub(crate) fn parse_url(key: &str, url: &str) -> Result<reqwest::Url, ConfigError> {
     let parsed = reqwest::Url::parse(url)

@@ -33,7 +33,7 @@
 //! ```
 
 mod adapter;
-#[cfg(any(feature = "syslog", feature = "cloudwatch"))]
+#[cfg(any(feature = "syslog", feature = "cloudwatch", feature = "postgres"))]
 mod civil;
 // Helpers that each serve some of the sinks, whichever features are on.
 #[allow(dead_code)]

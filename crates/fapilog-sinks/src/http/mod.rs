@@ -265,13 +265,7 @@ impl HttpSinkBuilder {
     pub fn build(self) -> Result<Adapter<HttpSink>, ConfigError> {
         let k = self.keys;
         let url = http_client::parse_url(k.endpoint, &self.endpoint)?;
-        if !matches!(self.line_format, Format::Json | Format::Flat) {
-            return Err(ConfigError::invalid(
-                "line_format",
-                &format!("{:?}", self.line_format),
-                "Format::Json or Format::Flat (JSON lines)",
-            ));
-        }
+        http_client::json_lines(self.line_format)?;
         let method = reqwest::Method::from_bytes(self.method.as_bytes()).map_err(|_| {
             ConfigError::invalid(k.method, &self.method, "an HTTP method (POST, PUT…)")
         })?;

@@ -9,9 +9,8 @@
 
 use std::borrow::Cow;
 use std::io::Write as _;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::SystemTime;
 
-use crate::civil::civil_from_days;
 use fapilog::BatchLine;
 use serde::Deserialize;
 
@@ -185,18 +184,7 @@ pub(crate) fn utf8_floor(bytes: &[u8], max: usize) -> usize {
 
 /// `YYYY-MM-DDThh:mm:ss.uuuuuuZ` (RFC 3339, UTC, microseconds).
 pub(crate) fn write_timestamp(out: &mut Vec<u8>, t: SystemTime) {
-    let since = t.duration_since(UNIX_EPOCH).unwrap_or_default();
-    let secs = since.as_secs();
-    let (days, rem) = (secs / 86_400, secs % 86_400);
-    let (y, m, d) = civil_from_days(days as i64);
-    let _ = write!(
-        out,
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{:06}Z",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60,
-        since.subsec_micros()
-    );
+    let _ = write!(out, "{}", crate::civil::Rfc3339Micros(t));
 }
 
 /// `true` when `s` is a valid header field value: 1..=`max` printable
@@ -230,7 +218,7 @@ pub(crate) fn sanitize(s: &str, max: usize) -> String {
 mod tests {
     use super::*;
     use fapilog::{Batch, Event, Format, Level};
-    use std::time::Duration;
+    use std::time::{Duration, UNIX_EPOCH};
 
     fn formatter(framing: Option<Framing>, max: usize) -> Formatter {
         Formatter {

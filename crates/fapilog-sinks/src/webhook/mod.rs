@@ -253,13 +253,7 @@ impl WebhookSinkBuilder {
     pub fn build(self) -> Result<Adapter<WebhookSink>, ConfigError> {
         let k = self.keys;
         let url = http_client::parse_url(k.endpoint, &self.endpoint)?;
-        if !matches!(self.line_format, Format::Json | Format::Flat) {
-            return Err(ConfigError::invalid(
-                "line_format",
-                &format!("{:?}", self.line_format),
-                "Format::Json or Format::Flat (JSON lines)",
-            ));
-        }
+        http_client::json_lines(self.line_format)?;
         if self.batch_size == 0 {
             return Err(ConfigError::invalid(k.batch_size, "0", "at least 1"));
         }
