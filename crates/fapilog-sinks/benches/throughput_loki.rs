@@ -7,7 +7,9 @@
 //! ```text
 //! cargo bench -p fapilog-sinks --features loki --bench throughput_loki
 //! ```
-//! `BENCH_EVENTS` sets N (default 200,000).
+//! `FAPILOG_BENCH_EVENTS` sets N (default 200,000).
+
+mod support;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -112,10 +114,7 @@ fn run(label: &str, n: u64, encoding: LokiEncoding, compression: Compression) {
 }
 
 fn main() {
-    let n = std::env::var("BENCH_EVENTS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(200_000);
+    let n = support::events(200_000);
     run(
         "protobuf+snappy",
         n,

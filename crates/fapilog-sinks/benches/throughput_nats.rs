@@ -12,6 +12,8 @@
 //! `cargo bench -p fapilog-sinks --features nats --bench throughput_nats`
 //! (`FAPILOG_BENCH_EVENTS` sets N, default 200 000.)
 
+mod support;
+
 use std::time::{Duration, Instant};
 
 use async_nats::jetstream::{self, stream};
@@ -22,10 +24,7 @@ use fapilog_sinks::NatsSink;
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let url =
         std::env::var("FAPILOG_TEST_NATS").unwrap_or_else(|_| "nats://127.0.0.1:4222".to_owned());
-    let n: u64 = std::env::var("FAPILOG_BENCH_EVENTS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(200_000);
+    let n = support::events(200_000);
     let name = format!("FAPILOG_BENCH_{}", std::process::id());
     let subject = format!("fapilog_bench.{}", std::process::id());
 

@@ -13,6 +13,8 @@
 #[allow(dead_code)]
 mod http_server;
 
+mod support;
+
 use std::time::{Duration, Instant};
 
 use fapilog::sinks::{SinkOptions, WhenFull};
@@ -21,10 +23,7 @@ use fapilog_sinks::OtlpSink;
 use http_server::{Reply, Server};
 
 fn main() {
-    let n: u64 = std::env::var("FAPILOG_BENCH_EVENTS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(200_000);
+    let n = support::events(200_000);
     let server = Server::start(Reply::Status(200));
     let sink = OtlpSink::builder(server.url(""))
         .build()

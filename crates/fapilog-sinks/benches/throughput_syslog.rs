@@ -11,34 +11,9 @@
 //!
 //! `cargo bench -p fapilog-sinks --features syslog --bench throughput_syslog`
 
-#[allow(dead_code)]
-mod common {
-    use std::time::{Duration, Instant};
-
-    pub fn wait_until(within: Duration, mut cond: impl FnMut() -> bool) -> bool {
-        let end = Instant::now() + within;
-        loop {
-            if cond() {
-                return true;
-            }
-            if Instant::now() >= end {
-                return false;
-            }
-            std::thread::sleep(Duration::from_millis(5));
-        }
-    }
-
-    pub fn free_port() -> u16 {
-        let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind a loopback port");
-        l.local_addr().expect("local address").port()
-    }
-
-    pub use super::certs;
-}
-
-#[allow(dead_code)]
-#[path = "../tests/common/certs.rs"]
-pub mod certs;
+#[path = "../tests/common/mod.rs"]
+mod common;
+mod support;
 
 #[allow(dead_code)]
 #[path = "../tests/common/syslog.rs"]
@@ -137,10 +112,7 @@ fn run(listen: Listen, transport: SyslogTransport, n: u64) {
 }
 
 fn main() {
-    let n: u64 = std::env::var("BENCH_EVENTS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(200_000);
+    let n = support::events(200_000);
     run(Listen::Tcp, SyslogTransport::Tcp, n);
     run(Listen::Tls, SyslogTransport::Tls, n);
 }

@@ -8,45 +8,13 @@
 //! cargo bench -p fapilog-sinks --features webhook --bench throughput_webhook
 //! ```
 
-use std::sync::atomic::{AtomicU64, Ordering};
+mod support;
+
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use fapilog::sinks::{SinkOptions, WhenFull};
-use fapilog::{Backpressure, Pipeline};
 use fapilog_sinks::WebhookSink;
-
-#[derive(Default)]
-struct Received {
-    requests: AtomicU64,
-    bytes: AtomicU64,
-}
-
-fn serve(received: Arc<Received>) -> String {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind loopback");
-    listener.set_nonblocking(true).expect("non-blocking");
-    let addr = listener.local_addr().expect("address");
-    std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(1)
-            .enable_all()
-            .build()
-            .expect("runtime");
-        rt.block_on(async move {
-            let listener = tokio::net::TcpListener::from_std(listener).expect("listener");
-            let app = axum::Router::new().fallback(move |body: axum::body::Bytes| {
-                let r = Arc::clone(&received);
-                async move {
-                    r.requests.fetch_add(1, Ordering::Relaxed);
-                    r.bytes.fetch_add(body.len() as u64, Ordering::Relaxed);
-                    axum::http::StatusCode::NO_CONTENT
-                }
-            });
-            axum::serve(listener, app).await.expect("serve");
-        });
-    });
-    format!("http://{addr}/hook")
-}
+use support::Received;
 
 fn run(batch_size: usize, n: u64, url: &str, received: &Received) {
     let sink = WebhookSink::builder(url)
@@ -54,39 +22,16 @@ fn run(batch_size: usize, n: u64, url: &str, received: &Received) {
         .batch_size(batch_size)
         .build()
         .expect("a valid sink");
-    let p = Pipeline::builder()
-        .batch_max_events(1000)
-        .backpressure(Backpressure::Block)
-        .sink_with(sink, SinkOptions::new().when_full(WhenFull::Block))
-        .build()
-        .expect("pipeline");
+    let p = support::blocking_pipeline(sink);
     let log = p.logger("bench");
-    let (req0, bytes0) = (
-        received.requests.load(Ordering::Relaxed),
-        received.bytes.load(Ordering::Relaxed),
-    );
+    let (req0, bytes0) = received.now();
     let start = Instant::now();
-    for i in 0..n {
-        fapilog::info!(
-            log,
-            "request served",
-            i = i,
-            path = "/api/orders",
-            status = 200u16,
-            user = "alice"
-        );
-    }
+    support::log_requests(&log, n);
     p.flush(Duration::from_secs(600)).expect("flushed");
     let secs = start.elapsed().as_secs_f64();
-    let m = p
-        .metrics()
-        .sinks
-        .into_iter()
-        .find(|s| s.name == "webhook")
-        .expect("metrics");
-    assert_eq!(m.written, n, "every event delivered");
-    let wire = received.bytes.load(Ordering::Relaxed) - bytes0;
-    let requests = received.requests.load(Ordering::Relaxed) - req0;
+    support::all_written(&p, "webhook", n);
+    let (req1, bytes1) = received.now();
+    let (wire, requests) = (bytes1 - bytes0, req1 - req0);
     println!(
         "webhook batch_size {batch_size:<4} {n} events in {secs:.2} s: {:>9.0} events/s, {:>7.1} MB/s, {requests} signed requests",
         n as f64 / secs,
@@ -96,12 +41,9 @@ fn run(batch_size: usize, n: u64, url: &str, received: &Received) {
 }
 
 fn main() {
-    let n: u64 = std::env::var("FAPILOG_BENCH_EVENTS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(500_000);
+    let n = support::events(500_000);
     let received = Arc::new(Received::default());
-    let url = serve(Arc::clone(&received));
+    let url = support::serve(Arc::clone(&received), "/hook");
     run(100, 20_000, &url, &received); // warm-up
     run(1, (n / 10).max(1), &url, &received);
     run(100, n, &url, &received);
