@@ -16,10 +16,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
 use common::http_server::{events, Recorded, Reply, Server};
-use common::{free_port, patient_retry, sink_metrics, wait_until};
-use fapilog::sinks::{
-    BreakerPolicy, DivertReason, RetryPolicy, SinkErrorKind, SinkOptions, WhenFull,
-};
+use common::{failing_fast, free_port, patient_retry, sink_metrics, wait_until};
+use fapilog::sinks::{DivertReason, RetryPolicy, SinkErrorKind, SinkOptions, WhenFull};
 use fapilog::stages::{ManualClock, StageClock};
 use fapilog::testing::CaptureSink;
 use fapilog::{Backpressure, Format, Pipeline, Settings};
@@ -622,19 +620,7 @@ fn the_breaker_opens_while_the_server_is_down_and_closes_when_it_is_back() {
         .batch_max_events(10)
         .sink_with(
             sink,
-            SinkOptions::new()
-                .fallback("capture")
-                .retry(
-                    RetryPolicy::default()
-                        .max_attempts(2)
-                        .initial(Duration::from_millis(5)),
-                )
-                .breaker(
-                    BreakerPolicy::default()
-                        .failure_threshold(2)
-                        .cooldown(Duration::from_millis(200))
-                        .max_cooldown(Duration::from_millis(200)),
-                ),
+            failing_fast(Duration::from_millis(200)).fallback("capture"),
         )
         .sink(capture)
         .build()

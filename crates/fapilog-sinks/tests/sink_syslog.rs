@@ -411,20 +411,9 @@ fn with_drop_newest_every_loss_while_down_is_counted_and_the_breaker_opens() {
     let sink = SyslogSink::builder(SyslogTransport::Tcp, server.address())
         .build()
         .unwrap();
-    let options = SinkOptions::new()
+    let options = common::failing_fast(Duration::from_millis(50))
         .when_full(WhenFull::DropNewest)
-        .buffer_batches(1)
-        .retry(
-            RetryPolicy::default()
-                .max_attempts(2)
-                .initial(Duration::from_millis(5)),
-        )
-        .breaker(
-            BreakerPolicy::default()
-                .failure_threshold(2)
-                .cooldown(Duration::from_millis(50))
-                .max_cooldown(Duration::from_millis(50)),
-        );
+        .buffer_batches(1);
     let p = Pipeline::builder()
         .sink_with(sink, options)
         .batch_max_events(50)

@@ -15,8 +15,8 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use common::http_server::{Recorded, Reply, Server};
-use common::{free_port, patient_retry, sink_metrics, wait_until};
-use fapilog::sinks::{BreakerPolicy, DivertReason, RetryPolicy, SinkHealth, SinkOptions, WhenFull};
+use common::{failing_fast, free_port, patient_retry, sink_metrics, wait_until};
+use fapilog::sinks::{DivertReason, SinkHealth, SinkOptions, WhenFull};
 use fapilog::testing::CaptureSink;
 use fapilog::{Backpressure, Pipeline, Settings};
 use fapilog_sinks::{SignatureMode, WebhookSink, WebhookSinkBuilder, WEBHOOK_REPLAY_TOLERANCE};
@@ -369,19 +369,7 @@ fn the_breaker_opens_while_the_receiver_is_down_and_closes_when_it_is_back() {
     let p = Pipeline::builder()
         .sink_with(
             sink,
-            SinkOptions::new()
-                .fallback("capture")
-                .retry(
-                    RetryPolicy::default()
-                        .max_attempts(2)
-                        .initial(Duration::from_millis(5)),
-                )
-                .breaker(
-                    BreakerPolicy::default()
-                        .failure_threshold(2)
-                        .cooldown(Duration::from_millis(200))
-                        .max_cooldown(Duration::from_millis(200)),
-                ),
+            failing_fast(Duration::from_millis(200)).fallback("capture"),
         )
         .sink(capture)
         .build()

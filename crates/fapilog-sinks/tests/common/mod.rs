@@ -56,3 +56,20 @@ pub fn patient() -> SinkOptions {
         .retry(patient_retry())
         .breaker(BreakerPolicy::off())
 }
+
+/// Gives up fast and opens the breaker after two failures: two attempts
+/// 5 ms apart, then `cooldown` before each probe.
+pub fn failing_fast(cooldown: Duration) -> SinkOptions {
+    SinkOptions::new()
+        .retry(
+            RetryPolicy::default()
+                .max_attempts(2)
+                .initial(Duration::from_millis(5)),
+        )
+        .breaker(
+            BreakerPolicy::default()
+                .failure_threshold(2)
+                .cooldown(cooldown)
+                .max_cooldown(cooldown),
+        )
+}
