@@ -26,15 +26,11 @@ use fapilog::sinks::{BreakerPolicy, DivertReason, RetryPolicy, SinkHealth, SinkO
 use fapilog::stages::{ManualClock, StageClock};
 use fapilog::testing::CaptureSink;
 use fapilog::{FieldValue, Format, Pipeline, Settings};
-use fapilog_sinks::{Adapter, Compression, OtlpProtocol, OtlpSink, OtlpSinkBuilder};
-use otlp::{attr, partial, retry_after, status, Receiver};
+use fapilog_sinks::{Compression, OtlpProtocol, OtlpSink};
+use otlp::{attr, build, log_seq, partial, retry_after, seqs, status, Receiver};
 use serde_json::{json, Value};
 
 const LONG: Duration = Duration::from_secs(60);
-
-fn build(b: OtlpSinkBuilder) -> Adapter<OtlpSink> {
-    b.build().unwrap_or_else(|e| panic!("{e}"))
-}
 
 /// Retries that wait for a collector to come back, without a breaker.
 fn patient() -> SinkOptions {
@@ -47,22 +43,6 @@ fn patient() -> SinkOptions {
                 .max_elapsed(Duration::from_secs(120)),
         )
         .breaker(BreakerPolicy::off())
-}
-
-/// The `seq` attribute of each record that has one (the pipeline's own
-/// in-band `logs dropped` events have none).
-fn seqs(records: &[Value]) -> Vec<i64> {
-    records
-        .iter()
-        .filter_map(|r| attr(r, "seq").as_i64())
-        .collect()
-}
-
-fn log_seq(p: &Pipeline, range: std::ops::Range<i64>) {
-    let log = p.logger("load");
-    for i in range {
-        log.info("event", &[("seq", FieldValue::I64(i))]);
-    }
 }
 
 /// Milliseconds since the epoch of an RFC 3339 `…T…Z` timestamp.
@@ -241,20 +221,7 @@ fn a_collector_down_at_start_loses_nothing_with_block() {
         )
         .build()
         .expect("a collector that is down does not fail the build");
-    log_seq(&p, 0..2000);
-    assert!(
-        wait_until(LONG, || sink_metrics(&p, "otlp").retries >= 2),
-        "the driver retries while the collector is down"
-    );
-    assert!(rx.records().is_empty());
-    rx.restart(&[]);
-    p.flush(LONG).unwrap();
-    assert_eq!(seqs(&rx.records()), (0..2000).collect::<Vec<_>>());
-    let m = sink_metrics(&p, "otlp");
-    assert!(m.errors >= 2 && m.retries >= 2, "{m:?}");
-    assert_eq!(m.dropped_total(), 0);
-    let report = p.shutdown(LONG);
-    assert!(report.is_complete(), "{report:?}");
+    otlp::down_at_start_loses_nothing(&mut rx, &p);
 }
 
 #[test]
@@ -267,18 +234,7 @@ fn a_collector_that_goes_down_mid_run_and_comes_back_loses_nothing() {
         )
         .build()
         .unwrap();
-    log_seq(&p, 0..1000);
-    p.flush(LONG).unwrap();
-    assert!(rx.wait_records(1000, LONG));
-    rx.stop();
-    let before = sink_metrics(&p, "otlp").retries;
-    log_seq(&p, 1000..2000);
-    assert!(wait_until(LONG, || sink_metrics(&p, "otlp").retries >= before + 2));
-    rx.restart(&[]);
-    p.flush(LONG).unwrap();
-    assert_eq!(seqs(&rx.records()), (0..2000).collect::<Vec<_>>());
-    let report = p.shutdown(LONG);
-    assert!(report.is_complete(), "{report:?}");
+    otlp::down_mid_run_loses_nothing(&mut rx, &p);
 }
 
 #[test]

@@ -19,36 +19,18 @@ mod otlp;
 use std::collections::HashSet;
 use std::time::Duration;
 
-use common::{patient, sink_metrics, wait_until};
+use common::{patient, sink_metrics};
 use fapilog::sinks::{DivertReason, RetryPolicy, SinkOptions};
 use fapilog::stages::{ManualClock, StageClock};
 use fapilog::{FieldValue, Pipeline};
-use fapilog_sinks::{Adapter, Compression, OtlpProtocol, OtlpSink, OtlpSinkBuilder};
-use otlp::{attr, grpc_retry_info, grpc_status, partial, Receiver};
+use fapilog_sinks::{Compression, OtlpProtocol, OtlpSink, OtlpSinkBuilder};
+use otlp::{attr, build, grpc_retry_info, grpc_status, log_seq, partial, seqs, Receiver};
 use serde_json::{json, Value};
 
 const LONG: Duration = Duration::from_secs(60);
 
 fn grpc(rx: &Receiver) -> OtlpSinkBuilder {
     OtlpSink::builder(rx.endpoint()).protocol(OtlpProtocol::Grpc)
-}
-
-fn build(b: OtlpSinkBuilder) -> Adapter<OtlpSink> {
-    b.build().unwrap_or_else(|e| panic!("{e}"))
-}
-
-fn seqs(records: &[Value]) -> Vec<i64> {
-    records
-        .iter()
-        .filter_map(|r| attr(r, "seq").as_i64())
-        .collect()
-}
-
-fn log_seq(p: &Pipeline, range: std::ops::Range<i64>) {
-    let log = p.logger("load");
-    for i in range {
-        log.info("event", &[("seq", FieldValue::I64(i))]);
-    }
 }
 
 fn statuses(rx: &Receiver) -> Vec<Value> {
@@ -260,18 +242,7 @@ fn a_collector_that_restarts_mid_run_loses_nothing_over_a_new_connection() {
         .sink_with(build(grpc(&rx)), patient())
         .build()
         .unwrap();
-    log_seq(&p, 0..1000);
-    p.flush(LONG).unwrap();
-    assert!(rx.wait_records(1000, LONG));
-    rx.stop();
-    let before = sink_metrics(&p, "otlp").retries;
-    log_seq(&p, 1000..2000);
-    assert!(wait_until(LONG, || sink_metrics(&p, "otlp").retries >= before + 2));
-    rx.restart(&[]);
-    p.flush(LONG).unwrap();
-    assert_eq!(seqs(&rx.records()), (0..2000).collect::<Vec<_>>());
-    let report = p.shutdown(LONG);
-    assert!(report.is_complete(), "{report:?}");
+    otlp::down_mid_run_loses_nothing(&mut rx, &p);
 }
 
 #[test]
@@ -281,18 +252,5 @@ fn a_collector_down_at_start_loses_nothing_with_block() {
         .sink_with(build(grpc(&rx)), patient())
         .build()
         .expect("a collector that is down does not fail the build");
-    log_seq(&p, 0..2000);
-    assert!(
-        wait_until(LONG, || sink_metrics(&p, "otlp").retries >= 2),
-        "connection refused is retried"
-    );
-    assert!(rx.records().is_empty());
-    rx.restart(&[]);
-    p.flush(LONG).unwrap();
-    assert_eq!(seqs(&rx.records()), (0..2000).collect::<Vec<_>>());
-    let m = sink_metrics(&p, "otlp");
-    assert!(m.errors >= 2 && m.retries >= 2, "{m:?}");
-    assert_eq!(m.dropped_total(), 0);
-    let report = p.shutdown(LONG);
-    assert!(report.is_complete(), "{report:?}");
+    otlp::down_at_start_loses_nothing(&mut rx, &p);
 }

@@ -230,3 +230,65 @@ fn spawn(kind: Kind, port: u16, out: &std::path::Path, script: &[Value]) -> Chil
 pub fn attr<'a>(record: &'a Value, key: &str) -> &'a Value {
     &record["attributes"][key]
 }
+
+/// How long the shared scenarios below wait for anything.
+const WAIT: Duration = Duration::from_secs(60);
+
+/// The sink `b` describes; a bad option fails the test, saying why.
+pub fn build(b: fapilog_sinks::OtlpSinkBuilder) -> fapilog_sinks::Adapter<fapilog_sinks::OtlpSink> {
+    b.build().unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// The `seq` attribute of each record, in order.
+pub fn seqs(records: &[Value]) -> Vec<i64> {
+    records
+        .iter()
+        .filter_map(|r| attr(r, "seq").as_i64())
+        .collect()
+}
+
+/// Logs one `event` per `seq` in `range`.
+pub fn log_seq(p: &fapilog::Pipeline, range: std::ops::Range<i64>) {
+    let log = p.logger("load");
+    for i in range {
+        log.info("event", &[("seq", fapilog::FieldValue::I64(i))]);
+    }
+}
+
+/// `p`'s OTLP sink sends to `rx`, which is down: 2,000 events wait in
+/// retries and arrive once, in order, when it starts.
+pub fn down_at_start_loses_nothing(rx: &mut Receiver, p: &fapilog::Pipeline) {
+    log_seq(p, 0..2000);
+    assert!(
+        wait_until(WAIT, || crate::common::sink_metrics(p, "otlp").retries >= 2),
+        "the driver retries while the collector is down"
+    );
+    assert!(rx.records().is_empty());
+    rx.restart(&[]);
+    p.flush(WAIT).unwrap();
+    assert_eq!(seqs(&rx.records()), (0..2000).collect::<Vec<_>>());
+    let m = crate::common::sink_metrics(p, "otlp");
+    assert!(m.errors >= 2 && m.retries >= 2, "{m:?}");
+    assert_eq!(m.dropped_total(), 0);
+    let report = p.shutdown(WAIT);
+    assert!(report.is_complete(), "{report:?}");
+}
+
+/// `p`'s OTLP sink sends to `rx`, which stops after 1,000 records and
+/// comes back: all 2,000 arrive once, in order, over a new connection.
+pub fn down_mid_run_loses_nothing(rx: &mut Receiver, p: &fapilog::Pipeline) {
+    log_seq(p, 0..1000);
+    p.flush(WAIT).unwrap();
+    assert!(rx.wait_records(1000, WAIT));
+    rx.stop();
+    let before = crate::common::sink_metrics(p, "otlp").retries;
+    log_seq(p, 1000..2000);
+    assert!(wait_until(WAIT, || {
+        crate::common::sink_metrics(p, "otlp").retries >= before + 2
+    }));
+    rx.restart(&[]);
+    p.flush(WAIT).unwrap();
+    assert_eq!(seqs(&rx.records()), (0..2000).collect::<Vec<_>>());
+    let report = p.shutdown(WAIT);
+    assert!(report.is_complete(), "{report:?}");
+}
