@@ -872,13 +872,19 @@ impl Runner {
                 }
             }
         }
-        if self.stderr.write(d.batch()) {
+        self.to_stderr(d.batch());
+    }
+
+    /// The end of the divert chain: stderr, within its byte budget; what
+    /// the budget refuses is dropped, counted `stderr_limit`.
+    fn to_stderr(&self, batch: &Batch) {
+        if self.stderr.write(batch) {
             self.counters()
                 .diverted_to_stderr
-                .fetch_add(n, Ordering::Relaxed);
+                .fetch_add(batch.len() as u64, Ordering::Relaxed);
         } else {
             self.counters()
-                .drop_lines(SinkDropReason::StderrLimit, d.batch().levels());
+                .drop_lines(SinkDropReason::StderrLimit, batch.levels());
         }
     }
 

@@ -7,7 +7,6 @@
 //! spool. The worker appends under the buffer's lock, so the driver cannot
 //! see the spool empty between the decision and the append.
 
-use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -239,14 +238,7 @@ impl Runner {
             let part = batch.select(&ix);
             self.counters()
                 .divert(DivertReason::Rejected, part.len() as u64);
-            if self.stderr.write(&part) {
-                self.counters()
-                    .diverted_to_stderr
-                    .fetch_add(part.len() as u64, Ordering::Relaxed);
-            } else {
-                self.counters()
-                    .drop_lines(SinkDropReason::StderrLimit, part.levels());
-            }
+            self.to_stderr(&part);
         }
         lock(spool).ack(seq);
         self.channel.room.notify_all();
