@@ -120,13 +120,9 @@ impl Batch {
     /// spool replays it.
     #[cfg_attr(not(feature = "spool"), allow(dead_code))]
     pub(crate) fn push_line(&mut self, level: Level, time: SystemTime, id: MessageId, line: &[u8]) {
-        self.bytes.extend_from_slice(line);
-        self.bytes.push(b'\n');
-        self.ends.push(LineMeta {
-            end: self.bytes.len(),
-            level,
-            time,
-            id,
+        self.push_with(level, time, id, |bytes, _| {
+            bytes.extend_from_slice(line);
+            bytes.push(b'\n');
         });
     }
 
