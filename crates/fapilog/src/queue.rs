@@ -691,6 +691,38 @@ mod tests {
     }
 
     #[test]
+    fn a_slot_claimed_but_not_yet_published_holds_back_the_other_ring_too() {
+        // A producer that claimed the head slot of one ring and is still
+        // capturing hides the published events queued behind it. An event
+        // of another thread, queued behind it, may be older than the other
+        // ring's head: it must not be overtaken.
+        for (stalled, behind, other) in [
+            (Level::INFO, Level::INFO, Level::ERROR),
+            (Level::ERROR, Level::ERROR, Level::INFO),
+        ] {
+            let m = Metrics::new(Vec::new());
+            let q = queue(8, 8, Backpressure::Block);
+            let shard = q.shard_of_worker(0);
+            let ring = if stalled == Level::ERROR {
+                &shard.protected
+            } else {
+                &shard.main
+            };
+            let claim = ring.claim().unwrap();
+            assert_eq!(q.offer(record(2, behind), &m), Offer::Queued);
+            assert_eq!(q.offer(record(3, other), &m), Offer::Queued);
+            let mut got = Vec::new();
+            assert_eq!(shard.drain(8, |r| got.push(r.time)), 0, "{stalled:?}");
+            assert!(got.is_empty(), "{stalled:?}: {got:?}");
+            assert!(!shard.is_empty());
+            claim.fill(record(1, stalled)).publish();
+            got.extend(drain_times(&q, 8));
+            assert_eq!(got, [1, 2, 3], "{stalled:?}");
+            assert!(shard.is_empty());
+        }
+    }
+
+    #[test]
     fn a_thread_keeps_its_shard_and_the_sizes_are_split_over_the_shards() {
         let q = Queue::new(10, 3, &[Level::ERROR], Backpressure::Block, 4, 4);
         let mine = std::ptr::from_ref(q.shard());

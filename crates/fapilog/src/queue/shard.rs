@@ -41,7 +41,7 @@ struct Held {
 
 pub(crate) struct Shard {
     pub(crate) main: Ring,
-    protected: Ring,
+    pub(super) protected: Ring,
     capacity: usize,
     reserve: usize,
     pub(crate) low_level_limit: usize,
@@ -249,7 +249,10 @@ impl Shard {
     ///
     /// - a head is handed over only after the other ring was looked at
     ///   *after* that head was taken (anything its thread queued before it
-    ///   is visible by then);
+    ///   is visible by then) and found empty: not merely without a
+    ///   published head, as a slot claimed by a producer that is still
+    ///   capturing (or was descheduled) hides the published events behind
+    ///   it, and the drain then stops until that slot is published;
     /// - when both heads are there, the older goes first: the other ring
     ///   cannot hide an even older event of its thread behind its head, as
     ///   that event was queued after the head was stamped.
@@ -280,8 +283,14 @@ impl Shard {
             }
             let take_protected = match (&m, &p) {
                 (None, None) => break,
-                (Some(_), None) => false,
-                (None, Some(_)) => true,
+                // A ring that gave nothing may still hold a claimed slot
+                // whose producer is still capturing, with published events
+                // behind it: one of those may be older than the other head,
+                // from the same thread. Hand a lone head over only when the
+                // other ring holds no claimed slot at all.
+                (Some(_), None) if self.protected.is_empty() => false,
+                (None, Some(_)) if self.main.is_empty() => true,
+                (Some(_), None) | (None, Some(_)) => break,
                 (Some(mr), Some(pr)) => pr.time <= mr.time,
             };
             let slot = if take_protected { &mut p } else { &mut m };
