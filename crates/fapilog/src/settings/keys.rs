@@ -839,7 +839,7 @@ static KEYS: &[Key] = &[
         "Delete rotated files closed longer ago than this (`7d`); 0 keeps them. Not in fapilog.",
         parse |r| seconds(r, 0.0, 315_360_000.0), show show),
     key!("file.compress_rotated", file.compress_rotated, "boolean", "false",
-        "Gzip rotated files to `<name>.gz` on a background thread (needs the `gzip` cargo feature, on by default).",
+        "Gzip rotated files to `<name>.gz` on a background thread (needs the `gzip` cargo feature; without it, `true` is an error naming the feature).",
         parse boolean, show show),
     key!("file.fsync", file.fsync, "never, on_rotate, every_batch", "on_rotate",
         "When the file sink syncs to disk: never, when a file is closed, or after every batch. Not in fapilog (which never syncs).",

@@ -141,6 +141,19 @@ fn bad(key: &str, value: impl ToString, expected: &str) -> Error {
     }
 }
 
+/// Compression asked for in a build without the `gzip` feature is an error
+/// naming the setting and the feature.
+fn compression_available(compress: bool, gzip_built: bool) -> Result<(), Error> {
+    if compress && !gzip_built {
+        return Err(bad(
+            "compress_rotated",
+            true,
+            "false: gzip needs the `gzip` cargo feature of fapilog",
+        ));
+    }
+    Ok(())
+}
+
 impl RotatingFileBuilder {
     /// File names start with `prefix` (default `fapilog`), followed by `-`
     /// and the UTC time the file was opened.
@@ -203,7 +216,8 @@ impl RotatingFileBuilder {
     }
 
     /// Gzips rotated files to `<name>.gz` on the background thread (needs
-    /// the `gzip` feature, on by default).
+    /// the `gzip` cargo feature; without it, [`build`](Self::build) fails
+    /// naming `compress_rotated` and the feature).
     pub fn compress(mut self, on: bool) -> Self {
         self.compress = on;
         self
@@ -250,13 +264,7 @@ impl RotatingFileBuilder {
         if self.interval == Some(Duration::ZERO) {
             return Err(bad("interval_seconds", 0, "a positive interval"));
         }
-        if self.compress && !cfg!(feature = "gzip") {
-            return Err(bad(
-                "compress_rotated",
-                true,
-                "false: gzip needs the `gzip` cargo feature of fapilog",
-            ));
-        }
+        compression_available(self.compress, cfg!(feature = "gzip"))?;
         let ext = match self.format {
             Format::Pretty { .. } => ".log",
             _ => ".jsonl",
@@ -613,5 +621,21 @@ impl Sink for RotatingFileSink {
 impl Drop for RotatingFileSink {
     fn drop(&mut self) {
         self.housekeeping.close();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn compression_without_the_gzip_feature_is_refused_naming_the_setting_and_the_feature() {
+        let msg = compression_available(true, false)
+            .expect_err("compression needs the gzip feature")
+            .to_string();
+        assert!(msg.contains("rotating_file.compress_rotated"), "{msg}");
+        assert!(msg.contains("`gzip` cargo feature"), "{msg}");
+        assert!(compression_available(false, false).is_ok());
+        assert!(compression_available(true, true).is_ok());
     }
 }
