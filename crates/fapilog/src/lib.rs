@@ -38,7 +38,7 @@
 //!
 //! ## Clock
 //! The caller reads the CPU's time-stamp counter where it is invariant
-//! (through `quanta`; the monotonic clock otherwise) and the worker converts
+//! (`rdtsc`; the monotonic clock otherwise) and the worker converts
 //! it to wall time against an anchor renewed every second.
 #![deny(unsafe_code)]
 #![warn(missing_docs)]

@@ -75,6 +75,9 @@ pub(crate) fn spawn(
     shared: Arc<Shared>,
     core: Arc<Core>,
 ) -> std::io::Result<std::thread::JoinHandle<()>> {
+    // The clock measures its rate once (about 2 ms): here, while the
+    // pipeline is built, rather than in the first log call.
+    let _ = crate::clock::clock();
     std::thread::Builder::new()
         .name(format!("fapilog-worker-{id}"))
         .spawn(move || loop {
