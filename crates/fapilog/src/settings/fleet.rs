@@ -178,16 +178,32 @@ pub(super) fn only(
 /// Applies `raw` to the key at `target` (an alias's long form).
 pub(super) fn forward(s: &mut Settings, target: &str, raw: &Raw) -> Result<(), String> {
     match super::keys::lookup(target) {
-        Some(k) => (k.apply)(s, target, raw),
+        Some(k) => (k.apply)(k, s, target, raw),
         None => Err(format!("a value for {target}")),
     }
 }
 
-pub(super) fn show_target(s: &Settings, target: &str) -> String {
-    s.get(target).unwrap_or_default()
+fn apply_stored(k: &Key, s: &mut Settings, _path: &str, raw: &Raw) -> Result<(), String> {
+    store(s, k.path, k.kind.unwrap_or(&Kind::Str), raw)
 }
 
-fn no_copy(_: &Settings, _: &mut Settings) {}
+fn show_stored(k: &Key, s: &Settings) -> String {
+    stored(s, k.path, k.default)
+}
+
+fn copy_stored(k: &Key, from: &Settings, to: &mut Settings) {
+    copy(from, to, k.path);
+}
+
+fn apply_alias(k: &Key, s: &mut Settings, _path: &str, raw: &Raw) -> Result<(), String> {
+    forward(s, k.alias.unwrap_or_default(), raw)
+}
+
+fn show_alias(k: &Key, s: &Settings) -> String {
+    s.get(k.alias.unwrap_or_default()).unwrap_or_default()
+}
+
+fn no_copy(_: &Key, _: &Settings, _: &mut Settings) {}
 
 macro_rules! stored {
     (@key $path:literal, $kind:expr, $ty:literal, $default:literal, $effect:expr, $doc:expr, $secret:literal) => {
@@ -200,9 +216,10 @@ macro_rules! stored {
             unavailable: None,
             effect: $effect,
             alias: None,
-            apply: |s, _p, raw| store(s, $path, &$kind, raw),
-            show: |s| stored(s, $path, $default),
-            copy: |from, to| copy(from, to, $path),
+            apply: apply_stored,
+            show: show_stored,
+            copy: copy_stored,
+            kind: Some(&$kind),
         }
     };
     ($path:literal, $kind:expr, $ty:literal, $default:literal, na $why:literal, $secret:literal) => {
@@ -233,9 +250,10 @@ macro_rules! alias {
             unavailable: None,
             effect: Effect::Active,
             alias: Some($target),
-            apply: |s, _p, raw| forward(s, $target, raw),
-            show: |s| show_target(s, $target),
+            apply: apply_alias,
+            show: show_alias,
             copy: no_copy,
+            kind: None,
         }
     };
 }
@@ -251,7 +269,7 @@ macro_rules! only {
             unavailable: None,
             effect: Effect::Active,
             alias: None,
-            apply: |s, _p, raw| {
+            apply: |_, s, _p, raw| {
                 only(
                     s,
                     $path,
@@ -260,8 +278,9 @@ macro_rules! only {
                     raw,
                 )
             },
-            show: |s| stored(s, $path, $default),
-            copy: |from, to| copy(from, to, $path),
+            show: show_stored,
+            copy: copy_stored,
+            kind: None,
         }
     };
 }

@@ -221,7 +221,7 @@ pub(crate) fn apply_one(
             key: shown_key,
             reason: k.unavailable.unwrap_or_default().to_owned(),
         },
-        Some(k) => match (k.apply)(s, path, raw) {
+        Some(k) => match (k.apply)(k, s, path, raw) {
             Ok(()) => return Ok(()),
             Err(expected) => Error::InvalidSetting {
                 value: if k.secret || is_secret_name(&shown_key) {
@@ -534,7 +534,9 @@ impl Loader {
             .map(|k| {
                 let o = match preset {
                     Some(_) if k.path == "preset" => preset_origin.clone(),
-                    Some(p) if (k.show)(&s) != (k.show)(&Settings::default()) => Origin::Preset(p),
+                    Some(p) if (k.show)(k, &s) != (k.show)(k, &Settings::default()) => {
+                        Origin::Preset(p)
+                    }
                     _ => Origin::Default,
                 };
                 (k.path, o)
@@ -591,7 +593,7 @@ impl Loader {
                     continue;
                 }
                 if touched.contains(&"*") || touched.contains(&k.path) {
-                    (k.copy)(b, &mut s);
+                    (k.copy)(k, b, &mut s);
                     record(k.path, &Origin::Code);
                 }
             }

@@ -186,7 +186,7 @@ impl Preset {
             if k.unavailable.is_some() || k.path == "preset" {
                 continue;
             }
-            let (v, dv) = ((k.show)(&s), (k.show)(&d));
+            let (v, dv) = ((k.show)(k, &s), (k.show)(k, &d));
             if v == dv {
                 continue;
             }
