@@ -50,6 +50,9 @@ struct State {
     closed: bool,
     /// The active file's name: never touched.
     active: Option<String>,
+    /// The writer is creating its next file, whose name is not known yet:
+    /// no file is touched until it is.
+    opening: bool,
 }
 
 struct Shared {
@@ -117,10 +120,21 @@ impl Housekeeping {
         Ok(Housekeeping { shared })
     }
 
+    /// The writer starts creating its next file.
+    pub(super) fn opening(&self) {
+        self.shared.lock().opening = true;
+    }
+
+    /// The writer failed to create its next file: the active one stays.
+    pub(super) fn open_failed(&self) {
+        self.shared.lock().opening = false;
+    }
+
     /// Sets the active file's name and asks for a sweep.
     pub(super) fn request(&self, active: &str) {
         let mut st = self.shared.lock();
         st.active = Some(active.to_owned());
+        st.opening = false;
         if !st.closed {
             st.requested = true;
             self.shared.changed.notify_all();
@@ -208,6 +222,16 @@ struct Found {
     len: u64,
 }
 
+/// `true` when the housekeeper may compress or delete `path` now: it is not
+/// the active file, and the writer is not creating a new one (which the
+/// listing may already hold, under a name not yet known as active). Asked
+/// again before each file, as the writer rotates while a sweep runs.
+fn may_touch(shared: &Shared, path: &Path) -> bool {
+    let st = shared.lock();
+    let name = path.file_name().and_then(|n| n.to_str());
+    !st.opening && name.is_some() && st.active.as_deref() != name
+}
+
 /// One pass over the directory: repair, compress, retain.
 fn sweep(shared: &Shared, plan: &Plan, active: Option<&str>) {
     let entries = match fs::read_dir(&plan.dir) {
@@ -242,6 +266,25 @@ fn sweep(shared: &Shared, plan: &Plan, active: Option<&str>) {
         let len = entry.metadata().map(|m| m.len()).unwrap_or(0);
         found.push(Found { named, path, len });
     }
+    // The writer may have rotated while the directory was listed: the file
+    // it writes now is not a rotated one either. While it is creating one,
+    // stop (its request for a sweep follows).
+    {
+        let st = shared.lock();
+        if st.opening {
+            return;
+        }
+        if let Some(now_active) = st.active.as_deref() {
+            if Some(now_active) != active {
+                if let Some(i) = found
+                    .iter()
+                    .position(|f| f.path.file_name().and_then(|n| n.to_str()) == Some(now_active))
+                {
+                    active_named = Some(found.swap_remove(i).named);
+                }
+            }
+        }
+    }
     found.sort_by(|a, b| a.named.cmp(&b.named));
 
     // An original beside its finished `.gz` (a crash between rename and
@@ -253,6 +296,10 @@ fn sweep(shared: &Shared, plan: &Plan, active: Option<&str>) {
             && b.named.gz
             && (a.named.secs, a.named.index) == (b.named.secs, b.named.index)
         {
+            if !may_touch(shared, &a.path) {
+                i += 1;
+                continue;
+            }
             if let Err(e) = fs::remove_file(&a.path) {
                 fail(
                     shared,
@@ -269,6 +316,9 @@ fn sweep(shared: &Shared, plan: &Plan, active: Option<&str>) {
 
     if plan.compress {
         for f in found.iter_mut().filter(|f| !f.named.gz) {
+            if !may_touch(shared, &f.path) {
+                continue;
+            }
             match compress(&f.path) {
                 Ok((gz, len)) => {
                     shared.compressed.fetch_add(1, Ordering::Relaxed);
@@ -332,7 +382,7 @@ fn retain(shared: &Shared, plan: &Plan, found: Vec<Found>, active: Option<Named>
         }
     }
     for (f, k) in found.iter().zip(keep) {
-        if !k {
+        if !k && may_touch(shared, &f.path) {
             match fs::remove_file(&f.path) {
                 Ok(()) => {
                     shared.deleted.fetch_add(1, Ordering::Relaxed);
@@ -387,4 +437,91 @@ fn compress(_: &Path) -> std::io::Result<(PathBuf, u64)> {
         std::io::ErrorKind::Unsupported,
         "gzip needs the `gzip` cargo feature of fapilog",
     ))
+}
+
+#[cfg(all(test, feature = "gzip"))]
+mod tests {
+    use super::*;
+
+    fn shared() -> Shared {
+        Shared {
+            state: Mutex::new(State::default()),
+            changed: Condvar::new(),
+            compressed: AtomicU64::new(0),
+            deleted: AtomicU64::new(0),
+            errors: AtomicU64::new(0),
+        }
+    }
+
+    fn plan(dir: &Path) -> Plan {
+        Plan {
+            dir: dir.to_owned(),
+            prefix: "app".to_owned(),
+            ext: ".jsonl",
+            retention: Retention {
+                max_files: Some(1),
+                ..Retention::default()
+            },
+            compress: true,
+            clock: Arc::new(std::time::SystemTime::now),
+        }
+    }
+
+    fn names(dir: &Path) -> Vec<String> {
+        let mut v: Vec<String> = fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        v.sort();
+        v
+    }
+
+    const OLD: &str = "app-20300101-000000-1.jsonl";
+    const WAS_ACTIVE: &str = "app-20300101-000000-2.jsonl";
+    const NEW_ACTIVE: &str = "app-20300101-000000-3.jsonl";
+
+    fn dir_with_three_files() -> tempfile::TempDir {
+        let dir = tempfile::tempdir().unwrap();
+        for n in [OLD, WAS_ACTIVE, NEW_ACTIVE] {
+            fs::write(dir.path().join(n), b"{}\n").unwrap();
+        }
+        dir
+    }
+
+    #[test]
+    fn a_file_opened_after_the_sweep_read_the_active_name_is_left_alone() {
+        // The sweep took `WAS_ACTIVE` as the active file; the writer then
+        // rotated to `NEW_ACTIVE` before the directory was listed.
+        let dir = dir_with_three_files();
+        let s = shared();
+        s.lock().active = Some(NEW_ACTIVE.to_owned());
+        sweep(&s, &plan(dir.path()), Some(WAS_ACTIVE));
+        let left = names(dir.path());
+        assert!(left.contains(&NEW_ACTIVE.to_owned()), "{left:?}");
+        assert!(
+            !left
+                .iter()
+                .any(|n| n.starts_with(NEW_ACTIVE) && n != NEW_ACTIVE),
+            "{left:?}"
+        );
+        // `OLD` is a rotated file: compressed, and kept (one rotated file
+        // allowed; `WAS_ACTIVE` waits for the next sweep).
+        assert!(left.contains(&format!("{OLD}.gz")), "{left:?}");
+        assert_eq!(s.compressed.load(Ordering::Relaxed), 1);
+        assert_eq!(s.deleted.load(Ordering::Relaxed), 0);
+    }
+
+    #[test]
+    fn nothing_is_touched_while_the_writer_creates_its_next_file() {
+        let dir = dir_with_three_files();
+        let s = shared();
+        {
+            let mut st = s.lock();
+            st.active = Some(WAS_ACTIVE.to_owned());
+            st.opening = true;
+        }
+        sweep(&s, &plan(dir.path()), Some(WAS_ACTIVE));
+        assert_eq!(names(dir.path()), [OLD, WAS_ACTIVE, NEW_ACTIVE]);
+        assert_eq!(s.compressed.load(Ordering::Relaxed), 0);
+    }
 }

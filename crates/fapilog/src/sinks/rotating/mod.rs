@@ -424,8 +424,19 @@ impl RotatingFileSink {
         self.housekeeping.clone()
     }
 
-    /// Opens a new file named for `now`.
+    /// Opens a new file named for `now`. The housekeeper touches no file
+    /// from the moment the writer starts opening one until it knows the new
+    /// active file's name (it would take the new file for a rotated one).
     fn open_new(&mut self, now: SystemTime) -> std::io::Result<()> {
+        self.housekeeping.opening();
+        let opened = self.create_next(now);
+        if opened.is_err() {
+            self.housekeeping.open_failed();
+        }
+        opened
+    }
+
+    fn create_next(&mut self, now: SystemTime) -> std::io::Result<()> {
         fs::create_dir_all(&self.dir)?;
         let stem = naming::stem(&self.prefix, now);
         // Many rotations within one second: start after the last index used.
