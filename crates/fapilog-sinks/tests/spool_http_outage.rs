@@ -140,6 +140,16 @@ fn an_http_outage_with_the_spool_loses_nothing_and_repeats_at_most_one_batch() {
         "retries show in the metrics"
     );
     rx.up.store(true, Ordering::SeqCst);
+    // Recovery: the breaker's next probe gets through and the replay starts.
+    // (A flush or shutdown while the breaker is still open would leave the
+    // spool for the next start, as the test below shows.)
+    assert!(
+        wait_until(LONG, || p.metrics().sinks[0]
+            .spool
+            .as_ref()
+            .is_some_and(|s| s.replayed > 0)),
+        "the replay starts once the receiver is back"
+    );
     for seq in 10_000..12_000u64 {
         fapilog::info!(log, "after the outage", seq = seq);
     }
