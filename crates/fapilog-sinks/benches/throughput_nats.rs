@@ -54,15 +54,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let log = pipeline.logger("bench");
 
     let start = Instant::now();
-    for i in 0..n {
-        fapilog::info!(
-            log,
-            "request handled",
-            i = i,
-            path = "/api/orders",
-            status = 200
-        );
-    }
+    support::log_requests(&log, n);
     let report = pipeline.shutdown(Duration::from_secs(600));
     let elapsed = start.elapsed();
 

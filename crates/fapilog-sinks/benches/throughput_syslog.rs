@@ -65,15 +65,7 @@ fn run(listen: Listen, transport: SyslogTransport, n: u64) {
         .expect("a pipeline");
     let log = pipeline.logger("bench");
     let start = Instant::now();
-    for i in 0..n {
-        fapilog::info!(
-            log,
-            "request served",
-            i = i,
-            route = "/api/orders",
-            status = 200
-        );
-    }
+    support::log_requests(&log, n);
     pipeline.flush(Duration::from_secs(600)).expect("flushed");
     let flushed = start.elapsed();
     let mut counter = LineCounter {
