@@ -53,7 +53,7 @@ pub(crate) fn host_name() -> Option<String> {
     std::env::var("HOSTNAME")
         .ok()
         .filter(|h| !h.trim().is_empty())
-        .or_else(|| gethostname::gethostname().into_string().ok())
+        .or_else(|| hostname::get().ok().and_then(|h| h.into_string().ok()))
         .map(|h| h.trim().to_owned())
         .filter(|h| !h.is_empty())
 }

@@ -485,9 +485,9 @@ impl PipelineBuilder {
 }
 
 fn hostname() -> String {
-    gethostname::gethostname()
-        .into_string()
+    hostname::get()
         .ok()
+        .and_then(|h| h.into_string().ok())
         .filter(|s| !s.is_empty())
         .unwrap_or_else(|| "unknown".to_owned())
 }

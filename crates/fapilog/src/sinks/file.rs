@@ -89,12 +89,7 @@ impl FileSink {
                 return;
             }
             // Advice only: a failure changes nothing the caller relies on.
-            let _ = rustix::fs::fadvise(
-                &self.file,
-                self.written_back,
-                std::num::NonZeroU64::new(len),
-                rustix::fs::Advice::DontNeed,
-            );
+            let _ = fadvise_dont_need(&self.file, self.written_back, len);
             self.written_back = self.end;
         }
     }
@@ -121,6 +116,33 @@ impl FileSink {
     pub fn path(&self) -> &Path {
         &self.path
     }
+}
+
+/// Asks the kernel to start writing `len` bytes from `offset` to disk and
+/// to drop them from the page cache once written (`POSIX_FADV_DONTNEED`).
+#[cfg(all(target_os = "linux", not(miri)))]
+#[allow(unsafe_code)]
+fn fadvise_dont_need(file: &File, offset: u64, len: u64) -> std::io::Result<()> {
+    use std::os::fd::AsRawFd;
+    let (Ok(offset), Ok(len)) = (libc::off_t::try_from(offset), libc::off_t::try_from(len)) else {
+        return Ok(()); // beyond `off_t`: no advice, which changes nothing
+    };
+    // SAFETY: `posix_fadvise` takes no pointer; the descriptor is borrowed
+    // from `file`, which stays open for the whole call, and a bad offset or
+    // length is reported as an error code, never undefined behaviour.
+    let rc =
+        unsafe { libc::posix_fadvise(file.as_raw_fd(), offset, len, libc::POSIX_FADV_DONTNEED) };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(std::io::Error::from_raw_os_error(rc))
+    }
+}
+
+/// Miri cannot call into the C library: no advice there.
+#[cfg(all(target_os = "linux", miri))]
+fn fadvise_dont_need(_file: &File, _offset: u64, _len: u64) -> std::io::Result<()> {
+    Ok(())
 }
 
 impl Sink for FileSink {
@@ -157,5 +179,33 @@ impl Sink for FileSink {
     fn stop(&mut self) -> Result<(), SinkError> {
         self.file.sync_data()?;
         Ok(())
+    }
+}
+
+#[cfg(all(test, target_os = "linux"))]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_writeback_advice_is_taken_for_a_written_range_and_refused_for_a_bad_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut file = File::create(dir.path().join("advice.log")).unwrap();
+        file.write_all(&[b'x'; 4096]).unwrap();
+        fadvise_dont_need(&file, 0, 4096).unwrap();
+        // A length beyond `off_t` is no advice at all, not an error.
+        fadvise_dont_need(&file, 0, u64::MAX).unwrap();
+        #[cfg(not(miri))]
+        {
+            // The kernel checks its arguments: advice on a pipe is ESPIPE,
+            // so a wrong binding shows as a wrong error, not as silence.
+            let mut child = std::process::Command::new("true")
+                .stdout(std::process::Stdio::piped())
+                .spawn()
+                .unwrap();
+            let pipe = File::from(std::os::fd::OwnedFd::from(child.stdout.take().unwrap()));
+            let err = fadvise_dont_need(&pipe, 0, 1).unwrap_err();
+            assert_eq!(err.raw_os_error(), Some(libc::ESPIPE), "{err}");
+            child.wait().unwrap();
+        }
     }
 }
