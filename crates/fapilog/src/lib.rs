@@ -45,6 +45,7 @@
 
 mod batch;
 mod clock;
+mod config_serde;
 pub mod context;
 mod diagnostics;
 pub mod encode;

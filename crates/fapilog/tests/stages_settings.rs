@@ -128,15 +128,77 @@ fn unknown_names_and_values_name_the_key() {
     ));
     assert_eq!(key, "processor_config.size_guard.max_bytes");
 
-    // Unknown keys are rejected by serde.
-    assert!(serde_json::from_value::<StageSettings>(
-        j!({"filter_config": {"level": {"min": "INFO"}}})
-    )
-    .is_err());
-    assert!(serde_json::from_value::<StageSettings>(
-        j!({"redactor_config": {"regex_mask": {"kinds": ["ssn"]}}})
-    )
-    .is_err());
+    // Unknown keys and values are refused while reading, naming the path.
+    let serde_error = |v: serde_json::Value| {
+        serde_json::from_value::<StageSettings>(v)
+            .expect_err("refused")
+            .to_string()
+    };
+    let e = serde_error(j!({"filter_config": {"level": {"min": "INFO"}}}));
+    assert!(
+        e.starts_with(
+            "filter_config: level: unknown field `min`, expected `min_level` or `overrides`"
+        ),
+        "{e}"
+    );
+    let e = serde_error(j!({"redactor_config": {"regex_mask": {"kinds": ["ssn"]}}}));
+    assert!(
+        e.starts_with("redactor_config: regex_mask: kinds: unknown variant `ssn`, expected one of `private_key`"),
+        "{e}"
+    );
+    let e = serde_error(j!({"processor_config": {"size_guard": {"max_bytes": "big"}}}));
+    assert!(
+        e.starts_with("processor_config: size_guard: max_bytes: invalid type: string \"big\""),
+        "{e}"
+    );
+    let e = serde_error(j!({"filtres": []}));
+    assert!(
+        e.starts_with("unknown field `filtres`, expected one of `filters`"),
+        "{e}"
+    );
+    // From JSON text too, where the position is added.
+    let e =
+        serde_json::from_str::<StageSettings>(r#"{"filter_config": {"level": {"min_level": 3}}}"#)
+            .expect_err("refused")
+            .to_string();
+    assert!(e.contains("min_level: invalid type: integer `3`"), "{e}");
+}
+
+#[test]
+fn stage_settings_round_trip_through_json_in_declaration_order() {
+    let s = settings(j!({
+        "filters": ["level", "rate_limit"],
+        "filter_config": {
+            "level": {"min_level": "DEBUG", "overrides": "hyper=warning"},
+            "rate_limit": {"overflow_action": "mark", "key_field": null}
+        },
+        "redactor_config": {"regex_mask": {"kinds": ["us_ssn", "credit_card"]}},
+        "processor_config": {"size_guard": {"action": "drop"}}
+    }));
+    let v = serde_json::to_value(&s).unwrap();
+    assert_eq!(v["filter_config"]["rate_limit"]["overflow_action"], "mark");
+    assert_eq!(
+        v["filter_config"]["level"]["overrides"],
+        j!({"hyper": "WARNING"})
+    );
+    assert_eq!(
+        v["redactor_config"]["regex_mask"]["kinds"],
+        j!(["us_ssn", "credit_card"])
+    );
+    assert_eq!(v["processor_config"]["size_guard"]["action"], "drop");
+    assert_eq!(serde_json::from_value::<StageSettings>(v).unwrap(), s);
+    let text = serde_json::to_string(&StageSettings::default()).unwrap();
+    let order: Vec<usize> = [
+        "\"filters\"",
+        "\"enrichers\"",
+        "\"redactors\"",
+        "\"processors\"",
+        "\"filter_config\"",
+    ]
+    .iter()
+    .map(|k| text.find(k).expect(k))
+    .collect();
+    assert!(order.windows(2).all(|w| w[0] < w[1]), "{text}");
 }
 
 #[test]

@@ -121,12 +121,39 @@ fn parse(kind: &Kind, raw: &Raw) -> Result<String, String> {
 }
 
 /// One of fapilog's routing rules, as `sink_routing.rules` spells it.
-#[derive(serde::Deserialize, serde::Serialize)]
-#[serde(deny_unknown_fields)]
+/// `sinks` is required, `levels` defaults to none.
+#[derive(Default)]
 pub(crate) struct RouteRule {
-    #[serde(default)]
     pub(crate) levels: Vec<String>,
     pub(crate) sinks: Vec<String>,
+}
+
+impl serde::Serialize for RouteRule {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut fields = crate::config_serde::Fields::default();
+        fields.put("levels", &self.levels);
+        fields.put("sinks", &self.sinks);
+        fields.serialize(s)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for RouteRule {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        use crate::config_serde::{field, read_struct, unknown};
+        let (mut rule, mut has_sinks) = (RouteRule::default(), false);
+        read_struct(d, &mut |key, value| match key {
+            "levels" => field(&mut rule.levels, key, value),
+            "sinks" => {
+                has_sinks = true;
+                field(&mut rule.sinks, key, value)
+            }
+            _ => Err(unknown(key, &["levels", "sinks"])),
+        })?;
+        if !has_sinks {
+            return Err(serde::de::Error::missing_field("sinks"));
+        }
+        Ok(rule)
+    }
 }
 
 pub(super) fn store(

@@ -28,7 +28,7 @@
 
 use std::sync::Arc;
 
-use serde::{Deserialize, Serialize};
+use crate::config_serde::settings_serde;
 
 use super::clock::{self, SharedClock};
 use super::enrichers::{
@@ -83,8 +83,7 @@ pub const PROCESSOR_NAMES: [&str; 3] = ["size_guard", "exceptions", "zero_copy"]
 /// fapilog: enrichers `[runtime_info, context_vars]`, redactors
 /// `[url_credentials]`, no filters; processors default to `[exceptions]`
 /// (fapilog bounds backtraces at envelope build, always).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
+#[derive(Clone, Debug, PartialEq)]
 #[non_exhaustive]
 pub struct StageSettings {
     /// Filters, in order (`core.filters`, default none).
@@ -105,6 +104,17 @@ pub struct StageSettings {
     pub processor_config: ProcessorConfig,
 }
 
+settings_serde!(StageSettings {
+    filters,
+    enrichers,
+    redactors,
+    processors,
+    filter_config,
+    enricher_config,
+    redactor_config,
+    processor_config
+});
+
 impl Default for StageSettings {
     fn default() -> Self {
         StageSettings {
@@ -121,8 +131,7 @@ impl Default for StageSettings {
 }
 
 /// Options of the built-in filters.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
+#[derive(Clone, Debug, Default, PartialEq)]
 #[non_exhaustive]
 pub struct FilterConfig {
     /// `level`.
@@ -139,9 +148,17 @@ pub struct FilterConfig {
     pub first_occurrence: FirstOccurrenceConfig,
 }
 
+settings_serde!(FilterConfig {
+    level,
+    sampling,
+    rate_limit,
+    adaptive_sampling,
+    trace_sampling,
+    first_occurrence
+});
+
 /// Options of the built-in enrichers.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
+#[derive(Clone, Debug, Default, PartialEq)]
 #[non_exhaustive]
 pub struct EnricherConfig {
     /// `runtime_info`.
@@ -154,9 +171,15 @@ pub struct EnricherConfig {
     pub static_fields: StaticFieldsConfig,
 }
 
+settings_serde!(EnricherConfig {
+    runtime_info,
+    context_vars,
+    kubernetes,
+    static_fields
+});
+
 /// Options of the built-in redactors, and the presets.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
+#[derive(Clone, Debug, Default, PartialEq)]
 #[non_exhaustive]
 pub struct RedactorConfig {
     /// Presets by name (`CREDENTIALS`, `PCI_DSS`, …; case-insensitive).
@@ -176,9 +199,17 @@ pub struct RedactorConfig {
     pub string_truncate: StringTruncateConfig,
 }
 
+settings_serde!(RedactorConfig {
+    presets,
+    field_mask,
+    regex_mask,
+    url_credentials,
+    field_blocker,
+    string_truncate
+});
+
 /// Options of the built-in processors.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
+#[derive(Clone, Debug, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ProcessorConfig {
     /// `size_guard`.
@@ -186,6 +217,11 @@ pub struct ProcessorConfig {
     /// `exceptions`.
     pub exceptions: ExceptionsConfig,
 }
+
+settings_serde!(ProcessorConfig {
+    size_guard,
+    exceptions
+});
 
 /// Stage instances built from [`StageSettings`].
 #[non_exhaustive]

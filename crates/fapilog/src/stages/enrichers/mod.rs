@@ -13,7 +13,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use serde::{Deserialize, Serialize};
+use crate::config_serde::settings_serde;
 
 use crate::envelope::Event;
 use crate::error::Error;
@@ -27,8 +27,7 @@ pub const RUSTC_VERSION: &str = match option_env!("RUSTC_VERSION_OF_FAPILOG_BUIL
 };
 
 /// Settings of the `runtime_info` enricher (`enricher_config.runtime_info`).
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
+#[derive(Clone, Debug, Default, PartialEq)]
 #[non_exhaustive]
 pub struct RuntimeInfoConfig {
     /// Also write `diagnostics.thread_name`/`thread_id` (off). These name
@@ -38,6 +37,11 @@ pub struct RuntimeInfoConfig {
     /// Overrides `diagnostics.version` (else the pipeline's `version` / `FAPILOG_VERSION`).
     pub version: Option<String>,
 }
+
+settings_serde!(RuntimeInfoConfig {
+    include_thread,
+    version
+});
 
 thread_local! {
     /// This thread's name and id, formatted once.
@@ -109,8 +113,7 @@ impl Enricher for RuntimeInfo {
 }
 
 /// Settings of the `context_vars` enricher (none; accepted for fapilog compatibility).
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
+#[derive(Clone, Debug, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ContextVarsConfig {}
 
@@ -136,10 +139,11 @@ impl Enricher for ContextVars {
     }
 }
 
+settings_serde!(ContextVarsConfig {});
+
 /// Settings of the `kubernetes` enricher (`enricher_config.kubernetes`):
 /// which downward-API environment variables to read.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
+#[derive(Clone, Debug, PartialEq)]
 #[non_exhaustive]
 pub struct KubernetesConfig {
     /// Prefix of the keys written (`k8s_`).
@@ -157,6 +161,16 @@ pub struct KubernetesConfig {
     /// Deployment variable (`DEPLOYMENT_NAME`).
     pub deployment_name_env: String,
 }
+
+settings_serde!(KubernetesConfig {
+    prefix,
+    pod_name_env,
+    namespace_env,
+    node_name_env,
+    container_name_env,
+    cluster_name_env,
+    deployment_name_env
+});
 
 impl Default for KubernetesConfig {
     fn default() -> Self {
@@ -232,8 +246,7 @@ impl Enricher for Kubernetes {
 }
 
 /// Settings of the `static_fields` enricher (`enricher_config.static_fields`).
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
+#[derive(Clone, Debug, Default, PartialEq)]
 #[non_exhaustive]
 pub struct StaticFieldsConfig {
     /// Added to `data` (an event's own field of the same name wins).
@@ -243,6 +256,12 @@ pub struct StaticFieldsConfig {
     /// Added to `tags`.
     pub tags: Vec<String>,
 }
+
+settings_serde!(StaticFieldsConfig {
+    fields,
+    diagnostics,
+    tags
+});
 
 /// Adds fixed fields and tags from configuration.
 pub struct StaticFields {

@@ -5,7 +5,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use serde::{Deserialize, Serialize};
+use crate::config_serde::settings_serde;
 
 use super::sampling::{check_rate, protected};
 use crate::envelope::Event;
@@ -16,8 +16,7 @@ use crate::stages::runtime::{self, Counter, Rng};
 use crate::stages::{Filter, StageClock, StageError, Verdict};
 
 /// Settings of the `adaptive_sampling` filter (`filter_config.adaptive_sampling`).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
+#[derive(Clone, Debug, PartialEq)]
 #[non_exhaustive]
 pub struct AdaptiveSamplingConfig {
     /// Events per second to keep, roughly (100).
@@ -36,6 +35,16 @@ pub struct AdaptiveSamplingConfig {
     /// Seed for a reproducible sequence (random when unset).
     pub seed: Option<u64>,
 }
+
+settings_serde!(AdaptiveSamplingConfig {
+    target_eps,
+    min_sample_rate,
+    max_sample_rate,
+    window_seconds,
+    always_pass_levels,
+    smoothing_factor,
+    seed
+});
 
 impl Default for AdaptiveSamplingConfig {
     fn default() -> Self {

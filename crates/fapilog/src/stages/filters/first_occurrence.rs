@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use serde::{Deserialize, Serialize};
+use crate::config_serde::settings_serde;
 
 use super::rate_limit::{field, hash_value, FNV_SEED};
 use super::sampling::check_rate;
@@ -17,8 +17,7 @@ use crate::stages::{Filter, StageClock, StageError, Verdict};
 use crate::value::Value;
 
 /// Settings of the `first_occurrence` filter (`filter_config.first_occurrence`).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
+#[derive(Clone, Debug, PartialEq)]
 #[non_exhaustive]
 pub struct FirstOccurrenceConfig {
     /// What makes two events identical (`[message]`): `message`, `logger`,
@@ -33,6 +32,14 @@ pub struct FirstOccurrenceConfig {
     /// Seed for `subsequent_sample_rate` (random when unset).
     pub seed: Option<u64>,
 }
+
+settings_serde!(FirstOccurrenceConfig {
+    key_fields,
+    window_seconds,
+    max_keys,
+    subsequent_sample_rate,
+    seed
+});
 
 impl Default for FirstOccurrenceConfig {
     fn default() -> Self {

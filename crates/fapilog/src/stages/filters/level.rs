@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use std::sync::{Arc, Mutex, RwLock, Weak};
 
-use serde::{Deserialize, Serialize};
+use crate::config_serde::settings_serde;
 
 use crate::envelope::Event;
 use crate::error::Error;
@@ -14,8 +14,7 @@ use crate::level::Level;
 use crate::stages::{Filter, StageError, Verdict};
 
 /// Settings of the `level` filter (`filter_config.level`).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
+#[derive(Clone, Debug, PartialEq)]
 #[non_exhaustive]
 pub struct LevelConfig {
     /// Lowest level kept for loggers without an override (`INFO`).
@@ -30,6 +29,11 @@ pub struct LevelConfig {
     /// `core.filters` does not list `level`.
     pub overrides: LevelOverrides,
 }
+
+settings_serde!(LevelConfig {
+    min_level,
+    overrides
+});
 
 impl Default for LevelConfig {
     fn default() -> Self {
@@ -69,29 +73,30 @@ impl LevelOverrides {
     }
 }
 
-impl Serialize for LevelOverrides {
+impl serde::Serialize for LevelOverrides {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         self.0.serialize(s)
     }
 }
 
-impl<'de> Deserialize<'de> for LevelOverrides {
+/// A map of logger to level, or fapilog's `logger=level,…` string.
+impl<'de> serde::Deserialize<'de> for LevelOverrides {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        #[derive(Deserialize)]
-        #[serde(untagged)]
-        enum Form {
-            Map(BTreeMap<String, Level>),
-            Spec(String),
-        }
-        match Form::deserialize(d)? {
-            Form::Map(m) => Ok(LevelOverrides(m)),
-            Form::Spec(s) => match LevelOverrides::parse(&s) {
+        use serde::de::Error as _;
+        match <serde_json::Value as serde::Deserialize>::deserialize(d)? {
+            serde_json::Value::String(s) => match LevelOverrides::parse(&s) {
                 Ok((None, o)) => Ok(o),
-                Ok((Some(_), _)) => Err(serde::de::Error::custom(
+                Ok((Some(_), _)) => Err(D::Error::custom(
                     "overrides take logger=level pairs only; set min_level for the global level",
                 )),
-                Err(e) => Err(serde::de::Error::custom(e)),
+                Err(e) => Err(D::Error::custom(e)),
             },
+            map @ serde_json::Value::Object(_) => serde_json::from_value(map)
+                .map(LevelOverrides)
+                .map_err(D::Error::custom),
+            other => Err(D::Error::custom(format_args!(
+                "overrides take a map of logger to level or a \"logger=level,…\" string, not {other}"
+            ))),
         }
     }
 }

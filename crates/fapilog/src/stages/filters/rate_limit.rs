@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use serde::{Deserialize, Serialize};
+use crate::config_serde::{settings_enum_serde, settings_serde};
 
 use super::sampling::protected;
 use crate::envelope::Event;
@@ -17,8 +17,7 @@ use crate::stages::{Filter, StageClock, StageError, Verdict};
 use crate::value::Value;
 
 /// What happens to an event over its key's limit.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
-#[serde(rename_all = "lowercase")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 #[non_exhaustive]
 pub enum OverflowAction {
     /// Drop it (counted; the next event of the key that passes carries
@@ -29,9 +28,10 @@ pub enum OverflowAction {
     Mark,
 }
 
+settings_enum_serde!(OverflowAction { Drop = "drop", Mark = "mark" });
+
 /// Settings of the `rate_limit` filter (`filter_config.rate_limit`).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
+#[derive(Clone, Debug, PartialEq)]
 #[non_exhaustive]
 pub struct RateLimitConfig {
     /// Burst size: tokens a bucket holds (10).
@@ -49,6 +49,15 @@ pub struct RateLimitConfig {
     /// Levels never limited (`[ERROR, CRITICAL]`).
     pub always_pass_levels: Vec<Level>,
 }
+
+settings_serde!(RateLimitConfig {
+    capacity,
+    refill_rate_per_sec,
+    key_field,
+    max_keys,
+    overflow_action,
+    always_pass_levels
+});
 
 impl Default for RateLimitConfig {
     fn default() -> Self {

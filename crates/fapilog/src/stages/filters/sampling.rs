@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use serde::{Deserialize, Serialize};
+use crate::config_serde::settings_serde;
 
 use crate::envelope::Event;
 use crate::error::Error;
@@ -30,8 +30,7 @@ pub(crate) fn check_rate(key: &str, v: f64) -> Result<f64, Error> {
 }
 
 /// Settings of the `sampling` filter (`filter_config.sampling`).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
+#[derive(Clone, Debug, PartialEq)]
 #[non_exhaustive]
 pub struct SamplingConfig {
     /// Fraction of events kept (1.0).
@@ -44,6 +43,13 @@ pub struct SamplingConfig {
     /// Seed for a reproducible sequence (random when unset).
     pub seed: Option<u64>,
 }
+
+settings_serde!(SamplingConfig {
+    sample_rate,
+    level_rates,
+    always_pass_levels,
+    seed
+});
 
 impl Default for SamplingConfig {
     fn default() -> Self {
@@ -121,8 +127,7 @@ impl Filter for SamplingFilter {
 }
 
 /// Settings of the `trace_sampling` filter (`filter_config.trace_sampling`).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
+#[derive(Clone, Debug, PartialEq)]
 #[non_exhaustive]
 pub struct TraceSamplingConfig {
     /// Fraction of traces kept (0.1).
@@ -132,6 +137,12 @@ pub struct TraceSamplingConfig {
     /// Levels kept whatever their trace (`[ERROR, CRITICAL]`).
     pub always_pass_levels: Vec<Level>,
 }
+
+settings_serde!(TraceSamplingConfig {
+    sample_rate,
+    trace_id_field,
+    always_pass_levels
+});
 
 impl Default for TraceSamplingConfig {
     fn default() -> Self {

@@ -1,6 +1,6 @@
 //! Exception bounding: caps the frames and characters of a backtrace.
 
-use serde::{Deserialize, Serialize};
+use crate::config_serde::settings_serde;
 
 use crate::envelope::{Event, CAUSED_BY};
 use crate::error::Error;
@@ -11,8 +11,7 @@ use crate::value::{Text, Value};
 
 /// Settings of the `exceptions` processor (`processor_config.exceptions`),
 /// fapilog's `core.exceptions_max_frames` / `exceptions_max_stack_chars`.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
+#[derive(Clone, Debug, PartialEq)]
 #[non_exhaustive]
 pub struct ExceptionsConfig {
     /// Most frames kept in `error.frames` and in `error.stack`'s backtrace
@@ -23,6 +22,12 @@ pub struct ExceptionsConfig {
     /// Most causes (`Caused by:` lines) kept in `error.stack` (10).
     pub max_chain: usize,
 }
+
+settings_serde!(ExceptionsConfig {
+    max_frames,
+    max_stack_chars,
+    max_chain
+});
 
 impl Default for ExceptionsConfig {
     fn default() -> Self {

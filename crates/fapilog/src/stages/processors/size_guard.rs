@@ -2,7 +2,7 @@
 
 use std::cell::RefCell;
 
-use serde::{Deserialize, Serialize};
+use crate::config_serde::{settings_enum_serde, settings_serde};
 
 use crate::encode::{Format, TraceName};
 use crate::envelope::Event;
@@ -13,8 +13,7 @@ use crate::stages::{Processor, StageError, Verdict};
 use crate::value::{Map, Text, Value};
 
 /// What the size guard does with an event over the limit.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
-#[serde(rename_all = "lowercase")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 #[non_exhaustive]
 pub enum SizeAction {
     /// Shorten the largest strings first (then replace the largest fields)
@@ -27,9 +26,10 @@ pub enum SizeAction {
     Warn,
 }
 
+settings_enum_serde!(SizeAction { Truncate = "truncate", Drop = "drop", Warn = "warn" });
+
 /// Settings of the `size_guard` processor (`processor_config.size_guard`).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
+#[derive(Clone, Debug, PartialEq)]
 #[non_exhaustive]
 pub struct SizeGuardConfig {
     /// Largest serialized envelope, bytes (256000, at least 100). CloudWatch
@@ -44,6 +44,13 @@ pub struct SizeGuardConfig {
     /// Appended to a shortened string, and the value of a removed field (`[truncated]`).
     pub marker: String,
 }
+
+settings_serde!(SizeGuardConfig {
+    max_bytes,
+    action,
+    preserve_fields,
+    marker
+});
 
 impl Default for SizeGuardConfig {
     fn default() -> Self {

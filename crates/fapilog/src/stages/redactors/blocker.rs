@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use serde::{Deserialize, Serialize};
+use crate::config_serde::{settings_enum_serde, settings_serde};
 
 use super::keys::{normalize, with_seen, KeyMatcher, KeyRules, Seen};
 use super::walk::{self, Path, MAX_WALK_DEPTH};
@@ -26,8 +26,7 @@ pub const DEFAULT_BLOCKED_FIELDS: [&str; 9] = [
 ];
 
 /// What the field blocker does to a blocked field.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
-#[serde(rename_all = "lowercase")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 #[non_exhaustive]
 pub enum BlockAction {
     /// Remove the field (the default).
@@ -37,12 +36,13 @@ pub enum BlockAction {
     Replace,
 }
 
+settings_enum_serde!(BlockAction { Remove = "remove", Replace = "replace" });
+
 /// Settings of the `field_blocker` redactor (`redactor_config.field_blocker`).
 ///
 /// Unlike fapilog (whose settings group defaults to an empty list, so the
 /// blocker configured by name blocks nothing), the default list applies.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
+#[derive(Clone, Debug, PartialEq)]
 #[non_exhaustive]
 pub struct FieldBlockerConfig {
     /// Names or paths blocked, as for the field mask ([`DEFAULT_BLOCKED_FIELDS`]).
@@ -54,6 +54,13 @@ pub struct FieldBlockerConfig {
     /// The replacement with `action = replace` (`[REDACTED:HIGH_RISK_FIELD]`).
     pub replacement: String,
 }
+
+settings_serde!(FieldBlockerConfig {
+    blocked_fields,
+    allowed_fields,
+    action,
+    replacement
+});
 
 impl Default for FieldBlockerConfig {
     fn default() -> Self {
@@ -184,8 +191,7 @@ impl Redactor for FieldBlocker {
 }
 
 /// Settings of the `string_truncate` redactor (`redactor_config.string_truncate`).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
+#[derive(Clone, Debug, PartialEq)]
 #[non_exhaustive]
 pub struct StringTruncateConfig {
     /// Longest string kept, in bytes (unset: off, as in fapilog).
@@ -193,6 +199,11 @@ pub struct StringTruncateConfig {
     /// Appended to a cut string (`[truncated]`).
     pub marker: String,
 }
+
+settings_serde!(StringTruncateConfig {
+    max_string_length,
+    marker
+});
 
 impl Default for StringTruncateConfig {
     fn default() -> Self {

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use serde::{Deserialize, Serialize};
+use crate::config_serde::{settings_enum_serde, settings_serde};
 
 use super::keys::{with_seen, KeyMatcher, KeyRules, Seen};
 use super::walk::Path;
@@ -15,8 +15,7 @@ use crate::stages::{Redactor, StageError};
 use crate::value::{Map, Text, Value};
 
 /// What a redactor does where it would have to scan past its limits.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
-#[serde(rename_all = "snake_case")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 #[non_exhaustive]
 pub enum Guardrail {
     /// Mask the part it could not scan (the default: closed).
@@ -29,9 +28,10 @@ pub enum Guardrail {
     Drop,
 }
 
+settings_enum_serde!(Guardrail { ReplaceSubtree = "replace_subtree", Warn = "warn", Drop = "drop" });
+
 /// Settings of the `field_mask` redactor (`redactor_config.field_mask`).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
+#[derive(Clone, Debug, PartialEq)]
 #[non_exhaustive]
 pub struct FieldMaskConfig {
     /// Names or paths whose values are masked, case-insensitively (`-` =
@@ -54,6 +54,15 @@ pub struct FieldMaskConfig {
     /// Past those limits (`replace_subtree`).
     pub on_guardrail_exceeded: Guardrail,
 }
+
+settings_serde!(FieldMaskConfig {
+    fields_to_mask,
+    patterns,
+    mask_string,
+    max_depth,
+    max_keys_scanned,
+    on_guardrail_exceeded
+});
 
 impl Default for FieldMaskConfig {
     fn default() -> Self {

@@ -4,13 +4,12 @@
 //! ([`super::scan`]), and the formats with a checksum (cards, IBANs) are
 //! checked before anything is masked. No regex is involved.
 
-use serde::{Deserialize, Serialize};
+use crate::config_serde::settings_enum_serde;
 
 use super::scan::{self, Ranges};
 
 /// A kind of secret or identifier found inside string values.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 #[non_exhaustive]
 pub enum ValueKind {
     /// `-----BEGIN … PRIVATE KEY-----` blocks (to the END line, or the end of the string).
@@ -48,6 +47,8 @@ pub enum ValueKind {
     /// `Basic <base64 of user:password>`: the credential is masked, the word kept.
     BasicAuth,
 }
+
+settings_enum_serde!(ValueKind { PrivateKey = "private_key", Jwt = "jwt", BearerToken = "bearer_token", AwsAccessKey = "aws_access_key", SecretAssignment = "secret_assignment", Email = "email", Iban = "iban", CreditCard = "credit_card", UsSsn = "us_ssn", UkNino = "uk_nino", Phone = "phone", Ipv4 = "ipv4", GithubToken = "github_token", GitlabToken = "gitlab_token", SlackToken = "slack_token", BasicAuth = "basic_auth" });
 
 impl ValueKind {
     /// Every kind, in the order they are applied.

@@ -1,7 +1,7 @@
 //! The regex mask: masks secrets and personal data inside string values and
 //! the message, by what they look like.
 
-use serde::{Deserialize, Serialize};
+use crate::config_serde::settings_serde;
 
 use super::patterns::{merge, trigger_table, TriggerTable, Triggers, ValueKind};
 use super::scan::Ranges;
@@ -17,8 +17,7 @@ use crate::value::Text;
 ///
 /// fapilog's `regex_mask.patterns` match key paths; here those live in
 /// [`super::FieldMaskConfig::patterns`], and this redactor looks inside values.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
+#[derive(Clone, Debug, PartialEq)]
 #[non_exhaustive]
 pub struct RegexMaskConfig {
     /// Built-in detectors (`email`, `credit_card`, `jwt`, `aws_access_key`,
@@ -31,6 +30,12 @@ pub struct RegexMaskConfig {
     /// The replacement (`***`).
     pub mask_string: String,
 }
+
+settings_serde!(RegexMaskConfig {
+    kinds,
+    value_patterns,
+    mask_string
+});
 
 impl Default for RegexMaskConfig {
     fn default() -> Self {

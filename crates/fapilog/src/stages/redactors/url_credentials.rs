@@ -1,7 +1,7 @@
 //! URL credentials: strips `user:password@` and masks secret query
 //! parameters in URLs anywhere in the event's strings.
 
-use serde::{Deserialize, Serialize};
+use crate::config_serde::settings_serde;
 
 use super::keys::normalize;
 use super::walk;
@@ -37,8 +37,7 @@ pub const DEFAULT_SECRET_PARAMS: [&str; 22] = [
 ];
 
 /// Settings of the `url_credentials` redactor (`redactor_config.url_credentials`).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
+#[derive(Clone, Debug, PartialEq)]
 #[non_exhaustive]
 pub struct UrlCredentialsConfig {
     /// Longest string scanned; a longer string that may hold a URL (it has
@@ -50,6 +49,12 @@ pub struct UrlCredentialsConfig {
     /// The replacement for a parameter's value (`***`).
     pub mask_string: String,
 }
+
+settings_serde!(UrlCredentialsConfig {
+    max_string_length,
+    secret_params,
+    mask_string
+});
 
 impl Default for UrlCredentialsConfig {
     fn default() -> Self {
