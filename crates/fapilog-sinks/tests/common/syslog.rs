@@ -216,11 +216,17 @@ impl Rsyslog {
         read_lines(&self.dir.join("raw.log"))
     }
 
-    /// Waits until at least `n` messages are written; they are returned.
+    /// Waits until at least `n` messages are written to both files (the
+    /// two actions write one after the other, so `raw.log` can lag); the
+    /// parsed ones are returned.
     pub fn wait_for(&self, n: usize, within: Duration) -> Vec<Parsed> {
         let mut seen = 0;
         let ok = wait_until(within, || {
-            seen = read_lines(&self.dir.join("out.log")).len();
+            seen = ["out.log", "raw.log"]
+                .iter()
+                .map(|f| read_lines(&self.dir.join(f)).len())
+                .min()
+                .unwrap_or(0);
             seen >= n
         });
         assert!(ok, "rsyslog wrote {seen} of {n} messages within {within:?}");
