@@ -13,9 +13,9 @@
 //! the hot path, and the crates that wrap it bring a CPUID decoder that costs
 //! a default build several seconds of compile time. The rate of the counter
 //! (nanoseconds per tick) is measured against the monotonic clock: roughly
-//! at the first reading (a 2 ms spin, when the pipeline is built), then over the whole life of the
-//! process at every anchor, so its error falls as the process runs (to
-//! parts per million after a few seconds).
+//! at the first reading (a 2 ms spin, when the pipeline is built), then
+//! over the whole life of the process at every anchor, so its error falls
+//! as the process runs (to parts per million after a few seconds).
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::OnceLock;

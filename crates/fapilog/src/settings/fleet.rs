@@ -205,7 +205,7 @@ pub(super) fn only(
 /// Applies `raw` to the key at `target` (an alias's long form).
 pub(super) fn forward(s: &mut Settings, target: &str, raw: &Raw) -> Result<(), String> {
     match super::keys::lookup(target) {
-        Some(k) => (k.apply)(k, s, target, raw),
+        Some(k) => k.set(s, target, raw),
         None => Err(format!("a value for {target}")),
     }
 }

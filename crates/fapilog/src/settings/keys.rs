@@ -142,7 +142,23 @@ impl Key {
         if self.secret {
             return "***".to_owned();
         }
+        self.shown(settings)
+    }
+
+    /// The current value in `settings`, as text (secrets too).
+    pub(super) fn shown(&self, settings: &Settings) -> String {
         (self.show)(self, settings)
+    }
+
+    /// Parses `raw` for `path` (this key's own, or one path of its group)
+    /// and sets it in `settings`.
+    pub(super) fn set(&self, settings: &mut Settings, path: &str, raw: &Raw) -> Result<(), String> {
+        (self.apply)(self, settings, path, raw)
+    }
+
+    /// Copies this key's value from one settings to another.
+    pub(super) fn copy_into(&self, from: &Settings, to: &mut Settings) {
+        (self.copy)(self, from, to)
     }
 
     fn matches(&self, path: &str) -> bool {

@@ -221,7 +221,7 @@ pub(crate) fn apply_one(
             key: shown_key,
             reason: k.unavailable.unwrap_or_default().to_owned(),
         },
-        Some(k) => match (k.apply)(k, s, path, raw) {
+        Some(k) => match k.set(s, path, raw) {
             Ok(()) => return Ok(()),
             Err(expected) => Error::InvalidSetting {
                 value: if k.secret || is_secret_name(&shown_key) {
@@ -534,9 +534,7 @@ impl Loader {
             .map(|k| {
                 let o = match preset {
                     Some(_) if k.path == "preset" => preset_origin.clone(),
-                    Some(p) if (k.show)(k, &s) != (k.show)(k, &Settings::default()) => {
-                        Origin::Preset(p)
-                    }
+                    Some(p) if k.shown(&s) != k.shown(&Settings::default()) => Origin::Preset(p),
                     _ => Origin::Default,
                 };
                 (k.path, o)
@@ -593,7 +591,7 @@ impl Loader {
                     continue;
                 }
                 if touched.contains(&"*") || touched.contains(&k.path) {
-                    (k.copy)(k, b, &mut s);
+                    k.copy_into(b, &mut s);
                     record(k.path, &Origin::Code);
                 }
             }

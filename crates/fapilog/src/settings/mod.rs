@@ -500,7 +500,7 @@ impl Settings {
             return Some(k.display(self));
         }
         let rest = path.strip_prefix(k.path.trim_end_matches('*'))?;
-        let group: serde_json::Value = serde_json::from_str(&(k.show)(k, self)).ok()?;
+        let group: serde_json::Value = serde_json::from_str(&k.shown(self)).ok()?;
         let mut v = &group;
         for seg in rest.split('.') {
             v = v.get(seg)?;
@@ -531,8 +531,8 @@ impl Settings {
             if k.unavailable.is_some() || k.is_group() || LEVEL_KEYS.contains(&k.path) {
                 continue;
             }
-            let shown = (k.show)(k, self);
-            (k.apply)(k, &mut scratch, k.path, &Raw::Str(shown.clone()))
+            let shown = k.shown(self);
+            k.set(&mut scratch, k.path, &Raw::Str(shown.clone()))
                 .map_err(|expected| invalid(k.path, shown, &expected))?;
         }
         self.stages.build()?;

@@ -186,7 +186,7 @@ impl Preset {
             if k.unavailable.is_some() || k.path == "preset" {
                 continue;
             }
-            let (v, dv) = ((k.show)(k, &s), (k.show)(k, &d));
+            let (v, dv) = (k.shown(&s), k.shown(&d));
             if v == dv {
                 continue;
             }

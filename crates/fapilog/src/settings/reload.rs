@@ -166,12 +166,12 @@ impl Reloader {
             if k.unavailable.is_some() || k.path == "preset" {
                 continue;
             }
-            let new = (k.show)(k, &next);
-            if new == (k.show)(k, &self.current) {
+            let new = k.shown(&next);
+            if new == k.shown(&self.current) {
                 continue;
             }
             if k.path == "core.log_level" {
-                (k.copy)(k, &next, &mut self.current);
+                k.copy_into(&next, &mut self.current);
                 report.applied.push((k.path, k.display(&next)));
             } else if k.path == "filter_config.*" {
                 let level_only = {

@@ -117,6 +117,8 @@ impl Enricher for RuntimeInfo {
 #[non_exhaustive]
 pub struct ContextVarsConfig {}
 
+settings_serde!(ContextVarsConfig {});
+
 /// A marker, kept so fapilog's default enricher list means the same here:
 /// the core already writes the bound context (request_id, user_id,
 /// tenant_id, trace_id, span_id, and any bound field) into `context`/`data`
@@ -138,8 +140,6 @@ impl Enricher for ContextVars {
         Ok(())
     }
 }
-
-settings_serde!(ContextVarsConfig {});
 
 /// Settings of the `kubernetes` enricher (`enricher_config.kubernetes`):
 /// which downward-API environment variables to read.
