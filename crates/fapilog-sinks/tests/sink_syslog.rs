@@ -276,6 +276,71 @@ fn tls_refuses_a_receiver_whose_certificate_it_cannot_verify() {
     assert!(server.parsed().is_empty());
 }
 
+/// A hand-written receiver, on purpose: once everything is written, it
+/// sends bytes to the sender (as a TLS receiver sends its session tickets
+/// when it gets to it) and reads nothing until the sender's shutdown has
+/// returned, which rsyslog cannot be made to do. A sender that closed its
+/// socket with those bytes unread would reset the connection, and what was
+/// still queued for the receiver (more than its receive window holds)
+/// would be lost although counted as written.
+#[test]
+fn shutdown_closes_cleanly_so_a_receiver_that_reads_late_gets_the_tail() {
+    use std::io::{Read, Write};
+    use std::sync::mpsc::channel;
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = listener.local_addr().unwrap().to_string();
+    let (flushed_tx, flushed_rx) = channel::<()>();
+    let (sent_tx, sent_rx) = channel::<()>();
+    let (shut_tx, shut_rx) = channel::<()>();
+    let receiver = std::thread::spawn(move || {
+        let (mut s, _) = listener.accept().unwrap();
+        flushed_rx.recv().unwrap();
+        s.write_all(b"bytes the sender never asked for").unwrap();
+        sent_tx.send(()).unwrap();
+        shut_rx.recv().unwrap();
+        let mut all = Vec::new();
+        s.read_to_end(&mut all).map(|_| all)
+    });
+    let sink = SyslogSink::builder(SyslogTransport::Tcp, address)
+        .timeout(Duration::from_millis(500))
+        .build()
+        .unwrap();
+    let p = Pipeline::builder()
+        .sink(sink)
+        .backpressure(Backpressure::Block)
+        .build()
+        .unwrap();
+    let log = p.logger("app");
+    // About 300 KB: more than a loopback receive window.
+    let n = 800u64;
+    for i in 0..n {
+        fapilog::info!(log, "the tail", i = i);
+    }
+    p.flush(LONG).unwrap();
+    flushed_tx.send(()).unwrap();
+    sent_rx.recv().unwrap();
+    let report = p.shutdown(LONG);
+    assert_eq!(report.written, n);
+    shut_tx.send(()).unwrap();
+    let bytes = receiver
+        .join()
+        .unwrap()
+        .expect("the receiver reads to a clean end, not a reset");
+    assert!(bytes.len() > 200_000, "{} bytes", bytes.len());
+    let text = String::from_utf8(bytes).unwrap();
+    let got: Vec<u64> = text
+        .match_indices("\"i\":")
+        .map(|(at, _)| {
+            let digits: String = text[at + 4..]
+                .chars()
+                .take_while(char::is_ascii_digit)
+                .collect();
+            digits.parse().unwrap()
+        })
+        .collect();
+    assert_eq!(got, (0..n).collect::<Vec<_>>(), "every event, in order");
+}
+
 #[test]
 fn down_at_start_killed_mid_run_and_back_loses_nothing_with_block() {
     outage_loses_nothing(Listen::Tcp, SyslogTransport::Tcp);

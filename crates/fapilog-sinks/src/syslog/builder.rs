@@ -172,7 +172,10 @@ impl SyslogSinkBuilder {
     }
 
     /// Longest one request (connecting included) may take before it
-    /// counts as a transient failure (default 10 s).
+    /// counts as a transient failure (default 10 s). At shutdown it also
+    /// bounds the close: the sink ends its side of a TCP or TLS connection
+    /// and waits for the receiver to close its own, which tells that the
+    /// receiver has read every request.
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = timeout;
         self

@@ -11,7 +11,7 @@ use std::task::Poll;
 
 use rustls::pki_types::ServerName;
 use rustls::ClientConfig;
-use tokio::io::{AsyncRead, AsyncWriteExt, ReadBuf};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt, ReadBuf};
 use tokio::net::{TcpStream, UdpSocket};
 use tokio_rustls::client::TlsStream;
 use tokio_rustls::TlsConnector;
@@ -72,6 +72,34 @@ impl Stream {
             Stream::Tls(s) => closed(s.as_mut()).await,
         }
     }
+
+    /// Closes the connection cleanly (TLS `close_notify`, then TCP FIN)
+    /// and reads until the receiver closes its side. The reading matters:
+    /// a socket closed with unread bytes in it (a TLS session ticket the
+    /// receiver sent after the handshake) makes the kernel send a reset
+    /// rather than a FIN, and a reset makes the receiver discard what it
+    /// has not read yet: the last requests, already counted as written.
+    /// The caller bounds the wait.
+    pub(crate) async fn close(&mut self) -> io::Result<()> {
+        match self {
+            Stream::Tcp(s) => {
+                s.shutdown().await?;
+                drain(s).await
+            }
+            Stream::Tls(s) => {
+                s.shutdown().await?;
+                drain(s.as_mut()).await
+            }
+        }
+    }
+}
+
+/// Reads and drops whatever arrives until end-of-stream (or an error: a
+/// TLS receiver that closes without `close_notify` ends here too).
+async fn drain<S: AsyncRead + Unpin>(s: &mut S) -> io::Result<()> {
+    let mut buf = [0u8; 1024];
+    while s.read(&mut buf).await? > 0 {}
+    Ok(())
 }
 
 async fn closed<S: AsyncRead + Unpin>(s: &mut S) -> bool {

@@ -285,16 +285,9 @@ impl AsyncSink for SyslogSink {
 
     async fn stop(&mut self) -> Result<(), SinkError> {
         if let Conn::Stream(mut s) = std::mem::replace(&mut self.conn, Conn::None) {
-            // A clean close (TLS close_notify, TCP FIN), bounded: a receiver
-            // that stopped reading must not hold the shutdown. Errors are
-            // moot now.
-            let close = async {
-                match &mut s {
-                    Stream::Tcp(t) => tokio::io::AsyncWriteExt::shutdown(t).await,
-                    Stream::Tls(t) => tokio::io::AsyncWriteExt::shutdown(t.as_mut()).await,
-                }
-            };
-            let _ = tokio::time::timeout(self.timeout, close).await;
+            // A clean close, bounded: a receiver that stopped reading must
+            // not hold the shutdown. Errors are moot now.
+            let _ = tokio::time::timeout(self.timeout, s.close()).await;
         }
         Ok(())
     }
