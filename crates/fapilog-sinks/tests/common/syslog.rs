@@ -4,7 +4,7 @@
 //! test reads. `./scripts/test` installs rsyslog (scripts/test-services/
 //! 20-syslog.sh); without it these tests fail and say so.
 
-use std::net::{TcpStream, UdpSocket};
+use std::net::UdpSocket;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -69,9 +69,19 @@ fn temp_dir() -> PathBuf {
 }
 
 impl Rsyslog {
-    /// Starts one on a free port and waits until it listens.
+    /// Starts one on a free port and waits until it listens. A port taken
+    /// between picking it and rsyslog's bind (another test's socket) is
+    /// traded for a new one, up to three times.
     pub fn start(listen: Listen) -> Rsyslog {
         let mut r = Rsyslog::prepare(listen);
+        for _ in 0..3 {
+            if r.launch() {
+                return r;
+            }
+            r.kill();
+            r.port = pick_port(listen);
+            r.write_config();
+        }
         r.restart();
         r
     }
@@ -82,14 +92,18 @@ impl Rsyslog {
         let r = Rsyslog {
             child: None,
             dir: temp_dir(),
-            port: free_port(),
+            port: pick_port(listen),
             listen,
         };
         if listen == Listen::Tls {
             crate::common::certs::make(&r.dir);
         }
-        std::fs::write(r.dir.join("rsyslog.conf"), r.config()).expect("write rsyslog.conf");
+        r.write_config();
         r
+    }
+
+    fn write_config(&self) {
+        std::fs::write(self.dir.join("rsyslog.conf"), self.config()).expect("write rsyslog.conf");
     }
 
     /// `127.0.0.1:port`.
@@ -135,8 +149,22 @@ impl Rsyslog {
     /// (Re)starts rsyslogd on the same port, appending to the same files,
     /// and waits until it listens.
     pub fn restart(&mut self) {
+        let up = self.launch();
+        assert!(
+            up,
+            "rsyslogd did not listen on 127.0.0.1:{}; its stderr: {}; internal log: {}",
+            self.port,
+            std::fs::read_to_string(self.dir.join("rsyslogd.stderr")).unwrap_or_default(),
+            std::fs::read_to_string(self.dir.join("internal.log")).unwrap_or_default()
+        );
+    }
+
+    /// Starts rsyslogd and waits until it listens (`true`) or says it
+    /// cannot (`false`).
+    fn launch(&mut self) -> bool {
         assert!(self.child.is_none(), "rsyslogd is already running");
-        let log = std::fs::File::create(self.dir.join("rsyslogd.stderr")).expect("stderr file");
+        let stderr = self.dir.join("rsyslogd.stderr");
+        let log = std::fs::File::create(&stderr).expect("stderr file");
         let child = Command::new(rsyslogd())
             .arg("-n")
             .arg("-f")
@@ -149,19 +177,23 @@ impl Rsyslog {
             .spawn()
             .expect("start rsyslogd");
         self.child = Some(child);
-        let port = self.port;
-        let listen = self.listen;
-        let up = wait_until(Duration::from_secs(20), || match listen {
-            // rsyslog holds the port: we cannot bind it.
-            Listen::Udp => UdpSocket::bind(("127.0.0.1", port)).is_err(),
-            Listen::Tcp | Listen::Tls => TcpStream::connect(("127.0.0.1", port)).is_ok(),
+        let (port, listen) = (self.port, self.listen);
+        // rsyslog says so when its port is taken, and goes on without it.
+        let refused = || {
+            std::fs::read_to_string(&stderr)
+                .unwrap_or_default()
+                .to_ascii_lowercase()
+                .contains("could not create")
+        };
+        let mut up = false;
+        wait_until(Duration::from_secs(20), || {
+            // Read from the kernel's tables rather than probed: a probe
+            // that connects and leaves without a handshake is one more
+            // session for rsyslog's TLS driver to juggle beside the sink's.
+            up = listening(listen, port);
+            up || refused()
         });
-        assert!(
-            up,
-            "rsyslogd did not listen on 127.0.0.1:{port}; its stderr: {}; internal log: {}",
-            std::fs::read_to_string(self.dir.join("rsyslogd.stderr")).unwrap_or_default(),
-            std::fs::read_to_string(self.dir.join("internal.log")).unwrap_or_default()
-        );
+        up && !refused()
     }
 
     /// Kills rsyslogd (SIGKILL) and waits until it is gone. A line it was
@@ -229,8 +261,41 @@ impl Rsyslog {
                 .unwrap_or(0);
             seen >= n
         });
-        assert!(ok, "rsyslog wrote {seen} of {n} messages within {within:?}");
+        assert!(
+            ok,
+            "rsyslog wrote {seen} of {n} messages within {within:?}; {}",
+            self.diagnosis()
+        );
         self.parsed()
+    }
+
+    /// What a failed wait prints: each file's count, the first and last
+    /// event indices (`"i":N`) it holds and where they jump, and the tail
+    /// of rsyslog's own messages.
+    fn diagnosis(&self) -> String {
+        let mut out = String::new();
+        for name in ["out.log", "raw.log"] {
+            let lines = read_lines(&self.dir.join(name));
+            let ids: Vec<u64> = lines.iter().filter_map(|l| event_index(l)).collect();
+            let gaps: Vec<String> = ids
+                .windows(2)
+                .filter(|w| w[1] != w[0] + 1)
+                .map(|w| format!("{}->{}", w[0], w[1]))
+                .take(10)
+                .collect();
+            out.push_str(&format!(
+                "{name}: {} lines, i from {:?} to {:?}, jumps {gaps:?}; ",
+                lines.len(),
+                ids.first(),
+                ids.last()
+            ));
+        }
+        for name in ["internal.log", "rsyslogd.stderr"] {
+            let text = std::fs::read_to_string(self.dir.join(name)).unwrap_or_default();
+            let tail: Vec<&str> = text.lines().rev().take(15).collect();
+            out.push_str(&format!("{name} (last lines, newest first): {tail:?}; "));
+        }
+        out
     }
 }
 
@@ -243,13 +308,63 @@ impl Drop for Rsyslog {
     }
 }
 
+/// A loopback port nothing uses right now, for the protocol rsyslog will
+/// bind.
+fn pick_port(listen: Listen) -> u16 {
+    match listen {
+        Listen::Udp => UdpSocket::bind("127.0.0.1:0")
+            .and_then(|s| s.local_addr())
+            .expect("bind a loopback UDP port")
+            .port(),
+        Listen::Tcp | Listen::Tls => free_port(),
+    }
+}
+
+/// `true` when a socket listens on 127.0.0.1:`port`: in `/proc/net/tcp`
+/// in state `0A` (LISTEN), in `/proc/net/udp` unconnected (remote
+/// `00000000:0000`; a connected client socket shows its peer there).
+fn listening(listen: Listen, port: u16) -> bool {
+    let (table, state) = match listen {
+        Listen::Udp => ("/proc/net/udp", None),
+        Listen::Tcp | Listen::Tls => ("/proc/net/tcp", Some("0A")),
+    };
+    let rows = std::fs::read_to_string(table).unwrap_or_else(|e| panic!("read {table}: {e}"));
+    let local = format!("0100007F:{port:04X}");
+    rows.lines().skip(1).any(|row| {
+        let cols: Vec<&str> = row.split_whitespace().collect();
+        cols.get(1) == Some(&local.as_str())
+            && match state {
+                Some(st) => cols.get(3) == Some(&st),
+                None => cols.get(2) == Some(&"00000000:0000"),
+            }
+    })
+}
+
+/// The `"i":N` field of an event, if the line has one.
+fn event_index(line: &str) -> Option<u64> {
+    let at = line.find("\"i\":")? + 4;
+    let digits: String = line[at..]
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect();
+    digits.parse().ok()
+}
+
 fn read_lines(path: &Path) -> Vec<String> {
-    let text = std::fs::read(path).unwrap_or_default();
-    let text = String::from_utf8(text).expect("rsyslog's output is UTF-8");
-    // A partly written last line is not a message yet.
-    let complete = text.rfind('\n').map_or("", |i| &text[..i]);
+    let bytes = std::fs::read(path).unwrap_or_default();
+    // A partly written last line is not a message yet. It is cut off
+    // before decoding: rsyslog writes through a 4 KiB buffer, so a file
+    // read mid-write can end inside a multi-byte character.
+    let complete = bytes
+        .iter()
+        .rposition(|&b| b == b'\n')
+        .map_or(&[][..], |i| &bytes[..i]);
     if complete.is_empty() {
         return Vec::new();
     }
-    complete.split('\n').map(str::to_owned).collect()
+    std::str::from_utf8(complete)
+        .unwrap_or_else(|e| panic!("{}: complete lines are UTF-8: {e}", path.display()))
+        .split('\n')
+        .map(str::to_owned)
+        .collect()
 }
