@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use fapilog::sinks::{BreakerPolicy, RetryPolicy, SinkOptions, WhenFull};
 use fapilog::{Backpressure, Level, Pipeline, Settings};
-use fapilog_sinks::{Facility, Framing, MessageBody, SyslogSink, SyslogTransport};
+use fapilog_sinks::{Adapter, Facility, Framing, MessageBody, SyslogSink, SyslogTransport};
 use rsyslog::{Listen, Parsed, Rsyslog};
 
 const LONG: Duration = Duration::from_secs(60);
@@ -54,6 +54,18 @@ fn assert_exactly_in_order(parsed: &[Parsed], n: u64) {
     );
 }
 
+/// A pipeline with `Block` backpressure into `sink`, with `options` when
+/// given.
+fn blocking(sink: Adapter<SyslogSink>, options: Option<SinkOptions>) -> Pipeline {
+    let builder = Pipeline::builder().backpressure(Backpressure::Block);
+    match options {
+        Some(options) => builder.sink_with(sink, options),
+        None => builder.sink(sink),
+    }
+    .build()
+    .unwrap()
+}
+
 fn retries_forever() -> SinkOptions {
     SinkOptions::new()
         .when_full(WhenFull::Block)
@@ -77,11 +89,7 @@ fn thousands_of_events_over_tcp_arrive_once_in_order_with_pri_header_and_structu
         .msg_id("audit")
         .build()
         .unwrap();
-    let p = Pipeline::builder()
-        .sink(sink)
-        .backpressure(Backpressure::Block)
-        .build()
-        .unwrap();
+    let p = blocking(sink, None);
     let log = p.logger("app.payments");
     let n = 5000u64;
     for i in 0..n {
@@ -143,11 +151,7 @@ fn lf_framing_and_message_only_bodies_keep_one_message_per_line() {
         .without_structured_data()
         .build()
         .unwrap();
-    let p = Pipeline::builder()
-        .sink(sink)
-        .backpressure(Backpressure::Block)
-        .build()
-        .unwrap();
+    let p = blocking(sink, None);
     let log = p.logger("app");
     for i in 0..1000u32 {
         fapilog::info!(log, "line {i}\nsecond part");
@@ -169,11 +173,7 @@ fn udp_sends_one_message_per_datagram() {
         .facility(Facility::Daemon)
         .build()
         .unwrap();
-    let p = Pipeline::builder()
-        .sink(sink)
-        .backpressure(Backpressure::Block)
-        .build()
-        .unwrap();
+    let p = blocking(sink, None);
     let log = p.logger("app");
     // Few enough that loopback UDP does not overflow rsyslog's buffer:
     // UDP has no acknowledgement, so a flood could lose datagrams.
@@ -196,11 +196,7 @@ fn long_messages_are_cut_at_a_character_and_the_octet_framing_stays_in_sync() {
         .max_message_bytes(600)
         .build()
         .unwrap();
-    let p = Pipeline::builder()
-        .sink(sink)
-        .backpressure(Backpressure::Block)
-        .build()
-        .unwrap();
+    let p = blocking(sink, None);
     let log = p.logger("app");
     let long = "€".repeat(1000); // 3 bytes each: a cut lands mid-character
     for i in 0..500u32 {
@@ -241,11 +237,7 @@ fn tls_delivers_to_rsyslog_with_a_private_ca() {
         .ca_file(server.ca_file())
         .build()
         .unwrap();
-    let p = Pipeline::builder()
-        .sink(sink)
-        .backpressure(Backpressure::Block)
-        .build()
-        .unwrap();
+    let p = blocking(sink, None);
     let log = p.logger("app");
     let n = 2000u64;
     for i in 0..n {
@@ -305,11 +297,7 @@ fn shutdown_closes_cleanly_so_a_receiver_that_reads_late_gets_the_tail() {
         .timeout(Duration::from_millis(500))
         .build()
         .unwrap();
-    let p = Pipeline::builder()
-        .sink(sink)
-        .backpressure(Backpressure::Block)
-        .build()
-        .unwrap();
+    let p = blocking(sink, None);
     let log = p.logger("app");
     // About 300 KB: more than a loopback receive window.
     let n = 800u64;
@@ -362,11 +350,8 @@ fn outage_loses_nothing(listen: Listen, transport: SyslogTransport) {
     let sink = builder
         .build()
         .expect("a receiver that is down does not fail the build");
-    let p = Pipeline::builder()
-        .sink_with(sink, retries_forever())
-        .backpressure(Backpressure::Block)
-        .build()
-        .expect("nor the start");
+    // A receiver that is down does not fail the start either.
+    let p = blocking(sink, Some(retries_forever()));
     let log = p.logger("app");
     let sink_metrics = || {
         p.metrics()
@@ -416,11 +401,7 @@ fn killed_while_sending_the_stream_stays_framed_and_delivery_resumes_in_order() 
     let sink = SyslogSink::builder(SyslogTransport::Tcp, server.address())
         .build()
         .unwrap();
-    let p = Pipeline::builder()
-        .sink_with(sink, retries_forever())
-        .backpressure(Backpressure::Block)
-        .build()
-        .unwrap();
+    let p = blocking(sink, Some(retries_forever()));
     let n = 20_000u64;
     std::thread::scope(|scope| {
         let log = p.logger("app");
