@@ -73,11 +73,12 @@ impl Fields {
     }
 }
 
-/// Serialize and Deserialize for a settings struct whose fields are all
+/// Serialize and Deserialize for a settings struct whose fields are
 /// optional (missing ones keep the struct's `Default`) and which refuses
-/// unknown fields: what `#[serde(default, deny_unknown_fields)]` did.
+/// unknown fields: what `#[serde(default, deny_unknown_fields)]` did. The
+/// fields listed after `required` must be present.
 macro_rules! settings_serde {
-    ($ty:ident { $($field:ident),* $(,)? }) => {
+    ($ty:ident { $($field:ident),* $(,)? } $(required $($req:ident),+)?) => {
         impl serde::Serialize for $ty {
             fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
                 #[allow(unused_mut)]
@@ -92,13 +93,20 @@ macro_rules! settings_serde {
                 const FIELDS: &[&str] = &[$(stringify!($field)),*];
                 #[allow(unused_mut)]
                 let mut this = <$ty as Default>::default();
-                $crate::config_serde::read_struct(d, &mut |key, _value| match key {
-                    $( stringify!($field) => {
-                        $crate::config_serde::field(&mut this.$field, key, _value)
-                    } )*
-                    _ => Err($crate::config_serde::unknown(key, FIELDS)),
+                let mut missing: Vec<&'static str> = vec![$($(stringify!($req)),+)?];
+                $crate::config_serde::read_struct(d, &mut |key, _value| {
+                    missing.retain(|m| *m != key);
+                    match key {
+                        $( stringify!($field) => {
+                            $crate::config_serde::field(&mut this.$field, key, _value)
+                        } )*
+                        _ => Err($crate::config_serde::unknown(key, FIELDS)),
+                    }
                 })?;
-                Ok(this)
+                match missing.first() {
+                    Some(name) => Err(serde::de::Error::missing_field(*name)),
+                    None => Ok(this),
+                }
             }
         }
     };
@@ -158,6 +166,34 @@ mod tests {
     }
 
     settings_serde!(Probe { size, name, rate });
+
+    #[derive(Debug, Default, PartialEq)]
+    struct Rule {
+        levels: Vec<String>,
+        sinks: Vec<String>,
+    }
+
+    settings_serde!(Rule { levels, sinks } required sinks);
+
+    #[test]
+    fn a_required_field_must_be_present_the_others_keep_their_default() {
+        let r: Rule = serde_json::from_str(r#"{"sinks": ["a"]}"#).unwrap();
+        assert_eq!(
+            r,
+            Rule {
+                levels: vec![],
+                sinks: vec!["a".into()]
+            }
+        );
+        let e = serde_json::from_str::<Rule>(r#"{"levels": ["ERROR"]}"#)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("missing field `sinks`"), "{e}");
+        let e = serde_json::from_str::<Rule>(r#"{"sink": ["a"]}"#)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("unknown field `sink`"), "{e}");
+    }
 
     #[derive(Debug, PartialEq, Clone, Copy)]
     enum Mode {

@@ -128,33 +128,7 @@ pub(crate) struct RouteRule {
     pub(crate) sinks: Vec<String>,
 }
 
-impl serde::Serialize for RouteRule {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut fields = crate::config_serde::Fields::default();
-        fields.put("levels", &self.levels);
-        fields.put("sinks", &self.sinks);
-        fields.serialize(s)
-    }
-}
-
-impl<'de> serde::Deserialize<'de> for RouteRule {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        use crate::config_serde::{field, read_struct, unknown};
-        let (mut rule, mut has_sinks) = (RouteRule::default(), false);
-        read_struct(d, &mut |key, value| match key {
-            "levels" => field(&mut rule.levels, key, value),
-            "sinks" => {
-                has_sinks = true;
-                field(&mut rule.sinks, key, value)
-            }
-            _ => Err(unknown(key, &["levels", "sinks"])),
-        })?;
-        if !has_sinks {
-            return Err(serde::de::Error::missing_field("sinks"));
-        }
-        Ok(rule)
-    }
-}
+crate::config_serde::settings_serde!(RouteRule { levels, sinks } required sinks);
 
 pub(super) fn store(
     s: &mut Settings,
