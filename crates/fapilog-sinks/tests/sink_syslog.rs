@@ -319,16 +319,7 @@ fn shutdown_closes_cleanly_so_a_receiver_that_reads_late_gets_the_tail() {
         .expect("the receiver reads to a clean end, not a reset");
     assert!(bytes.len() > 200_000, "{} bytes", bytes.len());
     let text = String::from_utf8(bytes).unwrap();
-    let got: Vec<u64> = text
-        .match_indices("\"i\":")
-        .map(|(at, _)| {
-            let digits: String = text[at + 4..]
-                .chars()
-                .take_while(char::is_ascii_digit)
-                .collect();
-            digits.parse().unwrap()
-        })
-        .collect();
+    let got = rsyslog::event_indices(&text);
     assert_eq!(got, (0..n).collect::<Vec<_>>(), "every event, in order");
 }
 

@@ -152,10 +152,9 @@ impl Rsyslog {
         let up = self.launch();
         assert!(
             up,
-            "rsyslogd did not listen on 127.0.0.1:{}; its stderr: {}; internal log: {}",
-            self.port,
-            std::fs::read_to_string(self.dir.join("rsyslogd.stderr")).unwrap_or_default(),
-            std::fs::read_to_string(self.dir.join("internal.log")).unwrap_or_default()
+            "rsyslogd did not listen on {}; {}",
+            self.address(),
+            self.diagnosis()
         );
     }
 
@@ -256,7 +255,7 @@ impl Rsyslog {
         let ok = wait_until(within, || {
             seen = ["out.log", "raw.log"]
                 .iter()
-                .map(|f| read_lines(&self.dir.join(f)).len())
+                .map(|f| count_lines(&self.dir.join(f)))
                 .min()
                 .unwrap_or(0);
             seen >= n
@@ -276,7 +275,7 @@ impl Rsyslog {
         let mut out = String::new();
         for name in ["out.log", "raw.log"] {
             let lines = read_lines(&self.dir.join(name));
-            let ids: Vec<u64> = lines.iter().filter_map(|l| event_index(l)).collect();
+            let ids: Vec<u64> = lines.iter().flat_map(|l| event_indices(l)).collect();
             let gaps: Vec<String> = ids
                 .windows(2)
                 .filter(|w| w[1] != w[0] + 1)
@@ -340,14 +339,24 @@ fn listening(listen: Listen, port: u16) -> bool {
     })
 }
 
-/// The `"i":N` field of an event, if the line has one.
-fn event_index(line: &str) -> Option<u64> {
-    let at = line.find("\"i\":")? + 4;
-    let digits: String = line[at..]
-        .chars()
-        .take_while(char::is_ascii_digit)
-        .collect();
-    digits.parse().ok()
+/// The `"i":N` fields of the events in `text`, in order.
+pub fn event_indices(text: &str) -> Vec<u64> {
+    text.match_indices("\"i\":")
+        .filter_map(|(at, key)| {
+            let digits = &text[at + key.len()..];
+            let end = digits
+                .find(|c: char| !c.is_ascii_digit())
+                .unwrap_or(digits.len());
+            digits[..end].parse().ok()
+        })
+        .collect()
+}
+
+/// How many complete lines the file holds (a partly written last line is
+/// not a message yet).
+fn count_lines(path: &Path) -> usize {
+    let bytes = std::fs::read(path).unwrap_or_default();
+    bytes.iter().filter(|&&b| b == b'\n').count()
 }
 
 fn read_lines(path: &Path) -> Vec<String> {
